@@ -1,0 +1,86 @@
+"""The ``bam`` command line.
+
+Each command lives in its own module, imported only when that command runs (so ``bam hint``
+does not pay for importing torch). A command module defines::
+
+    DESCRIPTION: str                                   # one line, shown by ``bam --help``
+    def add_arguments(parser: argparse.ArgumentParser) -> None: ...
+    def run(args: argparse.Namespace) -> int: ...     # the exit status
+
+and is listed once in ``COMMANDS`` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command words -> module implementing it (see the module docstring for the contract)
+COMMANDS: dict[tuple[str, ...], str] = {
+    ("data",): "bam.commands.data",
+    ("figures",): "bam.commands.figures",
+    ("check",): "bam.commands.check",
+    ("hint",): "bam.commands.hint",
+    ("release", "student"): "bam.commands.release",
+    ("bench",): "bam.commands.bench",
+    ("pretrain", "sam"): "bam.commands.pretrain_sam",
+    ("train", "sam"): "bam.commands.train_sam",
+    ("compare", "sam"): "bam.commands.compare_sam",
+    ("train", "detector"): "bam.commands.train_detector",
+    ("eval", "detector"): "bam.commands.eval_detector",
+    ("predict", "detector"): "bam.commands.predict_detector",
+    ("compare", "detector"): "bam.commands.compare_detector",
+}
+
+
+def _find_command(argv: list[str]) -> tuple[tuple[str, ...], list[str]] | None:
+    """Longest command in ``COMMANDS`` that ``argv`` starts with, and the remaining words."""
+    for words in sorted(COMMANDS, key=len, reverse=True):
+        if tuple(argv[: len(words)]) == words:
+            return words, argv[len(words) :]
+    return None
+
+
+def _usage() -> str:
+    lines = ["usage: bam COMMAND [options]   (bam COMMAND --help for its options)", "", "commands:"]
+    for words, module_name in COMMANDS.items():
+        try:
+            description = importlib.import_module(module_name).DESCRIPTION
+        except ImportError:
+            description = "(not available in this copy of the course)"
+        lines.append(f"  {' '.join(words):<20} {description}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the ``bam`` command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(_usage())
+        return 0
+    if argv[0] == "--version":
+        from bam import __version__
+
+        print(f"bam {__version__}")
+        return 0
+    found = _find_command(argv)
+    if found is None:
+        print(f"bam: unknown command {' '.join(argv[:2])!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    words, rest = found
+    try:
+        module = importlib.import_module(COMMANDS[words])
+    except ModuleNotFoundError as error:
+        if error.name != COMMANDS[words]:
+            raise
+        print(f"bam: '{' '.join(words)}' is not available in this copy of the course", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(prog="bam " + " ".join(words), description=module.DESCRIPTION)
+    module.add_arguments(parser)
+    args = parser.parse_args(rest)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

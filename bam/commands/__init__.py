@@ -1,0 +1,1 @@
+"""One module per ``bam`` command; see ``bam.cli`` for the contract."""

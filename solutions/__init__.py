@@ -1,0 +1,1 @@
+"""Reference solutions: the same modules, names, signatures and docstrings as ``lessons``."""
