@@ -1,0 +1,335 @@
+"""The autograder, as a pytest plugin: options, Hypothesis profile, verdicts and the scoreboard.
+
+``pytest checks``                       grade ``lessons/`` (your work)
+``pytest checks --solutions``           grade ``solutions/`` (instructors: the reference passes)
+``pytest checks --exercise rpn.nms``    grade one exercise (or one lesson: ``--exercise rpn``)
+``pytest checks --gradescope results.json``   also write Gradescope's results format
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import signal
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Verbosity, settings
+
+from checks import harness
+from lessons import COURSE_ORDER
+
+settings.register_profile(
+    "grading",
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=False,
+    report_multiple_bugs=False,
+    max_examples=40,
+    verbosity=Verbosity.normal,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+TIMEOUT_ADVICE = (
+    "timed out after {seconds:g} s: {exercise} ran far longer than it should."
+    " Look for an infinite loop, or a Python loop over pixels, anchors or boxes:"
+    " use tensor operations over whole tensors instead."
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("boxes-and-masks grading")
+    group.addoption("--solutions", action="store_true", help="grade solutions/ instead of lessons/")
+    group.addoption(
+        "--package", default=None, help="grade this importable package instead (e.g. a student copy)"
+    )
+    group.addoption(
+        "--exercise",
+        action="append",
+        default=[],
+        help="grade only this exercise (lesson.name) or lesson; repeatable",
+    )
+    group.addoption("--gradescope", metavar="PATH", default=None, help="write Gradescope results.json")
+    group.addoption(
+        "--mutant",
+        metavar="FILE",
+        default=None,
+        help="(course tests) graft a known-wrong implementation from FILE onto the graded package",
+    )
+
+
+# ----------------------------------------------------------------------------- session set-up
+
+
+def _load_mutant(path: str, session: harness.GradingSession) -> str:
+    """Grafts the functions of a known-mistake file onto the graded module; returns its exercise."""
+    spec = importlib.util.spec_from_file_location(f"bam_mutant_{Path(path).stem}", path)
+    if spec is None or spec.loader is None:
+        raise pytest.UsageError(f"--mutant {path}: not a Python file")
+    mutant = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutant)
+    exercise_name = getattr(mutant, "EXERCISE", None)
+    if not isinstance(exercise_name, str):
+        raise pytest.UsageError(f"--mutant {path}: define EXERCISE = 'lesson.name'")
+    lesson, _ = harness.split_name(exercise_name)
+    module = session.module(lesson)
+    grafted = [
+        name
+        for name, value in vars(mutant).items()
+        if not name.startswith("_")
+        and getattr(value, "__module__", None) == mutant.__name__
+        and hasattr(module, name)
+    ]
+    if not grafted:
+        raise pytest.UsageError(f"--mutant {path}: defines nothing that {module.__name__} has")
+    for name in grafted:
+        session.patches.append((module, name, getattr(module, name)))
+        setattr(module, name, getattr(mutant, name))
+    return exercise_name
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile("grading")
+    package = config.getoption("package") or ("solutions" if config.getoption("solutions") else "lessons")
+    session = harness.configure(package)
+    config.stash[GRADES] = Grades(package=package)
+    mutant = config.getoption("mutant")
+    if mutant:
+        exercise_name = _load_mutant(mutant, session)
+        config.option.exercise = [*config.getoption("exercise"), exercise_name]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for module, name, original in reversed(harness.SESSION.patches):
+        setattr(module, name, original)
+    harness.SESSION.patches.clear()
+
+
+def _exercise_of(item: pytest.Item) -> tuple[str, int] | None:
+    marker = item.get_closest_marker("exercise")
+    if marker is None:
+        return None
+    return marker.kwargs["name"], int(marker.kwargs.get("points", 1))
+
+
+def _lesson_rank(name: str) -> int:
+    lesson = name.split(".", 1)[0]
+    return COURSE_ORDER.index(lesson) if lesson in COURSE_ORDER else len(COURSE_ORDER)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("exercise")
+    selected, deselected = [], []
+    for item in items:
+        found = _exercise_of(item)
+        if found is None:
+            raise pytest.UsageError(f"{item.nodeid} is a check without @exercise(...)")
+        name = found[0]
+        if wanted and not any(name == want or name.split(".", 1)[0] == want for want in wanted):
+            deselected.append(item)
+        else:
+            selected.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+    # lesson order, then file order within a lesson (sorted is stable)
+    selected.sort(key=lambda item: _lesson_rank(_exercise_of(item)[0]))
+    items[:] = selected
+
+
+# ----------------------------------------------------------------------------- time limits
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    """pytest-timeout's signal method, raising a BaseException so Hypothesis does not retry."""
+    if settings.timeout <= 0 or settings.method != "signal" or not hasattr(signal, "SIGALRM"):
+        return None
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise harness.CheckTimedOut(settings.timeout)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> bool | None:
+    if not hasattr(signal, "SIGALRM"):
+        return None
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    return True
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+
+@dataclass
+class Result:
+    """One check's verdict."""
+
+    nodeid: str
+    exercise: str
+    points: int
+    description: str
+    outcome: str = "failed"  # passed | failed | not implemented
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Grades:
+    """Everything the scoreboard and Gradescope need."""
+
+    package: str
+    results: dict[str, Result] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+
+GRADES = pytest.StashKey[Grades]()
+
+
+def _description(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or item.name
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    found = _exercise_of(item)
+    if found is None or (report.when != "call" and not report.failed):
+        return report
+    name, points = found
+    grades = item.config.stash[GRADES]
+    result = grades.results.setdefault(
+        item.nodeid, Result(item.nodeid, name, points, _description(item))
+    )
+    result.seconds += report.duration
+    if report.passed and report.when == "call":
+        result.outcome = "passed"
+        return report
+    if not report.failed:
+        return report
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance(harness.ExerciseNotImplemented):
+        result.outcome = "not implemented"
+        result.message = str(excinfo.value)
+        report.longrepr = result.message
+        report.bam_not_implemented = True
+    elif excinfo is not None and excinfo.errisinstance(harness.CheckTimedOut):
+        result.message = TIMEOUT_ADVICE.format(seconds=excinfo.value.args[0], exercise=name)
+        report.longrepr = f"{name}: {result.message}"
+    else:
+        result.message = _short_message(report)
+    result.outcome = "not implemented" if getattr(report, "bam_not_implemented", False) else "failed"
+    return report
+
+
+def _short_message(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    sections = [text]
+    # Hypothesis adds the falsifying example as an exception note, shown after the message
+    long_text = str(report.longrepr)
+    marker = "Falsifying example"
+    if marker in long_text and marker not in text:
+        start = long_text.index(marker)
+        sections.append(long_text[start:].split("\n\n")[0])
+    return "\n".join(sections)[:4000]
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if getattr(report, "bam_not_implemented", False):
+        return "not implemented", "N", ("NOT IMPLEMENTED", {"yellow": True})
+    return None
+
+
+# ----------------------------------------------------------------------------- the scoreboard
+
+
+def _by_exercise(grades: Grades) -> dict[str, list[Result]]:
+    exercises: dict[str, list[Result]] = defaultdict(list)
+    for result in grades.results.values():
+        exercises[result.exercise].append(result)
+    return dict(sorted(exercises.items(), key=lambda entry: _lesson_rank(entry[0])))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    grades = config.stash.get(GRADES, None)
+    if grades is None or not grades.results:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section(f"Boxes & Masks scoreboard ({grades.package}/)", sep="=", bold=True)
+    exercises = _by_exercise(grades)
+    for results in exercises.values():
+        missing = [result for result in results if result.outcome == "not implemented"]
+        if missing:
+            write(missing[0].message, yellow=True)
+    lessons: dict[str, list[list[Result]]] = defaultdict(list)
+    for name, results in exercises.items():
+        lessons[name.split(".", 1)[0]].append(results)
+    total_done = total_exercises = total_points = total_max = 0
+    write("")
+    for lesson, groups in lessons.items():
+        number = COURSE_ORDER.index(lesson) + 1 if lesson in COURSE_ORDER else "?"
+        done = sum(all(result.outcome == "passed" for result in group) for group in groups)
+        points = sum(result.points for group in groups for result in group if result.outcome == "passed")
+        maximum = sum(result.points for group in groups for result in group)
+        for group in groups:
+            ok = all(result.outcome == "passed" for result in group)
+            got = sum(result.points for result in group if result.outcome == "passed")
+            status = "done" if ok else group[0].outcome if len({r.outcome for r in group}) == 1 else "failed"
+            mark = "✓" if ok else "✗"
+            line = f"  {mark} {group[0].exercise:<36} {got:>3}/{sum(r.points for r in group):<3} {status}"
+            write(line, green=ok, red=not ok and status == "failed")
+        summary = f"Lesson {number} {lesson:<10} {done}/{len(groups)} exercises  {points}/{maximum} points"
+        write(summary, bold=True)
+        total_done += done
+        total_exercises += len(groups)
+        total_points += points
+        total_max += maximum
+    write(f"TOTAL  {total_done}/{total_exercises} exercises  {total_points}/{total_max} points", bold=True)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    path = config.getoption("gradescope", None)
+    grades = config.stash.get(GRADES, None)
+    if not path or grades is None:
+        return
+    tests = []
+    for name, results in _by_exercise(grades).items():
+        for result in results:
+            tests.append(
+                {
+                    "name": f"{name}: {result.description}",
+                    "number": name,
+                    "score": result.points if result.outcome == "passed" else 0,
+                    "max_score": result.points,
+                    "status": "passed" if result.outcome == "passed" else "failed",
+                    "output": result.message or "passed",
+                    "execution_time": round(result.seconds, 3),
+                }
+            )
+    payload = {
+        "score": sum(test["score"] for test in tests),
+        "max_score": sum(test["max_score"] for test in tests),
+        "execution_time": round(time.monotonic() - grades.started, 3),
+        "output": f"Graded {grades.package}/ with Boxes & Masks checks.",
+        "tests": tests,
+    }
+    Path(path).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    package = config.stash[GRADES].package if GRADES in config.stash else "lessons"
+    return f"grading: {package}/  (python {sys.version.split()[0]})"

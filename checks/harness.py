@@ -1,0 +1,336 @@
+"""What a check is made of: the exercise it grades, the code under test, and clear failures.
+
+A check is a pytest test in ``checks/test_<lesson>.py``::
+
+    @exercise("metrics.box_iou", points=2)
+    @given(box_pairs())
+    def test_box_iou_matches_torchvision(pair):
+        '''box_iou equals torchvision.ops.box_iou on valid boxes.'''
+        box_iou = student("metrics.box_iou")
+        ...
+        expect_close(box_iou(a, b), torchvision.ops.box_iou(a, b), "IoU of each pair")
+
+* ``exercise`` ties the check to one exercise and gives it points (put it above ``@given``).
+* ``student`` fetches the exercise from the package being graded (``lessons`` by default,
+  ``solutions`` with ``--solutions``). Calls are watched: an untouched stub becomes
+  "not implemented yet", an in-place edit of an input tensor fails with a message saying so.
+  Keyword arguments name *callees*: other exercises of the same lesson that this exercise calls,
+  replaced by a reference (an oracle, never ``solutions/``) so that one unfinished exercise never
+  fails another's check.
+* ``expect``, ``expect_tensor`` and ``expect_close`` fail with a sentence that names the property.
+  Their frames are hidden from tracebacks, so a student sees their own code and the message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import inspect
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TIMEOUT_SECONDS = 60.0
+
+
+class ExerciseNotImplemented(BaseException):  # noqa: N818 - a verdict, not an error
+    """An exercise still raises ``NotImplementedError``.
+
+    A ``BaseException``, so Hypothesis stops at once instead of shrinking a stub's inputs.
+    """
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"not implemented yet: {where}")
+        self.where = where
+
+
+class CheckTimedOut(BaseException):  # noqa: N818 - a verdict, not an error
+    """A check ran past its time limit (raised from the SIGALRM handler).
+
+    A ``BaseException``, so Hypothesis does not try to shrink (and re-run) a hanging exercise.
+    """
+
+
+class CheckFailed(AssertionError):
+    """A property of the exercise does not hold; the message says which, in words."""
+
+
+@dataclass
+class GradingSession:
+    """What is being graded in this pytest run (set up by ``checks/conftest.py``)."""
+
+    package: str = "lessons"
+    patches: list[tuple[object, str, object]] = field(default_factory=list)
+
+    def module(self, lesson: str) -> Any:
+        """Imports the graded module of a lesson, with a clear failure when that breaks."""
+        __tracebackhide__ = True
+        name = f"{self.package}.{lesson}"
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name == name:
+                raise CheckFailed(f"{self.display_path(lesson)} does not exist") from None
+            raise
+        except SystemExit as error:
+            raise CheckFailed(
+                f"{self.display_path(lesson)} called sys.exit({error.code}) while being imported;"
+                " remove it (a lesson module must only define things)"
+            ) from None
+        except Exception as error:
+            raise CheckFailed(
+                f"{self.display_path(lesson)} could not be imported:"
+                f" {type(error).__name__}: {error}"
+            ) from error
+
+    def display_path(self, lesson: str) -> str:
+        return f"{self.package}/{lesson}.py"
+
+
+SESSION = GradingSession()
+
+
+def configure(package: str) -> GradingSession:
+    """Starts a grading session for ``package`` (``lessons``, ``solutions`` or another copy)."""
+    global SESSION
+    SESSION = GradingSession(package=package)
+    return SESSION
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"metrics.box_iou"`` -> ``("metrics", "box_iou")``."""
+    lesson, _, attribute = name.partition(".")
+    if not lesson or not attribute:
+        raise ValueError(f"exercise names look like 'lesson.name', got {name!r}")
+    return lesson, attribute
+
+
+def exercise(name: str, points: int = 1, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Callable[[F], F]:
+    """Marks a check as grading one exercise.
+
+    Args:
+        name: ``"<lesson>.<exercise>"``, e.g. ``"metrics.box_iou"``.
+        points: what passing this check is worth.
+        timeout: seconds before the check fails as "too slow" (pytest-timeout, signal method).
+    """
+    split_name(name)
+
+    def mark(check: F) -> F:
+        check = pytest.mark.timeout(timeout)(check)
+        return pytest.mark.exercise(name=name, points=points)(check)
+
+    return mark
+
+
+# ----------------------------------------------------------------------------- code under test
+
+
+def _snapshot(value: Any) -> Any:
+    """Deep copy of the tensors inside ``value`` (tensors, lists, tuples, dicts)."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, (list, tuple)):
+        return [_snapshot(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    return None
+
+
+def _changed(before: Any, after: Any) -> bool:
+    import torch
+
+    if isinstance(after, torch.Tensor):
+        if before is None or before.shape != after.shape:
+            return True
+        return not torch.equal(before, after.detach()) and not bool(
+            torch.isnan(before).any() and torch.equal(before.nan_to_num(), after.detach().nan_to_num())
+        )
+    if isinstance(after, (list, tuple)):
+        return len(before) != len(after) or any(map(_changed, before, after))
+    if isinstance(after, dict):
+        return any(_changed(before.get(key), item) for key, item in after.items())
+    return False
+
+
+@contextlib.contextmanager
+def use_references(lesson: str, **references: Any) -> Iterator[None]:
+    """Temporarily replaces other exercises of ``lesson`` by references (the callee rule).
+
+    Use for classes; ``student(..., **references)`` does this around each call of a function.
+    """
+    module = SESSION.module(lesson)
+    saved = {}
+    for callee, reference in references.items():
+        if not hasattr(module, callee):
+            raise ValueError(f"{lesson} has no {callee!r} to replace")
+        saved[callee] = getattr(module, callee)
+        setattr(module, callee, reference)
+    try:
+        yield
+    finally:
+        for callee, original in saved.items():
+            setattr(module, callee, original)
+
+
+def student(name: str, **references: Any) -> Any:
+    """The exercise ``name`` from the package being graded, watched while it runs.
+
+    Args:
+        name: ``"<lesson>.<exercise>"``.
+        **references: callee name -> reference implementation, swapped into the lesson module
+            for the duration of each call.
+
+    Returns:
+        For a function, a wrapper with the same signature. For a class, the class itself (use
+        ``use_references`` and ``not_implemented_guard`` around it).
+    """
+    __tracebackhide__ = True
+    lesson, attribute = split_name(name)
+    module = SESSION.module(lesson)
+    if not hasattr(module, attribute):
+        raise CheckFailed(f"{SESSION.display_path(lesson)} has no `{attribute}` (was it renamed?)")
+    target = getattr(module, attribute)
+    where = f"{SESSION.display_path(lesson)}::{attribute}"
+    if inspect.isclass(target) or not callable(target):
+        return target
+    try:
+        parameters = list(inspect.signature(target).parameters)
+    except (TypeError, ValueError):
+        parameters = []
+
+    @functools.wraps(target)
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        before_args = [_snapshot(arg) for arg in args]
+        before_kwargs = {key: _snapshot(arg) for key, arg in kwargs.items()}
+        with use_references(lesson, **references), not_implemented_guard(where):
+            result = target(*args, **kwargs)
+        for position, (before, arg) in enumerate(zip(before_args, args, strict=True)):
+            if _changed(before, arg):
+                argument = parameters[position] if position < len(parameters) else f"#{position}"
+                raise CheckFailed(
+                    f"{name} changed its input `{argument}` in place; inputs belong to the caller."
+                    " Work on a copy (x = x.clone()) or use out-of-place operations (x = x * 2,"
+                    " not x *= 2)"
+                )
+        for key, before in before_kwargs.items():
+            if _changed(before, kwargs[key]):
+                raise CheckFailed(f"{name} changed its input `{key}` in place; work on a copy")
+        return result
+
+    return watched
+
+
+@contextlib.contextmanager
+def not_implemented_guard(where: str) -> Iterator[None]:
+    """Turns ``NotImplementedError`` (an untouched stub) into one 'not implemented yet' line."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except NotImplementedError:
+        raise ExerciseNotImplemented(where) from None
+    except SystemExit as error:
+        raise CheckFailed(f"{where} called sys.exit({error.code}); return a value instead") from None
+
+
+# ----------------------------------------------------------------------------- clear failures
+
+
+def expect(condition: object, message: str) -> None:
+    """Fails the check with ``message`` (a sentence naming the property) unless ``condition``."""
+    __tracebackhide__ = True
+    if not condition:
+        raise CheckFailed(message)
+
+
+def _describe(value: Any) -> str:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def expect_tensor(
+    value: Any,
+    what: str,
+    *,
+    shape: tuple[int, ...] | None = None,
+    dtype: Any = None,
+    finite: bool = True,
+) -> Any:
+    """Checks that ``value`` is a tensor of the given shape/dtype without NaN or inf.
+
+    Args:
+        value: what the exercise returned.
+        what: how to name it in a message, e.g. ``"box_iou(boxes1, boxes2)"``.
+        shape: expected shape, or ``None`` to accept any.
+        dtype: expected dtype (or tuple of dtypes), or ``None`` to accept any.
+        finite: whether NaN and inf are errors.
+
+    Returns:
+        ``value``, for chaining.
+    """
+    __tracebackhide__ = True
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise CheckFailed(f"{what} should return a torch.Tensor, got {_describe(value)}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise CheckFailed(f"{what} returned shape {tuple(value.shape)}, expected {tuple(shape)}")
+    if dtype is not None:
+        allowed = dtype if isinstance(dtype, tuple) else (dtype,)
+        if value.dtype not in allowed:
+            names = " or ".join(str(item) for item in allowed)
+            raise CheckFailed(f"{what} returned dtype {value.dtype}, expected {names}")
+    if finite and value.is_floating_point() and not torch.isfinite(value).all():
+        bad = (~torch.isfinite(value)).nonzero()[0].tolist()
+        raise CheckFailed(
+            f"{what} returned {value[tuple(bad)].item()} at index {bad}: NaN or inf"
+            " (a division by zero? a log of 0?)"
+        )
+    return value
+
+
+def expect_close(actual: Any, expected: Any, what: str, *, atol: float = 1e-5, rtol: float = 1e-5) -> None:
+    """Checks ``actual`` against the oracle's ``expected`` (tensors or numbers) within tolerance.
+
+    Args:
+        actual: what the exercise returned.
+        expected: what the oracle says.
+        what: the property in words, e.g. ``"IoU of each pair of boxes"``.
+        atol: absolute tolerance.
+        rtol: relative tolerance.
+    """
+    __tracebackhide__ = True
+    import torch
+
+    if not isinstance(expected, torch.Tensor):
+        try:
+            actual_number = float(actual)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"{what}: expected a number, got {_describe(actual)}") from None
+        if math.isnan(actual_number) or abs(actual_number - expected) > atol + rtol * abs(expected):
+            raise CheckFailed(f"{what}: got {actual_number:.6g}, expected {expected:.6g}")
+        return
+    expect_tensor(actual, what, shape=tuple(expected.shape), finite=False)
+    actual_values = actual.detach().to(torch.float64).cpu()
+    expected_values = expected.detach().to(torch.float64).cpu()
+    close = torch.isclose(actual_values, expected_values, atol=atol, rtol=rtol, equal_nan=True)
+    if not close.all():
+        index = tuple((~close).nonzero()[0].tolist())
+        count = int((~close).sum())
+        raise CheckFailed(
+            f"{what}: {count} of {close.numel()} values differ; first at index {list(index)}:"
+            f" got {actual_values[index].item():.6g}, expected {expected_values[index].item():.6g}"
+        )
