@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as error:
         if error.name != COMMANDS[words]:
             raise
-        print(f"bam: '{' '.join(words)}' is not available in this copy of the course", file=sys.stderr)
+        print(
+            f"bam: '{' '.join(words)}' is not available in this copy of the course", file=sys.stderr
+        )
         return 2
     parser = argparse.ArgumentParser(prog="bam " + " ".join(words), description=module.DESCRIPTION)
     module.add_arguments(parser)

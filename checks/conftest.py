@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Verbosity, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 from checks import harness
 from lessons import COURSE_ORDER
@@ -33,7 +33,14 @@ settings.register_profile(
     report_multiple_bugs=False,
     max_examples=40,
     verbosity=Verbosity.normal,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],  # no slow 'explain'
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# the course's own tests run each known mistake through the checks: finding a failure is what
+# counts there, so they skip shrinking (graders and students always get the shrunk example)
+settings.register_profile(
+    "mistakes", settings.get_profile("grading"), phases=[Phase.explicit, Phase.generate]
 )
 
 TIMEOUT_ADVICE = (
@@ -47,7 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("boxes-and-masks grading")
     group.addoption("--solutions", action="store_true", help="grade solutions/ instead of lessons/")
     group.addoption(
-        "--package", default=None, help="grade this importable package instead (e.g. a student copy)"
+        "--package",
+        default=None,
+        help="grade this importable package instead (e.g. a student copy)",
     )
     group.addoption(
         "--exercise",
@@ -55,7 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="grade only this exercise (lesson.name) or lesson; repeatable",
     )
-    group.addoption("--gradescope", metavar="PATH", default=None, help="write Gradescope results.json")
+    group.addoption(
+        "--gradescope", metavar="PATH", default=None, help="write Gradescope results.json"
+    )
     group.addoption(
         "--mutant",
         metavar="FILE",
@@ -97,7 +108,9 @@ def _load_mutant(path: str, session: harness.GradingSession) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile("grading")
-    package = config.getoption("package") or ("solutions" if config.getoption("solutions") else "lessons")
+    package = config.getoption("package") or (
+        "solutions" if config.getoption("solutions") else "lessons"
+    )
     session = harness.configure(package)
     config.stash[GRADES] = Grades(package=package)
     mutant = config.getoption("mutant")
@@ -230,7 +243,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         report.longrepr = f"{name}: {result.message}"
     else:
         result.message = _short_message(report)
-    result.outcome = "not implemented" if getattr(report, "bam_not_implemented", False) else "failed"
+    result.outcome = (
+        "not implemented" if getattr(report, "bam_not_implemented", False) else "failed"
+    )
     return report
 
 
@@ -282,12 +297,20 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for lesson, groups in lessons.items():
         number = COURSE_ORDER.index(lesson) + 1 if lesson in COURSE_ORDER else "?"
         done = sum(all(result.outcome == "passed" for result in group) for group in groups)
-        points = sum(result.points for group in groups for result in group if result.outcome == "passed")
+        points = sum(
+            result.points for group in groups for result in group if result.outcome == "passed"
+        )
         maximum = sum(result.points for group in groups for result in group)
         for group in groups:
             ok = all(result.outcome == "passed" for result in group)
             got = sum(result.points for result in group if result.outcome == "passed")
-            status = "done" if ok else group[0].outcome if len({r.outcome for r in group}) == 1 else "failed"
+            status = (
+                "done"
+                if ok
+                else group[0].outcome
+                if len({r.outcome for r in group}) == 1
+                else "failed"
+            )
             mark = "✓" if ok else "✗"
             line = f"  {mark} {group[0].exercise:<36} {got:>3}/{sum(r.points for r in group):<3} {status}"
             write(line, green=ok, red=not ok and status == "failed")
@@ -297,7 +320,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         total_exercises += len(groups)
         total_points += points
         total_max += maximum
-    write(f"TOTAL  {total_done}/{total_exercises} exercises  {total_points}/{total_max} points", bold=True)
+    write(
+        f"TOTAL  {total_done}/{total_exercises} exercises  {total_points}/{total_max} points",
+        bold=True,
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -41,7 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
-class ExerciseNotImplemented(BaseException):  # noqa: N818 - a verdict, not an error
+class ExerciseNotImplemented(BaseException):
     """An exercise still raises ``NotImplementedError``.
 
     A ``BaseException``, so Hypothesis stops at once instead of shrinking a stub's inputs.
@@ -52,7 +52,7 @@ class ExerciseNotImplemented(BaseException):  # noqa: N818 - a verdict, not an e
         self.where = where
 
 
-class CheckTimedOut(BaseException):  # noqa: N818 - a verdict, not an error
+class CheckTimedOut(BaseException):
     """A check ran past its time limit (raised from the SIGALRM handler).
 
     A ``BaseException``, so Hypothesis does not try to shrink (and re-run) a hanging exercise.
@@ -113,7 +113,9 @@ def split_name(name: str) -> tuple[str, str]:
     return lesson, attribute
 
 
-def exercise(name: str, points: int = 1, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Callable[[F], F]:
+def exercise(
+    name: str, points: int = 1, timeout: float = DEFAULT_TIMEOUT_SECONDS
+) -> Callable[[F], F]:
     """Marks a check as grading one exercise.
 
     Args:
@@ -153,7 +155,8 @@ def _changed(before: Any, after: Any) -> bool:
         if before is None or before.shape != after.shape:
             return True
         return not torch.equal(before, after.detach()) and not bool(
-            torch.isnan(before).any() and torch.equal(before.nan_to_num(), after.detach().nan_to_num())
+            torch.isnan(before).any()
+            and torch.equal(before.nan_to_num(), after.detach().nan_to_num())
         )
     if isinstance(after, (list, tuple)):
         return len(before) != len(after) or any(map(_changed, before, after))
@@ -240,7 +243,9 @@ def not_implemented_guard(where: str) -> Iterator[None]:
     except NotImplementedError:
         raise ExerciseNotImplemented(where) from None
     except SystemExit as error:
-        raise CheckFailed(f"{where} called sys.exit({error.code}); return a value instead") from None
+        raise CheckFailed(
+            f"{where} called sys.exit({error.code}); return a value instead"
+        ) from None
 
 
 # ----------------------------------------------------------------------------- clear failures
@@ -302,7 +307,9 @@ def expect_tensor(
     return value
 
 
-def expect_close(actual: Any, expected: Any, what: str, *, atol: float = 1e-5, rtol: float = 1e-5) -> None:
+def expect_close(
+    actual: Any, expected: Any, what: str, *, atol: float = 1e-5, rtol: float = 1e-5
+) -> None:
     """Checks ``actual`` against the oracle's ``expected`` (tensors or numbers) within tolerance.
 
     Args:

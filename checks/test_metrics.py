@@ -1,0 +1,451 @@
+"""Checks for lesson 3, ``metrics``: IoU, Dice, DiceCE and mean average precision.
+
+Oracles: ``torchvision.ops.box_iou``, ``F.binary_cross_entropy_with_logits``, counting pixels
+with NumPy, mathematical properties, and small cases worked out by hand below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import Tensor
+
+from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.strategies import boxes, mask_pairs, masks
+
+# ----------------------------------------------------------------------------- oracles
+
+
+def counted_iou(pred: Tensor, target: Tensor) -> Tensor:
+    """IoU by counting pixels with NumPy, per sample; 1.0 when both masks are empty."""
+    pred_array, target_array = pred.bool().numpy(), target.bool().numpy()
+    result = []
+    for p, t in zip(pred_array, target_array, strict=True):
+        union = np.logical_or(p, t).sum()
+        result.append(1.0 if union == 0 else np.logical_and(p, t).sum() / union)
+    return torch.tensor(result, dtype=torch.float32)
+
+
+def area_under_envelope(recall: list[float], precision: list[float]) -> float:
+    """VOC all-point AP, the slow way: for each recall step, the best precision at >= recall."""
+    points = list(zip(recall, precision, strict=True))
+    area, previous_recall = 0.0, 0.0
+    for level in sorted(set(recall)):
+        best = max(p for r, p in points if r >= level)
+        area += (level - previous_recall) * best
+        previous_recall = level
+    return area
+
+
+def reference_ap(recall: Tensor, precision: Tensor) -> float:
+    return area_under_envelope(recall.tolist(), precision.tolist())
+
+
+def mean_ap(**references):
+    """The student's mean_average_precision with reference box_iou and average_precision."""
+    return student(
+        "metrics.mean_average_precision",
+        box_iou=references.get("box_iou", torchvision.ops.box_iou),
+        average_precision=reference_ap,
+    )
+
+
+def image(
+    boxes_list: list[list[float]], labels: list[int], scores: list[float] | None = None
+) -> dict:
+    entry = {
+        "boxes": torch.tensor(boxes_list, dtype=torch.float32).reshape(-1, 4),
+        "labels": torch.tensor(labels, dtype=torch.int64),
+    }
+    if scores is not None:
+        entry["scores"] = torch.tensor(scores, dtype=torch.float32)
+    return entry
+
+
+# ----------------------------------------------------------------------------- mask_iou
+
+
+@exercise("metrics.mask_iou", points=1)
+def test_mask_iou_hand_computed():
+    """A 3x3 case worked by hand: 2 shared pixels of 5 in the union gives 0.4, per sample."""
+    mask_iou = student("metrics.mask_iou")
+    pred = torch.tensor([[[1, 1, 1], [0, 0, 0], [0, 0, 0]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]]])
+    target = torch.tensor([[[0, 1, 1], [1, 1, 0], [0, 0, 0]], [[1, 0, 0], [0, 0, 0], [0, 0, 0]]])
+    result = expect_tensor(
+        mask_iou(pred.float(), target.float()), "mask_iou(pred, target)", shape=(2,)
+    )
+    expect_close(result, torch.tensor([0.4, 1.0]), "IoU of each sample (not pooled over the batch)")
+
+
+@exercise("metrics.mask_iou", points=2)
+@settings(max_examples=60)
+@given(mask_pairs())
+def test_mask_iou_counts_pixels(pair):
+    """IoU per sample equals |P∩T| / |P∪T| counted pixel by pixel (1.0 when both are empty)."""
+    mask_iou = student("metrics.mask_iou")
+    pred, target = pair
+    result = expect_tensor(mask_iou(pred, target), "mask_iou(pred, target)", shape=(pred.shape[0],))
+    expect(result.is_floating_point(), f"mask_iou should return floats, got {result.dtype}")
+    expect_close(result, counted_iou(pred, target), "IoU of each sample (bool masks)")
+    expect_close(
+        mask_iou(pred.float(), target.float()),
+        counted_iou(pred, target),
+        "IoU of {0,1} float masks",
+    )
+
+
+@exercise("metrics.mask_iou", points=1)
+@settings(max_examples=30)
+@given(masks(allow_empty=True))
+def test_mask_iou_empty_and_identical(mask):
+    """IoU of a mask with itself is 1 (empty too); with an empty prediction it is 0."""
+    mask_iou = student("metrics.mask_iou")
+    ones = torch.ones(mask.shape[0])
+    expect_close(mask_iou(mask, mask), ones, "IoU of a mask with itself (both empty counts as 1.0)")
+    empty = torch.zeros_like(mask)
+    expected = (~mask.flatten(1).any(dim=1)).float()  # 1 where the target is empty too
+    expect_close(mask_iou(empty, mask), expected, "IoU of an empty prediction")
+
+
+# ----------------------------------------------------------------------------- dice
+
+
+@exercise("metrics.dice_coefficient", points=2)
+@settings(max_examples=60)
+@given(mask_pairs())
+def test_dice_is_a_function_of_iou(pair):
+    """Dice = 2·IoU / (1 + IoU) for every pair of masks (IoU counted independently)."""
+    dice = student("metrics.dice_coefficient")
+    pred, target = pair
+    iou = counted_iou(pred, target)
+    result = expect_tensor(
+        dice(pred, target), "dice_coefficient(pred, target)", shape=(pred.shape[0],)
+    )
+    expect_close(result, 2 * iou / (1 + iou), "Dice of each sample")
+
+
+@exercise("metrics.dice_coefficient", points=1)
+def test_dice_hand_computed():
+    """Worked by hand: 2·2 / (3 + 4) for the first sample; both empty counts as 1.0."""
+    dice = student("metrics.dice_coefficient")
+    pred = torch.tensor([[[1, 1, 1], [0, 0, 0]], [[0, 0, 0], [0, 0, 0]]], dtype=torch.bool)
+    target = torch.tensor([[[0, 1, 1], [1, 1, 0]], [[0, 0, 0], [0, 0, 0]]], dtype=torch.bool)
+    expect_close(dice(pred, target), torch.tensor([4 / 7, 1.0]), "Dice of each sample")
+
+
+@exercise("metrics.dice_coefficient", points=1)
+@settings(max_examples=30)
+@given(mask_pairs())
+def test_dice_symmetric_and_bounded(pair):
+    """Dice is symmetric and lies in [0, 1]."""
+    dice = student("metrics.dice_coefficient")
+    pred, target = pair
+    forward, backward = dice(pred, target), dice(target, pred)
+    expect_close(forward, backward, "Dice(pred, target) against Dice(target, pred)")
+    expect(
+        bool(((forward >= 0) & (forward <= 1)).all()), f"Dice outside [0, 1]: {forward.tolist()}"
+    )
+
+
+# ----------------------------------------------------------------------------- dice_ce_loss
+
+
+@st.composite
+def logits_and_targets(draw: st.DrawFn) -> tuple[Tensor, Tensor]:
+    """Small logits in [-6, 6] (quarter steps) with a binary target of the same shape."""
+    target = draw(masks(max_side=8)).float()
+    count = target.numel()
+    values = draw(st.lists(st.integers(-24, 24), min_size=count, max_size=count))
+    return torch.tensor(values, dtype=torch.float32).reshape(target.shape) / 4, target
+
+
+def soft_dice_loss(logits: Tensor, target: Tensor, smooth: float = 1e-5) -> Tensor:
+    probabilities = logits.sigmoid()
+    intersection = (probabilities * target).sum(dim=(-2, -1))
+    total = probabilities.sum(dim=(-2, -1)) + target.sum(dim=(-2, -1))
+    return 1 - (2 * intersection + smooth) / (total + smooth)
+
+
+@exercise("metrics.dice_ce_loss", points=2)
+@settings(max_examples=50)
+@given(logits_and_targets())
+def test_dice_ce_matches_formula(case):
+    """DiceCE = mean soft Dice loss (sigmoid) + BCE-with-logits (torch's), averaged over the batch."""
+    loss_fn = student("metrics.dice_ce_loss")
+    logits, target = case
+    loss = expect_tensor(loss_fn(logits, target), "dice_ce_loss(logits, target)", shape=())
+    expected = soft_dice_loss(logits, target).mean() + F.binary_cross_entropy_with_logits(
+        logits, target
+    )
+    expect_close(loss, expected, "DiceCE loss", atol=1e-4, rtol=1e-4)
+
+
+@exercise("metrics.dice_ce_loss", points=1)
+@settings(max_examples=25)
+@given(logits_and_targets())
+def test_dice_ce_gradient_points_to_target(case):
+    """The loss is differentiable and its gradient pushes each logit towards its target."""
+    loss_fn = student("metrics.dice_ce_loss")
+    logits, target = case
+    logits = logits.clone().requires_grad_(True)
+    loss = loss_fn(logits, target)
+    expect(
+        isinstance(loss, Tensor) and loss.requires_grad, "the loss must keep the graph (no .item())"
+    )
+    loss.backward()
+    gradient = expect_tensor(logits.grad, "the gradient of dice_ce_loss", shape=tuple(logits.shape))
+    direction = gradient * (
+        2 * target - 1
+    )  # negative: raising the logit of a 1-pixel lowers the loss
+    expect(bool((direction <= 1e-7).all()), "a gradient step moves some logit away from its target")
+
+
+@exercise("metrics.dice_ce_loss", points=1)
+def test_dice_ce_confident_and_channel_dim():
+    """Confident correct logits give ~0 loss; a [B, 1, H, W] input gives the same as [B, H, W]."""
+    loss_fn = student("metrics.dice_ce_loss")
+    target = torch.zeros(2, 6, 6)
+    target[0, 1:4, 2:5] = 1
+    target[1, 0, :] = 1
+    logits = 30 * (2 * target - 1)
+    expect_close(loss_fn(logits, target), 0.0, "loss of confident, correct logits", atol=1e-4)
+    mixed = torch.linspace(-3, 3, 72).reshape(2, 6, 6)
+    flat = loss_fn(mixed, target)
+    expect_close(
+        loss_fn(mixed[:, None], target[:, None]), float(flat), "loss with a channel dim", atol=1e-5
+    )
+
+
+# ----------------------------------------------------------------------------- box_iou
+
+
+@exercise("metrics.box_iou", points=2)
+@settings(max_examples=60)
+@given(boxes(max_count=6), boxes(max_count=5))
+def test_box_iou_matches_torchvision(boxes1, boxes2):
+    """box_iou equals torchvision.ops.box_iou on valid boxes, shape [N, M]."""
+    box_iou = student("metrics.box_iou")
+    result = expect_tensor(
+        box_iou(boxes1, boxes2), "box_iou(boxes1, boxes2)", shape=(len(boxes1), len(boxes2))
+    )
+    expect_close(result, torchvision.ops.box_iou(boxes1, boxes2), "IoU of each pair of boxes")
+
+
+@exercise("metrics.box_iou", points=1)
+def test_box_iou_disjoint_and_nested_by_hand():
+    """Worked by hand: far-apart boxes give 0 (not a negative-times-negative area); nested give area ratio."""
+    box_iou = student("metrics.box_iou")
+    a = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
+    b = torch.tensor([[20.0, 20.0, 30.0, 30.0], [2.0, 2.0, 7.0, 7.0], [5.0, 0.0, 15.0, 10.0]])
+    expect_close(
+        box_iou(a, b), torch.tensor([[0.0, 0.25, 50 / 150]]), "IoU of [0,0,10,10] with each box"
+    )
+
+
+@st.composite
+def scaled_and_shifted(draw: st.DrawFn) -> tuple[Tensor, Tensor, float, Tensor]:
+    first, second = draw(boxes(max_count=4)), draw(boxes(max_count=4))
+    scale = draw(st.sampled_from([0.5, 2.0, 3.0]))
+    shift = torch.tensor(
+        draw(st.lists(st.integers(-20, 20), min_size=2, max_size=2)), dtype=torch.float32
+    )
+    return first, second, scale, shift.repeat(2)
+
+
+@exercise("metrics.box_iou", points=1)
+@settings(max_examples=30)
+@given(scaled_and_shifted())
+def test_box_iou_properties(case):
+    """IoU is symmetric, 1 on a box with itself, in [0, 1], and unchanged by scaling or shifting."""
+    box_iou = student("metrics.box_iou")
+    first, second, scale, shift = case
+    forward = box_iou(first, second)
+    expect_close(forward, box_iou(second, first).T, "IoU(a, b) against IoU(b, a)")
+    expect_close(
+        torch.diagonal(box_iou(first, first)), torch.ones(len(first)), "IoU of a box with itself"
+    )
+    expect(bool(((forward >= 0) & (forward <= 1)).all()), f"IoU outside [0, 1]: {forward.tolist()}")
+    expect_close(
+        box_iou(first * scale + shift, second * scale + shift), forward, "IoU after scale and shift"
+    )
+
+
+# ----------------------------------------------------------------------------- average_precision
+
+
+@exercise("metrics.average_precision", points=2)
+def test_average_precision_voc_table_by_hand():
+    """A VOC-style table worked out by hand: TP, FP, TP, FP, TP over 4 ground truths gives AP 0.6.
+
+    ranked:    TP   FP   TP   FP   TP
+    recall:    .25  .25  .50  .50  .75
+    precision: 1    .50  .67  .50  .60
+    envelope:  1    .67  .67  .60  .60  (then 0 beyond recall .75)
+    AP = .25·1 + .25·(2/3) + .25·.6 = 0.5667
+    """
+    average_precision = student("metrics.average_precision")
+    recall = torch.tensor([0.25, 0.25, 0.5, 0.5, 0.75])
+    precision = torch.tensor([1.0, 0.5, 2 / 3, 0.5, 0.6])
+    expected = 0.25 * 1 + 0.25 * (2 / 3) + 0.25 * 0.6
+    expect_close(
+        average_precision(recall, precision), expected, "AP of the hand-worked table", atol=1e-5
+    )
+
+
+@st.composite
+def ranked_hits(draw: st.DrawFn) -> tuple[Tensor, Tensor]:
+    """Recall and precision of a random ranking of hits and misses over some ground truths."""
+    hits = draw(st.lists(st.booleans(), min_size=1, max_size=15))
+    total = draw(st.integers(max(1, sum(hits)), sum(hits) + 3))
+    true_positives = np.cumsum(hits)
+    recall = torch.tensor(true_positives / total, dtype=torch.float32)
+    precision = torch.tensor(true_positives / np.arange(1, len(hits) + 1), dtype=torch.float32)
+    return recall, precision
+
+
+@exercise("metrics.average_precision", points=2)
+@settings(max_examples=60)
+@given(ranked_hits())
+def test_average_precision_is_area_under_envelope(curve):
+    """AP is the area under the precision envelope (all-point interpolation, VOC 2010+)."""
+    average_precision = student("metrics.average_precision")
+    recall, precision = curve
+    expect_close(
+        average_precision(recall, precision),
+        area_under_envelope(recall.tolist(), precision.tolist()),
+        f"AP of recall {recall.tolist()} / precision {precision.tolist()}",
+        atol=1e-5,
+    )
+
+
+@exercise("metrics.average_precision", points=1)
+def test_average_precision_perfect_ranking():
+    """Perfect detections (precision 1 up to recall 1) give AP = 1; precision 0 everywhere gives 0."""
+    average_precision = student("metrics.average_precision")
+    recall = torch.tensor([0.25, 0.5, 0.75, 1.0])
+    expect_close(average_precision(recall, torch.ones(4)), 1.0, "AP of a perfect ranking")
+    expect_close(
+        average_precision(torch.zeros(3), torch.zeros(3)), 0.0, "AP with no true positives"
+    )
+
+
+# ----------------------------------------------------------------------------- mean_average_precision
+
+
+@st.composite
+def annotated_images(draw: st.DrawFn) -> list[dict]:
+    """1–3 images with 1–4 well-separated ground-truth boxes each, classes 1..3."""
+    images = []
+    for _ in range(draw(st.integers(1, 3))):
+        count = draw(st.integers(1, 4))
+        cells = draw(st.lists(st.integers(0, 8), min_size=count, max_size=count, unique=True))
+        rows = []
+        for cell in cells:  # one box per cell of a 3x3 grid of 40 px cells: no two overlap
+            x, y = 40 * (cell % 3), 40 * (cell // 3)
+            width, height = draw(st.integers(10, 38)), draw(st.integers(10, 38))
+            rows.append([x, y, x + width, y + height])
+        labels = draw(st.lists(st.integers(1, 3), min_size=count, max_size=count))
+        images.append(image(rows, labels))
+    return images
+
+
+@exercise("metrics.mean_average_precision", points=2)
+@settings(max_examples=30)
+@given(annotated_images(), st.randoms(use_true_random=False))
+def test_map_perfect_detections(truths, random):
+    """Detections equal to the ground truths (any scores) give AP = 1 for every class, mAP = 1."""
+    mean_average_precision = mean_ap()
+    detections = [
+        dict(truth, scores=torch.tensor([random.random() for _ in truth["labels"]]))
+        for truth in truths
+    ]
+    result = mean_average_precision(detections, truths, 0.5, num_classes=3)
+    expect(
+        isinstance(result, dict) and {"map", "ap"} <= set(result),
+        "return {'map': ..., 'ap': {...}}",
+    )
+    present = sorted({int(label) for truth in truths for label in truth["labels"]})
+    expect(
+        sorted(result["ap"]) == present,
+        f"'ap' should hold classes {present}, got {sorted(result['ap'])}",
+    )
+    expect_close(result["map"], 1.0, "mAP of perfect detections")
+
+
+@exercise("metrics.mean_average_precision", points=1)
+@settings(max_examples=30)
+@given(annotated_images())
+def test_map_low_scored_false_positive_changes_nothing(truths):
+    """A false positive scored below every true positive leaves each class's AP unchanged."""
+    mean_average_precision = mean_ap()
+    detections = [dict(truth, scores=torch.full((len(truth["labels"]),), 0.9)) for truth in truths]
+    before = mean_average_precision(detections, truths, 0.5, num_classes=3)
+    extra = dict(detections[0])
+    extra["boxes"] = torch.cat([extra["boxes"], torch.tensor([[200.0, 200.0, 230.0, 230.0]])])
+    extra["scores"] = torch.cat([extra["scores"], torch.tensor([0.1])])
+    extra["labels"] = torch.cat([extra["labels"], extra["labels"][:1]])
+    after = mean_average_precision([extra, *detections[1:]], truths, 0.5, num_classes=3)
+    expect_close(after["map"], before["map"], "mAP after adding a low-scored false positive")
+
+
+@exercise("metrics.mean_average_precision", points=2)
+def test_map_each_ground_truth_matched_once():
+    """Worked by hand: a duplicate detection of a matched box is a false positive (AP 0.8333, not 1).
+
+    one image, two ground truths A and B of class 1; detections: A (0.9), A again (0.8), B (0.7)
+    ranked TP, FP, TP -> recall .5 .5 1, precision 1 .5 .667 -> AP = .5·1 + .5·.667 = 0.8333
+    """
+    mean_average_precision = mean_ap()
+    truths = [image([[0, 0, 10, 10], [20, 20, 30, 30]], [1, 1])]
+    detections = [
+        image([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 30]], [1, 1, 1], [0.9, 0.8, 0.7])
+    ]
+    result = mean_average_precision(detections, truths, 0.5, num_classes=1)
+    expect_close(result["ap"].get(1, float("nan")), 0.5 + 0.5 * (2 / 3), "AP of class 1", atol=1e-4)
+
+
+@exercise("metrics.mean_average_precision", points=2)
+def test_map_hand_computed_two_classes_two_images():
+    """Worked by hand over two images and two classes, with a wrong-class detection and an IoU below 0.5.
+
+    class 1: GTs a1 (image 1), b1 (image 2). Detections ranked: a1 hit (0.95), a miss with IoU 1/3
+    (0.9, FP), b1 hit (0.6) -> recall .5 .5 1, precision 1 .5 .667 -> AP 0.8333.
+    class 2: GT b2 (image 2). Detections: one on a1's place (0.8, FP: wrong class), b2 hit (0.7)
+    -> recall 0 1, precision 0 .5 -> AP 0.5. mAP = (0.8333 + 0.5) / 2 = 0.6667.
+    class 3: no ground truth, not scored.
+    """
+    mean_average_precision = mean_ap()
+    truths = [
+        image([[0, 0, 20, 20]], [1]),
+        image([[50, 50, 70, 70], [0, 0, 30, 30]], [1, 2]),
+    ]
+    detections = [
+        image([[0, 0, 20, 20], [0, 0, 20, 20]], [1, 2], [0.95, 0.8]),
+        image([[50, 60, 70, 80], [50, 50, 70, 70], [0, 0, 30, 30]], [1, 1, 2], [0.9, 0.6, 0.7]),
+    ]
+    result = mean_average_precision(detections, truths, 0.5, num_classes=3)
+    expect(
+        sorted(result["ap"]) == [1, 2],
+        f"only classes with ground truth are scored, got {sorted(result['ap'])}",
+    )
+    expect_close(result["ap"][1], 0.5 + 0.5 * (2 / 3), "AP of class 1", atol=1e-4)
+    expect_close(result["ap"][2], 0.5, "AP of class 2", atol=1e-4)
+    expect_close(result["map"], (0.5 + 0.5 * (2 / 3) + 0.5) / 2, "mAP", atol=1e-4)
+
+
+@exercise("metrics.mean_average_precision", points=1)
+def test_map_respects_iou_threshold():
+    """A detection with IoU 1/3 is a miss at threshold 0.5 and a hit at threshold 0.3."""
+    mean_average_precision = mean_ap()
+    truths = [image([[0, 0, 20, 20]], [1])]
+    detections = [image([[0, 10, 20, 30]], [1], [0.9])]  # overlap 200, union 600
+    expect_close(
+        mean_average_precision(detections, truths, 0.5, num_classes=1)["map"], 0.0, "mAP at IoU 0.5"
+    )
+    expect_close(
+        mean_average_precision(detections, truths, 0.3, num_classes=1)["map"], 1.0, "mAP at IoU 0.3"
+    )
