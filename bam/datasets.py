@@ -1,0 +1,366 @@
+"""Loaders for the course's data: a segmentation folder and a Pascal VOC detection folder.
+
+Both are ``torch.utils.data.Dataset`` s built on the lesson-1 exercises: pass ``impl`` to choose
+whose code they run (``"lessons"`` for a student's own, ``"solutions"`` for the reference, or a
+module). The bundled synthetic sets live under ``BUNDLED_DATA``; a real data set in the same
+layout works by passing its path.
+
+Everything is checked when a folder is opened (file headers only, which is fast), so bad data
+fails at once with a ``DatasetError`` that names the file and the problem, not later deep inside
+a training loop.
+
+Box conventions. Tensors hold ``(x1, y1, x2, y2)`` floats in pixels with an inclusive maximum
+(torchvision's ``masks_to_boxes``: ``x2`` is the column of the rightmost pixel, 0-based). A VOC
+file stores the same four pixel indices 1-based, as integers: ``xmin = x1 + 1``, ...,
+``ymax = y2 + 1``; a box inside a ``W x H`` image has ``1 <= xmin`` and ``xmax <= W``. Loading
+subtracts 1 from all four.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+from torch.utils.data import Dataset
+
+BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
+WATER_ROOT = BUNDLED_DATA / "water"
+SHAPES_ROOT = BUNDLED_DATA / "shapes"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+
+
+class DatasetError(ValueError):
+    """A data set on disk is not in the expected layout; the message names the file and why."""
+
+
+def dataset_impl(impl: ModuleType | str | None = None) -> ModuleType:
+    """The lesson-1 ``dataset`` module whose exercises the loaders run.
+
+    Args:
+        impl: a module, ``"lessons"`` or ``"solutions"`` (the package), or ``None``: the
+            reference solutions when present, else the student's lessons.
+
+    Returns:
+        The module, e.g. ``lessons.dataset``.
+    """
+    if isinstance(impl, ModuleType):
+        return impl
+    from bam.implementations import default_impl, lesson_module
+
+    return lesson_module("dataset", impl if impl is not None else default_impl())
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """``(height, width)`` of an image file, reading its header only.
+
+    Raises:
+        DatasetError: if the file is missing or not an image Pillow can read.
+    """
+    try:
+        with Image.open(path) as file:
+            width, height = file.size
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise DatasetError(f"{path}: unreadable image ({error})") from None
+    return height, width
+
+
+def load_image(path: Path) -> Tensor:
+    """An image file as float ``[3, H, W]`` in [0, 1] (grey and RGBA become RGB).
+
+    Raises:
+        DatasetError: if the file cannot be decoded.
+    """
+    try:
+        with Image.open(path) as file:
+            pixels = np.asarray(file.convert("RGB"))  # [H, W, 3]
+    except (UnidentifiedImageError, OSError) as error:
+        raise DatasetError(f"{path}: unreadable image ({error})") from None
+    return torch.from_numpy(pixels.copy()).permute(2, 0, 1).float() / 255
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+# ----------------------------------------------------------------------------- segmentation
+
+
+class SegmentationFolder(Dataset):
+    """Image/mask pairs in the Kaggle "Satellite Images of Water Bodies" layout.
+
+    ``root/Images/<name>`` and ``root/Masks/<name>``: a mask has the same file name as its image
+    (or the same stem with another image suffix), the same size, and is white (> 127) where the
+    object is.
+
+    Args:
+        root: the folder holding ``Images/`` and ``Masks/``.
+        size: side S every sample is resized to.
+        indices: which pairs (positions in name order) this data set holds, e.g. one side of
+            ``train_test_split``; all of them by default.
+        augment: an Albumentations-style callable applied to every sample after resizing
+            (``augment(image=HWC float32, mask=HW uint8)``; a ``Compose`` with box parameters
+            also gets empty ``bboxes`` and ``labels``). ``None``: no augmentation.
+        impl: whose ``load_segmentation_pair`` to run (see ``dataset_impl``).
+
+    Raises:
+        DatasetError: for a missing folder, an empty folder, an image without a mask, a mask
+            whose size differs from its image's, an unreadable file, or an index out of range.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        size: int,
+        indices: list[int] | Tensor | None = None,
+        augment: Callable[..., dict[str, Any]] | None = None,
+        impl: ModuleType | str | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.size = size
+        self.augment = augment
+        self.impl = dataset_impl(impl)
+        self.pairs = self._find_pairs()
+        count = len(self.pairs)
+        self.indices = list(range(count)) if indices is None else [int(i) for i in indices]
+        outside = [index for index in self.indices if not 0 <= index < count]
+        if outside:
+            raise DatasetError(f"{self.root}: indices {outside[:5]} are outside 0..{count - 1}")
+
+    def _find_pairs(self) -> list[tuple[Path, Path]]:
+        images_dir, masks_dir = self.root / "Images", self.root / "Masks"
+        for folder in (images_dir, masks_dir):
+            if not folder.is_dir():
+                raise DatasetError(
+                    f"{folder}: folder not found (expected Images/ and Masks/ in {self.root})"
+                )
+        images = _images_in(images_dir)
+        if not images:
+            raise DatasetError(
+                f"{images_dir}: no images ({', '.join(IMAGE_SUFFIXES)}) in the folder"
+            )
+        masks_by_stem = {path.stem: path for path in _images_in(masks_dir)}
+        pairs = []
+        for image_path in images:
+            mask_path = masks_dir / image_path.name
+            if not mask_path.is_file():
+                mask_path = masks_by_stem.get(image_path.stem)
+            if mask_path is None:
+                raise DatasetError(
+                    f"{image_path}: image without a mask (no {masks_dir / image_path.name})"
+                )
+            image_shape, mask_shape = image_size(image_path), image_size(mask_path)
+            if image_shape != mask_shape:
+                raise DatasetError(
+                    f"{mask_path}: mask of size {mask_shape[1]}x{mask_shape[0]} (WxH) for an"
+                    f" image of size {image_shape[1]}x{image_shape[0]} ({image_path.name})"
+                )
+            pairs.append((image_path, mask_path))
+        return pairs
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> tuple[Tensor, Tensor]:
+        """Sample ``position``: ``(image float [3, S, S] in [0, 1], mask float [S, S])``."""
+        image_path, mask_path = self.pairs[self.indices[position]]
+        try:
+            image, mask = self.impl.load_segmentation_pair(image_path, mask_path, self.size)
+        except (UnidentifiedImageError, OSError) as error:
+            raise DatasetError(f"{image_path} / {mask_path.name}: unreadable ({error})") from None
+        if self.augment is not None:
+            arguments: dict[str, Any] = {
+                "image": image.permute(1, 2, 0).numpy().astype(np.float32),
+                "mask": mask.numpy().astype(np.uint8),
+            }
+            if "bboxes" in getattr(self.augment, "processors", {}):
+                arguments.update(bboxes=np.zeros((0, 4), np.float32), labels=[])
+            result = self.augment(**arguments)
+            image = torch.from_numpy(np.ascontiguousarray(result["image"])).permute(2, 0, 1).float()
+            mask = torch.from_numpy(np.ascontiguousarray(result["mask"])).float()
+        return image, mask
+
+
+# ----------------------------------------------------------------------------- detection
+
+
+@dataclass
+class VocAnnotation:
+    """One parsed VOC file: boxes already in the course convention (0-based, inclusive max)."""
+
+    path: Path
+    filename: str
+    size: tuple[int, int] | None  # (height, width) from <size>, when present
+    boxes: np.ndarray  # float [N, 4]
+    names: list[str]
+    difficult: np.ndarray  # bool [N]
+
+
+def read_voc_annotation(path: str | Path) -> VocAnnotation:
+    """Parses a Pascal VOC XML file; boxes are converted to 0-based inclusive ``(x1, y1, x2, y2)``.
+
+    Raises:
+        DatasetError: for a file that is not XML or an object without a name or a box.
+    """
+    path = Path(path)
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (ElementTree.ParseError, OSError) as error:
+        raise DatasetError(f"{path}: not a readable VOC XML file ({error})") from None
+    size_node = root.find("size")
+    size = None
+    if size_node is not None and size_node.findtext("width") and size_node.findtext("height"):
+        size = (int(float(size_node.findtext("height"))), int(float(size_node.findtext("width"))))
+    rows, names, difficult = [], [], []
+    for number, node in enumerate(root.iter("object")):
+        name = (node.findtext("name") or "").strip()
+        box = node.find("bndbox")
+        if not name or box is None:
+            raise DatasetError(f"{path}: object {number} has no <name> or no <bndbox>")
+        try:
+            values = [float(box.findtext(key)) for key in ("xmin", "ymin", "xmax", "ymax")]
+        except (TypeError, ValueError):
+            raise DatasetError(
+                f"{path}: object {number} ({name}) has a box that is not 4 numbers"
+            ) from None
+        rows.append([value - 1 for value in values])  # VOC is 1-based
+        names.append(name)
+        difficult.append((node.findtext("difficult") or "0").strip() == "1")
+    filename = (root.findtext("filename") or f"{path.stem}.jpg").strip()
+    return VocAnnotation(
+        path,
+        filename,
+        size,
+        np.array(rows, np.float32).reshape(-1, 4),
+        names,
+        np.array(difficult, bool),
+    )
+
+
+class DetectionFolder(Dataset):
+    """A detection set in Pascal VOC layout.
+
+    ``root/ImageSets/Main/<split>.txt`` lists image ids; ``root/Annotations/<id>.xml`` holds
+    each image's objects and ``root/JPEGImages/<filename>`` the image.
+
+    Args:
+        root: the VOC folder (e.g. ``VOCdevkit/VOC2007`` or the bundled ``data/shapes``).
+        split: ``"train"``, ``"test"``, ``"val"``, ... (a file in ``ImageSets/Main``).
+        size: resize every image to ``(height, width)`` (an int means square) and its boxes with
+            ``resize_boxes``; ``None`` keeps each image's own size.
+        classes: the class names, whose label is their position + 1 (0 is background); by
+            default the sorted names found in all of ``Annotations/``.
+        impl: whose ``resize_boxes`` to run (see ``dataset_impl``).
+
+    A sample is ``(image float [3, H, W] in [0, 1], target)`` with ``target["boxes"]`` float32
+    ``[N, 4]`` (0-based, inclusive max), ``target["labels"]`` int64 ``[N]`` in 1..C,
+    ``target["difficult"]`` bool ``[N]`` and ``target["image_id"]`` (the position in the split).
+
+    Raises:
+        DatasetError: for a missing or empty split, a missing or unreadable image, an image whose
+            size differs from its annotation's, a box outside the image or with ``x2 <= x1`` or
+            ``y2 <= y1``, or a class not in ``classes``.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str,
+        size: int | tuple[int, int] | None = None,
+        classes: list[str] | tuple[str, ...] | None = None,
+        impl: ModuleType | str | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.split = split
+        self.size = (size, size) if isinstance(size, int) else size
+        self.impl = dataset_impl(impl)
+        list_path = self.root / "ImageSets" / "Main" / f"{split}.txt"
+        if not list_path.is_file():
+            found = sorted(path.stem for path in list_path.parent.glob("*.txt"))
+            raise DatasetError(
+                f"{list_path}: split {split!r} not found (splits here: {found or 'none'})"
+            )
+        self.ids = [line.split()[0] for line in list_path.read_text().splitlines() if line.strip()]
+        if not self.ids:
+            raise DatasetError(f"{list_path}: the split is empty (no image ids)")
+        self.annotations = [read_voc_annotation(self._annotation_path(id_)) for id_ in self.ids]
+        if classes is None:
+            names = {name for entry in self.annotations for name in entry.names}
+            for path in sorted((self.root / "Annotations").glob("*.xml")):
+                if path.stem not in self.ids:
+                    names.update(read_voc_annotation(path).names)
+            classes = sorted(names)
+        self.classes = tuple(classes)
+        self.image_sizes = [self._validate(entry) for entry in self.annotations]
+
+    def _annotation_path(self, image_id: str) -> Path:
+        path = self.root / "Annotations" / f"{image_id}.xml"
+        if not path.is_file():
+            raise DatasetError(f"{path}: annotation not found (listed in the {self.split!r} split)")
+        return path
+
+    def _validate(self, entry: VocAnnotation) -> tuple[int, int]:
+        image_path = self.root / "JPEGImages" / entry.filename
+        height, width = image_size(image_path)
+        if entry.size is not None and entry.size != (height, width):
+            raise DatasetError(
+                f"{entry.path}: says the image is {entry.size[1]}x{entry.size[0]} (WxH) but"
+                f" {image_path.name} is {width}x{height}"
+            )
+        for number, ((x1, y1, x2, y2), name) in enumerate(
+            zip(entry.boxes, entry.names, strict=True)
+        ):
+            voc = f"VOC ({x1 + 1:g}, {y1 + 1:g}, {x2 + 1:g}, {y2 + 1:g})"
+            if name not in self.classes:
+                raise DatasetError(
+                    f"{entry.path}: object {number} has unknown class {name!r}"
+                    f" (known: {', '.join(self.classes)})"
+                )
+            if x2 <= x1 or y2 <= y1:
+                raise DatasetError(
+                    f"{entry.path}: object {number} ({name}) box {voc} has x2 <= x1 or y2 <= y1"
+                )
+            if x1 < 0 or y1 < 0 or x2 > width - 1 or y2 > height - 1:
+                raise DatasetError(
+                    f"{entry.path}: object {number} ({name}) box {voc} is outside the"
+                    f" {width}x{height} image (VOC boxes are 1-based: 1 <= xmin, xmax <= width)"
+                )
+        return height, width
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, dict[str, Tensor]]:
+        entry = self.annotations[index]
+        image = load_image(self.root / "JPEGImages" / entry.filename)  # [3, H, W]
+        boxes = torch.from_numpy(entry.boxes.copy())  # [N, 4]
+        if self.size is not None and tuple(image.shape[-2:]) != tuple(self.size):
+            old_size = tuple(image.shape[-2:])
+            image = F.interpolate(
+                image[None], size=self.size, mode="bilinear", align_corners=False, antialias=True
+            )[0].clamp(0, 1)
+            boxes = self.impl.resize_boxes(boxes, old_size, tuple(self.size))
+        labels = torch.tensor(
+            [self.classes.index(name) + 1 for name in entry.names], dtype=torch.int64
+        )
+        target = {
+            "boxes": boxes.float(),
+            "labels": labels,
+            "difficult": torch.from_numpy(entry.difficult.copy()),
+            "image_id": torch.tensor(index),
+        }
+        return image, target

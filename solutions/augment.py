@@ -1,0 +1,194 @@
+"""Lesson 2 — augment: augmentation that keeps the image, its mask and its boxes together.
+
+An augmentation moves pixels; every label must move with them. Flip an image and not its boxes,
+and the model learns from boxes that point at the wrong place. This lesson writes the
+geometric transforms (flips, quarter turns, random crops) for image, mask and boxes at once,
+a photometric one that touches the image only, and then the seed's Albumentations pipeline.
+
+Notation:
+    H, W         image height and width in pixels (sizes are ``(height, width)``)
+    image        float ``[3, H, W]`` in [0, 1]
+    mask         ``[H, W]`` (bool or {0, 1} float)
+    boxes        float ``[N, 4]`` as ``(x1, y1, x2, y2)`` in absolute pixels
+
+Box coordinates are positions on the image plane, where pixel ``i`` covers ``[i, i + 1)``: a
+flip maps position ``x`` to ``W - x``, so ``x1' = W - x2`` and ``x2' = W - x1`` (Albumentations'
+``pascal_voc`` behaviour). The image's columns move by ``W - 1 - i``, its boxes by ``W - x``:
+both say the same thing about the plane.
+"""
+
+from __future__ import annotations
+
+import albumentations as A
+import torch
+from torch import Tensor
+
+__all__ = [
+    "brightness_contrast",
+    "build_pipeline",
+    "hflip",
+    "random_crop",
+    "rot90",
+    "vflip",
+]
+
+
+def hflip(image: Tensor, mask: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Mirrors image, mask and boxes left to right.
+
+    Args:
+        image: Tensor[3, H, W].
+        mask: Tensor[H, W].
+        boxes: Tensor[N, 4] ``(x1, y1, x2, y2)``.
+
+    Returns:
+        ``(image, mask, boxes)``, new tensors: columns reversed; ``x1' = W - x2``,
+        ``x2' = W - x1``, y unchanged.
+    """
+    width = image.shape[-1]
+    flipped = torch.stack(
+        [width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1
+    )  # [N, 4]
+    return image.flip(-1), mask.flip(-1), flipped
+
+
+def vflip(image: Tensor, mask: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Mirrors image, mask and boxes top to bottom.
+
+    Args:
+        image: Tensor[3, H, W].
+        mask: Tensor[H, W].
+        boxes: Tensor[N, 4] ``(x1, y1, x2, y2)``.
+
+    Returns:
+        ``(image, mask, boxes)``, new tensors: rows reversed; ``y1' = H - y2``,
+        ``y2' = H - y1``, x unchanged.
+    """
+    height = image.shape[-2]
+    flipped = torch.stack(
+        [boxes[:, 0], height - boxes[:, 3], boxes[:, 2], height - boxes[:, 1]], dim=1
+    )  # [N, 4]
+    return image.flip(-2), mask.flip(-2), flipped
+
+
+def rot90(image: Tensor, mask: Tensor, boxes: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Turns image, mask and boxes by ``k`` quarter turns counterclockwise.
+
+    The direction is ``numpy.rot90``'s and ``torch.rot90(x, k, dims=(-2, -1))``'s (and
+    Albumentations' ``RandomRotate90`` with ``factor=k``): after one turn the top-right corner
+    is at the top left, and the image is ``[3, W, H]``.
+
+    Args:
+        image: Tensor[3, H, W].
+        mask: Tensor[H, W].
+        boxes: Tensor[N, 4] ``(x1, y1, x2, y2)``.
+        k: number of quarter turns; any integer (taken modulo 4; negative turns clockwise).
+
+    Returns:
+        ``(image, mask, boxes)``, new tensors. One turn maps a position ``(x, y)`` to
+        ``(y, W - x)``, so ``(x1, y1, x2, y2)`` becomes ``(y1, W - x2, y2, W - x1)``.
+    """
+    turns = k % 4
+    height, width = image.shape[-2:]
+    turned = boxes.clone()
+    for _ in range(turns):  # at most 3 quarter turns, each on all boxes at once
+        x1, y1, x2, y2 = turned.unbind(dim=1)
+        turned = torch.stack([y1, width - x2, y2, width - x1], dim=1)  # [N, 4]
+        height, width = width, height
+    return torch.rot90(image, turns, dims=(-2, -1)), torch.rot90(mask, turns, dims=(-2, -1)), turned
+
+
+def brightness_contrast(image: Tensor, brightness: float, contrast: float) -> Tensor:
+    """Changes brightness and contrast: ``image * (1 + contrast) + brightness``, clipped to [0, 1].
+
+    Albumentations' ``RandomBrightnessContrast`` does this for float images (with
+    ``brightness_by_max=True``). Masks and boxes do not change.
+
+    Args:
+        image: Tensor[3, H, W] float in [0, 1].
+        brightness: added to every pixel, e.g. in [-0.2, 0.2].
+        contrast: ``1 + contrast`` multiplies every pixel, e.g. in [-0.2, 0.2].
+
+    Returns:
+        Tensor[3, H, W] in [0, 1], a new tensor.
+    """
+    return (image * (1 + contrast) + brightness).clamp(0.0, 1.0)
+
+
+def random_crop(
+    image: Tensor,
+    mask: Tensor,
+    boxes: Tensor,
+    size: tuple[int, int],
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Cuts a random ``size`` window out of image and mask; boxes are clipped to it.
+
+    The window's offset is drawn in this order (so that a check can draw the same one)::
+
+        top = int(torch.randint(0, H - h + 1, (1,), generator=generator))
+        left = int(torch.randint(0, W - w + 1, (1,), generator=generator))
+
+    Args:
+        image: Tensor[3, H, W].
+        mask: Tensor[H, W].
+        boxes: Tensor[N, 4] ``(x1, y1, x2, y2)``.
+        size: ``(h, w)`` of the window, at most ``(H, W)``.
+        generator: the random generator (``None``: torch's global one).
+
+    Returns:
+        ``(image [3, h, w], mask [h, w], boxes [K, 4], kept [K])``: boxes shifted by
+        ``(left, top)`` and clipped to ``[0, w] x [0, h]``; a box left with no area (width or
+        height <= 0) is dropped, and ``kept`` (int64) says which input boxes remain, in order,
+        so labels can follow: ``labels[kept]``.
+
+    Raises:
+        ValueError: if the window is larger than the image.
+    """
+    height, width = image.shape[-2:]
+    crop_height, crop_width = size
+    if crop_height > height or crop_width > width:
+        raise ValueError(
+            f"random_crop: window {tuple(size)} is larger than the image {(height, width)}"
+        )
+    top = int(torch.randint(0, height - crop_height + 1, (1,), generator=generator))
+    left = int(torch.randint(0, width - crop_width + 1, (1,), generator=generator))
+    offset = torch.tensor([left, top, left, top], dtype=boxes.dtype, device=boxes.device)
+    limit = torch.tensor(
+        [crop_width, crop_height, crop_width, crop_height], dtype=boxes.dtype, device=boxes.device
+    )
+    shifted = (boxes - offset).clamp(min=torch.zeros_like(limit), max=limit)  # [N, 4]
+    has_area = (shifted[:, 2] > shifted[:, 0]) & (shifted[:, 3] > shifted[:, 1])  # [N]
+    kept = has_area.nonzero().flatten()
+    window = (slice(top, top + crop_height), slice(left, left + crop_width))
+    return image[..., window[0], window[1]].clone(), mask[window].clone(), shifted[kept], kept
+
+
+def build_pipeline(train: bool) -> A.Compose:
+    """The seed's Albumentations pipeline, with boxes kept in step with the pixels.
+
+    Training: ``HorizontalFlip(p=0.5)``, ``VerticalFlip(p=0.5)``,
+    ``RandomBrightnessContrast(p=0.2)`` (the seed also tried ``RandomCrop`` and ``Rotate``,
+    commented out). Testing: no transform.
+    Both take ``bboxes`` in ``pascal_voc`` format with their ``labels``, and check that image
+    and mask have the same size (the seed turned that check off; our masks match).
+
+    Call it as ``pipeline(image=hwc_array, mask=hw_array, bboxes=boxes, labels=labels)``; for
+    segmentation pass no boxes: ``bboxes=np.zeros((0, 4)), labels=[]``.
+
+    Args:
+        train: the training pipeline (random) or the test pipeline (identity).
+
+    Returns:
+        An ``albumentations.Compose``.
+    """
+    transforms = (
+        [A.HorizontalFlip(p=0.5), A.VerticalFlip(p=0.5), A.RandomBrightnessContrast(p=0.2)]
+        if train
+        else []
+    )
+    return A.Compose(
+        transforms,
+        bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]),
+        is_check_shapes=True,
+    )
