@@ -285,6 +285,8 @@ def _capped(text: str, limit: int = CAPTURED_OUTPUT_LIMIT) -> str:
 def _short_message(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else str(report.longrepr)
+    # a CheckFailed message is a sentence already: drop the "checks.harness.CheckFailed: " prefix
+    text = text.removeprefix(f"{harness.CheckFailed.__module__}.CheckFailed: ")
     sections = [text]
     # Hypothesis adds the falsifying example as an exception note, shown after the message
     long_text = str(report.longrepr)

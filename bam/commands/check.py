@@ -1,0 +1,502 @@
+"""``bam check [LESSON]``: the scoreboard of one lesson (or all), and ``--watch`` mode.
+
+The checks run in a child process (``python -m pytest checks ...``), so a student module that
+loops forever, prints without end or calls ``sys.exit()`` cannot take ``bam`` down; the child
+streams its verdicts through ``bam.check_stream``. Results of the student's own ``lessons/`` are
+remembered in ``.bam/progress.json`` so that the course-wide progress bar counts lessons checked
+earlier too.
+
+``bam check --watch`` re-runs the checks of whichever lesson file is saved (it polls the files'
+modification times: no extra dependency), clears the screen and shows the first exercise that is
+not done yet, with the property that failed and Hypothesis' counterexample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+DESCRIPTION = "run the checks of a lesson (or all) and show the scoreboard; --watch re-runs on save"
+
+CLEAR_SCREEN = "\033[2J\033[H"
+BAR_WIDTH = 30
+OUTPUT_TAIL = 3000  # characters of the child's own output shown when the run breaks
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="LESSON",
+        help="a lesson (metrics) or an exercise (metrics.box_iou); default: every lesson",
+    )
+    parser.add_argument("--solutions", action="store_true", help="grade solutions/ instead")
+    parser.add_argument("--package", default=None, help="grade another importable package")
+    parser.add_argument(
+        "--check-timeout", type=float, default=None, metavar="S", help="time limit of each check"
+    )
+    parser.add_argument("--watch", action="store_true", help="re-run a lesson's checks on save")
+    parser.add_argument(
+        "--once", action="store_true", help="with --watch: stop after the first saved file"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=1.0, metavar="S", help="with --watch: poll every S s"
+    )
+    parser.add_argument(
+        "--course",
+        type=Path,
+        default=None,
+        help="the course folder (default: found from the current directory)",
+    )
+
+
+# ----------------------------------------------------------------------------- the course on disk
+
+
+class CourseNotFound(RuntimeError):
+    """No folder with ``checks/`` and ``lessons/`` was found."""
+
+
+def find_course(start: Path | None = None) -> Path:
+    """The course folder: the first of ``start`` (or the cwd) and its parents with checks/ and
+    lessons/, else the folder this ``bam`` was installed from."""
+    here = (start or Path.cwd()).resolve()
+    installed = Path(__file__).resolve().parents[2]
+    for folder in [here, *here.parents, installed]:
+        if (folder / "checks" / "conftest.py").is_file() and (folder / "lessons").is_dir():
+            return folder
+    raise CourseNotFound(
+        f"no course folder (with checks/ and lessons/) in {here} or above; run bam from the course"
+    )
+
+
+def course_order(course: Path) -> list[str]:
+    """``COURSE_ORDER`` from ``lessons/__init__.py``, read without importing student code."""
+    tree = ast.parse((course / "lessons" / "__init__.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id == "COURSE_ORDER" for t in targets):
+            return list(ast.literal_eval(node.value))
+    raise CourseNotFound(f"{course / 'lessons' / '__init__.py'} has no COURSE_ORDER")
+
+
+def exercises_of(course: Path, lesson: str) -> list[str]:
+    """``__all__`` of ``lessons/<lesson>.py`` (read with ``ast``, never imported)."""
+    path = course / "lessons" / f"{lesson}.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            try:
+                return [f"{lesson}.{name}" for name in ast.literal_eval(node.value)]
+            except ValueError:
+                return []
+    return []
+
+
+def state_dir() -> Path:
+    """Where ``bam`` keeps a student's state: ``$BAM_STATE_DIR`` or ``./.bam``."""
+    return Path(os.environ.get("BAM_STATE_DIR") or Path.cwd() / ".bam")
+
+
+# ----------------------------------------------------------------------------- running the checks
+
+
+@dataclass
+class Verdict:
+    """One check's verdict, as streamed by ``bam.check_stream``."""
+
+    exercise: str
+    points: int
+    description: str
+    outcome: str  # passed | failed | not implemented
+    message: str
+
+
+@dataclass
+class Run:
+    """The verdicts of one run of the checks, and how the child process ended."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    exit_code: int = 0
+    output_tail: str = ""
+    seconds: float = 0.0
+
+    def by_exercise(self) -> dict[str, list[Verdict]]:
+        exercises: dict[str, list[Verdict]] = {}
+        for verdict in self.verdicts:
+            exercises.setdefault(verdict.exercise, []).append(verdict)
+        return exercises
+
+    @property
+    def broke(self) -> bool:
+        """True when pytest did not finish normally (exit codes 0 and 1 are verdicts)."""
+        return self.exit_code not in (0, 1)
+
+
+def pytest_command(
+    course: Path,
+    targets: list[str],
+    results_path: Path,
+    *,
+    solutions: bool = False,
+    package: str | None = None,
+    check_timeout: float | None = None,
+) -> list[str]:
+    """The ``python -m pytest`` command line that grades ``targets`` (lessons or exercises)."""
+    lessons = sorted({target.split(".", 1)[0] for target in targets})
+    files = [f"checks/test_{lesson}.py" for lesson in lessons] if targets else ["checks"]
+    command = [sys.executable, "-m", "pytest", *files, "-q", "--tb=no", "--no-header"]
+    command += ["-p", "no:cacheprovider", "-p", "bam.check_stream"]
+    command += ["--bam-results", str(results_path)]
+    command += [f"--exercise={target}" for target in targets]
+    if package:
+        command += ["--package", package]
+    elif solutions:
+        command.append("--solutions")
+    if check_timeout:
+        command += ["--check-timeout", str(check_timeout)]
+    return command
+
+
+def run_checks(course: Path, targets: list[str], **options: object) -> Run:
+    """Runs the checks of ``targets`` in a child process and collects the verdicts."""
+    with tempfile.TemporaryDirectory(prefix="bam-check-") as scratch:
+        results_path = Path(scratch) / "results.jsonl"
+        log_path = Path(scratch) / "output.txt"
+        command = pytest_command(course, targets, results_path, **options)  # type: ignore[arg-type]
+        environment = dict(os.environ, PYTHONPATH=os.pathsep.join(_python_path(course)))
+        started = time.monotonic()
+        with log_path.open("wb") as log:
+            exit_code = subprocess.call(
+                command, cwd=course, stdout=log, stderr=subprocess.STDOUT, env=environment
+            )
+        verdicts = []
+        if results_path.exists():
+            for line in results_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # the last line of a run killed mid-write
+                verdicts.append(
+                    Verdict(
+                        record["exercise"],
+                        int(record["points"]),
+                        record["description"],
+                        record["outcome"],
+                        record["message"],
+                    )
+                )
+        output = log_path.read_bytes()[-OUTPUT_TAIL:].decode("utf-8", errors="replace")
+    return Run(verdicts, exit_code, output, time.monotonic() - started)
+
+
+def _python_path(course: Path) -> list[str]:
+    existing = os.environ.get("PYTHONPATH", "")
+    return [str(course), *(part for part in existing.split(os.pathsep) if part)]
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def load_progress(path: Path) -> dict[str, str]:
+    """``{"metrics.box_iou": "passed" | "failed" | "not implemented"}`` from earlier runs."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return {str(key): str(value) for key, value in data.get("exercises", {}).items()}
+
+
+def save_progress(path: Path, progress: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"exercises": dict(sorted(progress.items())), "updated": time.time()}
+    path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+
+
+def exercise_outcome(verdicts: list[Verdict]) -> str:
+    """``passed`` when every check of the exercise passed; ``not implemented`` when all say so."""
+    outcomes = {verdict.outcome for verdict in verdicts}
+    if outcomes == {"passed"}:
+        return "passed"
+    if outcomes == {"not implemented"}:
+        return "not implemented"
+    return "failed"
+
+
+def update_progress(progress: dict[str, str], run: Run) -> dict[str, str]:
+    updated = dict(progress)
+    for exercise, verdicts in run.by_exercise().items():
+        updated[exercise] = exercise_outcome(verdicts)
+    return updated
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+class Style:
+    """ANSI colours when writing to a terminal (and ``NO_COLOR`` is not set), plain text otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.enabled else text
+
+
+def progress_bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
+    """``▕██████░░░░▏ 12/47 exercises (26%)``."""
+    filled = round(width * done / total) if total else 0
+    percent = round(100 * done / total) if total else 0
+    return f"▕{'█' * filled}{'░' * (width - filled)}▏ {done}/{total} exercises ({percent}%)"
+
+
+def course_progress_line(course: Path, progress: dict[str, str], style: Style) -> str:
+    every = [name for lesson in course_order(course) for name in exercises_of(course, lesson)]
+    done = sum(progress.get(name) == "passed" for name in every)
+    return style("Course ", "1") + progress_bar(done, len(every))
+
+
+def scoreboard(run: Run, course: Path, style: Style) -> list[str]:
+    """One line per exercise, a summary line per lesson."""
+    order = course_order(course)
+    lessons: dict[str, dict[str, list[Verdict]]] = {}
+    for exercise, verdicts in run.by_exercise().items():
+        lessons.setdefault(exercise.split(".", 1)[0], {})[exercise] = verdicts
+    lines = []
+    for lesson in sorted(lessons, key=lambda name: order.index(name) if name in order else 99):
+        exercises = lessons[lesson]
+        number = order.index(lesson) + 1 if lesson in order else "?"
+        done = points = maximum = 0
+        rows = []
+        for exercise, verdicts in exercises.items():
+            outcome = exercise_outcome(verdicts)
+            got = sum(v.points for v in verdicts if v.outcome == "passed")
+            worth = sum(v.points for v in verdicts)
+            done += outcome == "passed"
+            points, maximum = points + got, maximum + worth
+            mark = style("✓", "32") if outcome == "passed" else style("✗", "31")
+            status = "done" if outcome == "passed" else outcome
+            colour = {"passed": "32", "failed": "31"}.get(outcome, "33")
+            rows.append(f"  {mark} {exercise:<36} {got:>3}/{worth:<3} {style(status, colour)}")
+        title = f"Lesson {number} {lesson}"
+        lines.append(
+            style(f"{title:<22} {done}/{len(exercises)} exercises  {points}/{maximum} points", "1")
+        )
+        lines += rows
+    return lines
+
+
+def first_unfinished(run: Run) -> tuple[str, Verdict] | None:
+    """The first exercise (in run order) with a check that did not pass, and that check."""
+    for exercise, verdicts in run.by_exercise().items():
+        for verdict in verdicts:
+            if verdict.outcome != "passed":
+                return exercise, verdict
+    return None
+
+
+def next_step(run: Run, course: Path, style: Style, package: str = "lessons") -> list[str]:
+    """What to do next: the first failing check's property and message, or the next stub."""
+    found = first_unfinished(run)
+    if found is None:
+        return [style("All checks pass. ", "32") + "On to the next lesson!"]
+    exercise, verdict = found
+    lesson = exercise.split(".", 1)[0]
+    if verdict.outcome == "not implemented":
+        return [
+            style(f"Next: {exercise}", "1;33") + f" is not implemented yet ({package}/{lesson}.py)",
+            f"  Stuck? bam hint {exercise}",
+        ]
+    message = verdict.message.strip().splitlines() or ["(no message)"]
+    return [
+        style(f"✗ {exercise} fails:", "1;31") + f" {verdict.description}",
+        *(f"  {line}" for line in message[:40]),
+        *(["  ..."] if len(message) > 40 else []),
+        f"  Stuck? bam hint {exercise}",
+    ]
+
+
+def broken_run_lines(run: Run) -> list[str]:
+    if not run.broke:
+        return []
+    return [
+        f"The checks stopped early (pytest exit status {run.exit_code});"
+        f" {len(run.verdicts)} check(s) reported. The end of its output:",
+        *("  " + line for line in run.output_tail.strip().splitlines()[-30:]),
+    ]
+
+
+def render(run: Run, course: Path, progress: dict[str, str], style: Style, package: str) -> str:
+    lines = scoreboard(run, course, style)
+    if not run.verdicts and not run.broke:
+        lines.append("No checks were selected.")
+    lines += ["", *next_step(run, course, style, package)] if run.verdicts else []
+    lines += broken_run_lines(run)
+    lines += ["", course_progress_line(course, progress, style)]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- one run, watch mode
+
+
+@dataclass
+class Checker:
+    """Everything one ``bam check`` needs to run and show a lesson's checks."""
+
+    course: Path
+    solutions: bool = False
+    package: str | None = None
+    check_timeout: float | None = None
+    style: Style = field(default_factory=lambda: Style(False))
+
+    @property
+    def graded_package(self) -> str:
+        return self.package or ("solutions" if self.solutions else "lessons")
+
+    @property
+    def progress_path(self) -> Path:
+        return state_dir() / "progress.json"
+
+    def check(self, targets: list[str]) -> tuple[Run, str]:
+        """Runs the checks, records progress (for ``lessons/`` only), returns the run and screen."""
+        run = run_checks(
+            self.course,
+            targets,
+            solutions=self.solutions,
+            package=self.package,
+            check_timeout=self.check_timeout,
+        )
+        progress = update_progress(load_progress(self.progress_path), run)
+        if self.graded_package == "lessons" and run.verdicts:  # remember the student's own only
+            save_progress(self.progress_path, progress)
+        return run, render(run, self.course, progress, self.style, self.graded_package)
+
+    def package_folder(self) -> Path:
+        """The folder of the graded package: in the course, or wherever Python finds it."""
+        folder = self.course / self.graded_package.replace(".", "/")
+        if folder.is_dir():
+            return folder
+        spec = importlib.util.find_spec(self.graded_package)  # finds it without running it
+        if spec is not None and spec.submodule_search_locations:
+            return Path(next(iter(spec.submodule_search_locations)))
+        return folder
+
+    def lesson_files(self) -> dict[Path, float]:
+        """Modification time of each lesson module of the graded package."""
+        folder = self.package_folder()
+        return {path: path.stat().st_mtime_ns for path in sorted(folder.glob("*.py"))}
+
+    def handle_change(self, path: Path) -> str:
+        """One watch-mode event: ``path`` was saved. Returns the screen to show."""
+        lesson = path.stem
+        header = f"Boxes & Masks: watching {self.graded_package}/ (Ctrl+C to stop)"
+        if not (self.course / "checks" / f"test_{lesson}.py").exists():
+            return f"{header}\n\n{path.name} was saved, but lesson {lesson!r} has no checks."
+        saved = time.strftime("%H:%M:%S")
+        run, screen = self.check([lesson])
+        timing = (
+            f"{self.graded_package}/{path.name} saved at {saved}, checked in {run.seconds:.1f} s"
+        )
+        return f"{header}\n{timing}\n\n{screen}"
+
+
+def changed_files(before: dict[Path, float], after: dict[Path, float]) -> list[Path]:
+    """Files added or modified between two polls, most recently saved last."""
+    changed = [path for path, mtime in after.items() if before.get(path) != mtime]
+    return sorted(changed, key=lambda path: after[path])
+
+
+def watch(
+    checker: Checker,
+    *,
+    interval: float = 1.0,
+    max_events: int | None = None,
+    out: TextIO = sys.stdout,
+    sleep: Callable[[float], None] = time.sleep,
+    clear: bool = True,
+) -> int:
+    """Polls the lesson files and re-checks the lesson whose file was saved.
+
+    Args:
+        checker: what to grade and how.
+        interval: seconds between polls.
+        max_events: stop after this many saved files (``None``: run until interrupted).
+        out: where screens are written.
+        sleep: waits between polls (tests pass their own).
+        clear: clear the terminal before each screen.
+
+    Returns:
+        The exit status: 0.
+    """
+    prefix = CLEAR_SCREEN if clear else ""
+    progress = load_progress(checker.progress_path)
+    out.write(
+        f"{prefix}Boxes & Masks: watching {checker.graded_package}/ (Ctrl+C to stop)\n"
+        "Save a lesson file to run its checks.\n\n"
+        f"{course_progress_line(checker.course, progress, checker.style)}\n"
+    )
+    out.flush()
+    seen = checker.lesson_files()
+    events = 0
+    try:
+        while max_events is None or events < max_events:
+            sleep(interval)
+            now = checker.lesson_files()
+            changed = changed_files(seen, now)
+            seen = now
+            if not changed:
+                continue
+            screen = checker.handle_change(changed[-1])
+            seen = checker.lesson_files()  # ignore saves made while the checks ran
+            out.write(f"{prefix}{screen}\n")
+            out.flush()
+            events += 1
+    except KeyboardInterrupt:
+        out.write("\nStopped watching.\n")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        course = find_course(args.course)
+        order = course_order(course)
+    except CourseNotFound as error:
+        print(f"bam check: {error}", file=sys.stderr)
+        return 2
+    for target in args.targets:
+        if target.split(".", 1)[0] not in order:
+            print(
+                f"bam check: unknown lesson {target!r}; lessons: {', '.join(order)}",
+                file=sys.stderr,
+            )
+            return 2
+    style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    checker = Checker(course, args.solutions, args.package, args.check_timeout, style)
+    if args.watch:
+        return watch(
+            checker,
+            interval=args.interval,
+            max_events=1 if args.once else None,
+            clear=sys.stdout.isatty(),
+        )
+    run_result, screen = checker.check(list(args.targets))
+    print(screen)
+    if run_result.broke or not run_result.verdicts:
+        return 2
+    return 0 if all(v.outcome == "passed" for v in run_result.verdicts) else 1

@@ -1,0 +1,168 @@
+"""``bam hint EXERCISE``: one more hint per call, from a nudge to nearly the answer.
+
+The hints are the ones the docs show, from ``bam/hints/<lesson>.toml`` (one table per exercise,
+``hints = [...]`` from vague to concrete). How many hints of each exercise a student has seen is
+remembered in ``.bam/hints.json`` (in the current directory, or ``$BAM_STATE_DIR``), so each
+call shows the next one::
+
+    bam hint metrics.box_iou          # hint 1, then 2, then 3 on the next calls
+    bam hint metrics.box_iou --all    # every hint at once
+    bam hint metrics.box_iou --reset  # start over (without EXERCISE: forget every exercise)
+    bam hint                          # list the exercises and the hints seen so far
+
+This command imports neither torch nor any lesson: it answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+DESCRIPTION = "show the next hint for an exercise (e.g. bam hint metrics.box_iou)"
+
+HINTS_FOLDER = Path(__file__).resolve().parent.parent / "hints"
+
+
+class HintError(LookupError):
+    """An exercise without hints, or a hints file that cannot be read; says which."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "exercise", nargs="?", help="lesson.name (e.g. rpn.nms) or a unique exercise name"
+    )
+    parser.add_argument("--all", action="store_true", help="show every hint of the exercise")
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="forget the hints seen for EXERCISE (for every exercise when none is given)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="the file remembering hints seen (default: .bam/hints.json, or $BAM_STATE_DIR)",
+    )
+
+
+def load_hints(folder: Path = HINTS_FOLDER) -> dict[str, list[str]]:
+    """Every exercise's hints: ``{"metrics.box_iou": ["nudge", ..., "near-solution"]}``.
+
+    Raises:
+        HintError: if a hints file is not valid TOML or a table has no ``hints`` list of strings.
+    """
+    hints: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            tables = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise HintError(f"{path}: not valid TOML ({error})") from None
+        for name, table in tables.items():
+            levels = table.get("hints") if isinstance(table, dict) else None
+            if not isinstance(levels, list) or not all(isinstance(h, str) for h in levels):
+                raise HintError(f'{path}: [{name}] needs hints = ["...", ...]')
+            hints[f"{path.stem}.{name}"] = [" ".join(level.split()) for level in levels]
+    return hints
+
+
+def resolve(name: str, hints: dict[str, list[str]]) -> str:
+    """The full ``lesson.name`` of ``name`` (which may omit the lesson when that is unique).
+
+    Raises:
+        HintError: for an unknown or ambiguous name, suggesting close names.
+    """
+    if name in hints:
+        return name
+    bare = [full for full in hints if full.split(".", 1)[1] == name]
+    if len(bare) == 1:
+        return bare[0]
+    if len(bare) > 1:
+        raise HintError(f"{name!r} is in several lessons: {', '.join(bare)}; say which")
+    full_names = {full: full for full in hints} | {full.split(".", 1)[1]: full for full in hints}
+    matches = difflib.get_close_matches(name, list(full_names), n=3, cutoff=0.6)
+    containing = [full for full in hints if name and name in full]  # "dice" -> both dice ones
+    close = list(dict.fromkeys([*(full_names[match] for match in matches), *containing]))[:4]
+    suggestion = f" Did you mean {' or '.join(close)}?" if close else ""
+    lessons = sorted({full.split(".", 1)[0] for full in hints})
+    raise HintError(
+        f"no hints for {name!r}.{suggestion} Exercises are named lesson.name, e.g. "
+        f"{next(iter(hints), 'metrics.box_iou')} (lessons with hints: {', '.join(lessons)})"
+    )
+
+
+def default_state_path() -> Path:
+    return Path(os.environ.get("BAM_STATE_DIR") or Path.cwd() / ".bam") / "hints.json"
+
+
+def load_state(path: Path) -> dict[str, int]:
+    """Hints seen per exercise; an unreadable file counts as none seen."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    seen = data.get("seen", {}) if isinstance(data, dict) else {}
+    return {str(key): int(value) for key, value in seen.items() if isinstance(value, int)}
+
+
+def save_state(path: Path, seen: dict[str, int]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"seen": dict(sorted(seen.items()))}, indent=1) + "\n", "utf-8")
+
+
+def format_hints(exercise: str, levels: list[str], shown: int, new: int) -> str:
+    """Hints ``1..shown`` of ``exercise``; those from ``new`` on are marked as new."""
+    lines = []
+    for number, text in enumerate(levels[:shown], start=1):
+        marker = "→" if number >= new else " "
+        lines.append(f"{marker} Hint {number}/{len(levels)}: {text}")
+    if shown >= len(levels):
+        lines.append(
+            f"{'That was' if new <= shown else 'You have seen'} the last hint for {exercise}."
+            f" `bam check {exercise}` shows the property that still fails."
+        )
+    else:
+        lines.append(f"(run `bam hint {exercise}` again for hint {shown + 1})")
+    return "\n".join(lines)
+
+
+def overview(hints: dict[str, list[str]], seen: dict[str, int]) -> str:
+    lines = ["Exercises with hints (seen / available):"]
+    for exercise, levels in hints.items():
+        lines.append(f"  {exercise:<36} {min(seen.get(exercise, 0), len(levels))}/{len(levels)}")
+    lines.append("bam hint EXERCISE shows the next hint of one exercise.")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    state_path = args.state or default_state_path()
+    try:
+        hints = load_hints()
+        seen = load_state(state_path)
+        if args.exercise is None:
+            if args.reset:
+                save_state(state_path, {})
+                print("Forgot every hint seen; the next `bam hint` starts at hint 1 again.")
+            else:
+                print(overview(hints, seen))
+            return 0
+        exercise = resolve(args.exercise, hints)
+    except HintError as error:
+        print(f"bam hint: {error}", file=sys.stderr)
+        return 2
+    levels = hints[exercise]
+    if args.reset:
+        seen.pop(exercise, None)
+        save_state(state_path, seen)
+        print(f"Forgot the hints seen for {exercise}; the next `bam hint` shows hint 1.")
+        return 0
+    already = min(seen.get(exercise, 0), len(levels))
+    shown = len(levels) if args.all else min(already + 1, len(levels))
+    seen[exercise] = max(already, shown)
+    save_state(state_path, seen)
+    print(format_hints(exercise, levels, shown, new=already + 1))
+    return 0
