@@ -1,0 +1,170 @@
+"""Checks for lesson 7, ``roi``: RoI pooling and RoIAlign.
+
+Oracles: ``torchvision.ops.roi_pool`` and ``torchvision.ops.roi_align`` on small random maps with
+RoIs partly outside them, several scales, output sizes and sampling ratios; ``gradcheck`` in
+float64 for RoIAlign's gradient; small cases worked out by hand.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchvision
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import Tensor
+
+from checks.harness import exercise, expect, expect_close, expect_tensor, student
+
+# ----------------------------------------------------------------------------- strategies
+
+
+@st.composite
+def feature_maps(draw: st.DrawFn) -> Tensor:
+    """Random features ``[B, C, H, W]``: 1-2 images, 1-3 channels, 1-9 x 1-9 cells."""
+    shape = (
+        draw(st.integers(1, 2)),
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, 9)),
+        draw(st.integers(1, 9)),
+    )
+    seed = draw(st.integers(0, 2**16))
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+@st.composite
+def rois_for(draw: st.DrawFn, features: Tensor, scale: float) -> Tensor:
+    """1-8 RoIs ``[K, 5]`` on whole pixels, some partly or wholly outside the map, some tiny."""
+    batch, _, height, width = features.shape
+    count = draw(st.integers(1, 8))
+    pixels_h, pixels_w = height / scale, width / scale
+    rows = []
+    for _ in range(count):
+        x1 = draw(st.integers(int(-0.3 * pixels_w) - 2, int(pixels_w)))
+        y1 = draw(st.integers(int(-0.3 * pixels_h) - 2, int(pixels_h)))
+        x2 = draw(st.integers(x1, x1 + int(1.3 * pixels_w) + 2))
+        y2 = draw(st.integers(y1, y1 + int(1.3 * pixels_h) + 2))
+        rows.append([draw(st.integers(0, batch - 1)), x1, y1, x2, y2])
+    return torch.tensor(rows, dtype=features.dtype)
+
+
+@st.composite
+def pooling_cases(draw: st.DrawFn) -> tuple[Tensor, Tensor, tuple[int, int], float]:
+    features = draw(feature_maps())
+    scale = draw(st.sampled_from([1.0, 0.5, 0.25, 1 / 16]))
+    rois = draw(rois_for(features, scale))
+    output_size = draw(st.sampled_from([(1, 1), (2, 3), (3, 2), (4, 4), (7, 7)]))
+    return features, rois, output_size, scale
+
+
+# ----------------------------------------------------------------------------- roi_pool
+
+
+@exercise("roi.roi_pool", points=4)
+@settings(max_examples=60)
+@given(pooling_cases())
+def test_roi_pool_matches_torchvision(case):
+    """roi_pool equals torchvision.ops.roi_pool (RoIs partly outside, several scales and sizes)."""
+    roi_pool = student("roi.roi_pool")
+    features, rois, output_size, scale = case
+    expected = torchvision.ops.roi_pool(features, rois, output_size, scale)
+    result = roi_pool(features, rois, output_size, scale)
+    expect_tensor(
+        result, "roi_pool(features, rois, output_size, spatial_scale)", shape=tuple(expected.shape)
+    )
+    expect_close(
+        result, expected, f"max of each bin (output_size {output_size}, spatial_scale {scale})"
+    )
+
+
+@exercise("roi.roi_pool", points=2)
+def test_roi_pool_by_hand():
+    """On a 4x4 map numbered 0..15: each RoI's 2x2 bins take the max of their own cells."""
+    roi_pool = student("roi.roi_pool")
+    features = torch.arange(16.0).reshape(1, 1, 4, 4)
+    rois = torch.tensor([[0.0, 0, 0, 1, 1], [0, 2, 0, 3, 3], [0, 16, 16, 47, 47]])
+    result = roi_pool(features, rois, (2, 2), 1.0)
+    expected = torch.tensor([[[0.0, 1], [4, 5]], [[6, 7], [14, 15]], [[0, 0], [0, 0]]])[:, None]
+    expect_tensor(result, "roi_pool(features, rois, (2, 2), 1.0)", shape=(3, 1, 2, 2))
+    expect_close(result, expected, "max of each bin (each RoI its own region; 0 outside the map)")
+    scaled = roi_pool(features, torch.tensor([[0.0, 8, 8, 40, 40]]), (1, 1), 1 / 16)
+    expected = torch.tensor([[[[15.0]]]])  # 0.5 -> 1 and 2.5 -> 3, not torch.round's 0 and 2
+    expect_close(scaled, expected, "RoI (8, 8, 40, 40) at scale 1/16 covers cells 1..3 (C round)")
+
+
+# ----------------------------------------------------------------------------- roi_align
+
+
+@st.composite
+def align_cases(draw: st.DrawFn) -> tuple:
+    features, rois, output_size, scale = draw(pooling_cases())
+    sampling_ratio = draw(st.sampled_from([-1, 0, 1, 2, 3]))
+    aligned = draw(st.booleans())
+    if draw(st.booleans()):  # sub-pixel RoIs too
+        rois = rois + torch.cat(
+            [
+                torch.zeros(len(rois), 1),
+                torch.rand(len(rois), 4, generator=torch.Generator().manual_seed(len(rois))),
+            ],
+            dim=1,
+        )
+    return features, rois, output_size, scale, sampling_ratio, aligned
+
+
+@exercise("roi.roi_align", points=4)
+@settings(max_examples=60)
+@given(align_cases())
+def test_roi_align_matches_torchvision(case):
+    """roi_align equals torchvision.ops.roi_align (aligned or not, sampling ratios, scales)."""
+    roi_align = student("roi.roi_align")
+    features, rois, output_size, scale, sampling_ratio, aligned = case
+    expected = torchvision.ops.roi_align(
+        features, rois, output_size, scale, sampling_ratio, aligned
+    )
+    result = roi_align(features, rois, output_size, scale, sampling_ratio, aligned)
+    expect_tensor(result, "roi_align(...)", shape=tuple(expected.shape))
+    expect_close(
+        result,
+        expected,
+        f"mean of bilinear samples per bin (aligned={aligned}, sampling_ratio={sampling_ratio}, spatial_scale={scale})",
+        atol=1e-4,
+        rtol=1e-4,
+    )
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_by_hand():
+    """On a ramp f(y, x) = x the aligned RoI (0, 0, 4, 4) has bin means 0.125, 1, 2, 2.875."""
+    roi_align = student("roi.roi_align")
+    ramp = torch.arange(4.0).repeat(1, 1, 4, 1)  # [1, 1, 4, 4], value = column index
+    result = roi_align(ramp, torch.tensor([[0.0, 0, 0, 4, 4]]), (1, 4), 1.0, 2, True)
+    # aligned: the RoI spans x in [-0.5, 3.5]; bin j samples x = j - 0.25 and j + 0.25, clamped at 0
+    expected = torch.tensor([[[[(0 + 0.25) / 2, 1.0, 2.0, (2.75 + 3.0) / 2]]]])
+    expect_close(
+        result, expected, "bin means of a ramp (aligned: half-cell shift, clamp at the edge)"
+    )
+
+
+@exercise("roi.roi_align", points=2)
+def test_roi_align_gradient():
+    """Gradients flow to the features: torch.autograd.gradcheck in float64 on a tiny map."""
+    roi_align = student("roi.roi_align")
+    features = torch.randn(
+        1, 2, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    ).requires_grad_()
+    rois = torch.tensor([[0.0, 0.3, 0.7, 4.2, 3.9], [0, -1.5, 1.0, 6.5, 4.5]], dtype=torch.float64)
+    output = roi_align(features, rois, (2, 3), 1.0, 2, True)
+    expect(
+        isinstance(output, Tensor) and output.requires_grad,
+        "roi_align's output does not depend on the features in a differentiable way",
+    )
+    try:
+        ok = torch.autograd.gradcheck(
+            lambda f: roi_align(f, rois, (2, 3), 1.0, 2, True), (features,), raise_exception=False
+        )
+    except RuntimeError as error:
+        ok = False
+        expect(ok, f"gradcheck failed: {str(error).splitlines()[0]}")
+    expect(
+        ok,
+        "gradcheck: the gradient of roi_align w.r.t. the features does not match finite differences",
+    )

@@ -1,0 +1,670 @@
+"""Checks for lesson 6, ``rpn``: anchors, box coding, labelling, sampling, the head, NMS, proposals.
+
+Oracles: torchvision's ``AnchorGenerator``, ``BoxCoder``, ``Matcher``,
+``BalancedPositiveNegativeSampler`` (counts), ``RPNHead``, ``ops.nms`` and the pieces of its
+``RegionProposalNetwork`` (``filter_proposals`` steps and ``compute_loss``); properties
+(``decode(encode(b)) == b``, anchor centres, areas and ratios, sampling quotas); cases by hand.
+
+Exercises that call others of this lesson get torchvision references for them, and
+``box_iou`` (lesson 3) is replaced by ``torchvision.ops.box_iou``, so each check grades one thing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from torch import Tensor, nn
+from torchvision.models.detection._utils import BalancedPositiveNegativeSampler, BoxCoder, Matcher
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.image_list import ImageList
+from torchvision.models.detection.rpn import RegionProposalNetwork
+from torchvision.models.detection.rpn import RPNHead as TorchvisionRPNHead
+
+from checks import harness
+from checks.harness import (
+    exercise,
+    expect,
+    expect_close,
+    expect_tensor,
+    not_implemented_guard,
+    student,
+)
+from checks.strategies import boxes
+
+IOU = torchvision.ops.box_iou
+
+# ----------------------------------------------------------------------------- references
+
+
+def torchvision_anchors(feature_size, stride, sizes, ratios) -> Tensor:
+    """``AnchorGenerator`` on one feature map of an image ``feature_size * stride`` pixels big."""
+    stride_y, stride_x = (stride, stride) if isinstance(stride, int) else stride
+    rows, cols = feature_size
+    generator = AnchorGenerator((tuple(sizes),), (tuple(ratios),))
+    images = ImageList(
+        torch.zeros(1, 3, rows * stride_y, cols * stride_x), [(rows * stride_y, cols * stride_x)]
+    )
+    return generator(images, [torch.zeros(1, 1, rows, cols)])[0]
+
+
+def reference_encode(gt_boxes: Tensor, anchors: Tensor, weights=(1.0, 1.0, 1.0, 1.0)) -> Tensor:
+    return BoxCoder(tuple(weights)).encode_single(gt_boxes, anchors)
+
+
+def reference_decode(deltas: Tensor, anchors: Tensor, weights=(1.0, 1.0, 1.0, 1.0)) -> Tensor:
+    return BoxCoder(tuple(weights)).decode_single(deltas, anchors)
+
+
+def matcher_labels(
+    anchors: Tensor, gt_boxes: Tensor, fg_iou: float, bg_iou: float
+) -> tuple[Tensor, Tensor]:
+    """Labels 1 / 0 / -1 and matches of torchvision's ``Matcher`` with low-quality matches."""
+    matches = Matcher(fg_iou, bg_iou, allow_low_quality_matches=True)(IOU(gt_boxes, anchors))
+    labels = torch.where(
+        matches >= 0, 1.0, torch.where(matches == Matcher.BELOW_LOW_THRESHOLD, 0.0, -1.0)
+    )
+    return labels, matches
+
+
+def reference_propose(
+    anchors, objectness, deltas, image_size, pre_nms_top_n, post_nms_top_n, nms_thresh, min_size
+):
+    """torchvision's ``filter_proposals`` steps for one image and one feature map."""
+    top_scores, top_idx = objectness.topk(min(pre_nms_top_n, objectness.numel()))
+    proposals = reference_decode(deltas[top_idx], anchors[top_idx])
+    scores = torch.sigmoid(top_scores)
+    proposals = torchvision.ops.clip_boxes_to_image(proposals, image_size)
+    keep = torchvision.ops.remove_small_boxes(proposals, min_size)
+    proposals, scores = proposals[keep], scores[keep]
+    keep = torchvision.ops.nms(proposals, scores, nms_thresh)[:post_nms_top_n]
+    return proposals[keep], scores[keep]
+
+
+def torchvision_rpn_loss(objectness, deltas, labels, regression_targets) -> tuple[Tensor, Tensor]:
+    """``RegionProposalNetwork.compute_loss``, its sampler taking every labelled anchor."""
+    labelled = int((labels >= 0).sum())
+    rpn = RegionProposalNetwork(
+        AnchorGenerator(), TorchvisionRPNHead(1, 1), 0.7, 0.3, max(labelled, 1), 1.0, {}, {}, 0.7
+    )
+    return rpn.compute_loss(objectness, deltas, [labels], [regression_targets])
+
+
+# ----------------------------------------------------------------------------- strategies
+
+
+@st.composite
+def anchor_settings(draw: st.DrawFn) -> tuple:
+    """A small feature map, a stride (int or (y, x)), 1-3 sizes and 1-3 ratios."""
+    feature_size = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    stride = draw(
+        st.one_of(
+            st.sampled_from([4, 8, 16, 32]),
+            st.tuples(st.sampled_from([8, 16]), st.sampled_from([4, 16])),
+        )
+    )
+    sizes = tuple(
+        draw(st.lists(st.sampled_from([16, 24, 32, 64, 128]), min_size=1, max_size=3, unique=True))
+    )
+    ratios = tuple(
+        draw(
+            st.lists(
+                st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.0]), min_size=1, max_size=3, unique=True
+            )
+        )
+    )
+    return feature_size, stride, sizes, ratios
+
+
+@st.composite
+def box_pairs(draw: st.DrawFn) -> tuple[Tensor, Tensor]:
+    """Ground-truth boxes and anchors of positive size: ``([N, 4], [N, 4])``."""
+    gt = draw(boxes(min_count=1, max_count=6, canvas=128))
+    anchors = draw(boxes(min_count=len(gt), max_count=len(gt), canvas=128))
+    return gt, anchors
+
+
+@st.composite
+def scene(draw: st.DrawFn) -> tuple[Tensor, Tensor]:
+    """Anchors of a 4x5 map (stride 16, sizes 16/32/64, 3 ratios), 0-4 boxes in its 64x80 image."""
+    anchors = torchvision_anchors((4, 5), 16, (16, 32, 64), (0.5, 1.0, 2.0))
+    gt = draw(boxes(min_count=0, max_count=4, canvas=64, min_side=4))
+    return anchors, gt
+
+
+@st.composite
+def distinct_scores(draw: st.DrawFn, count: int) -> Tensor:
+    """``count`` scores in (0, 1) that are all different (no ties to break)."""
+    order = draw(st.permutations(list(range(count))))
+    return (torch.tensor(order, dtype=torch.float32) + 0.5) / count
+
+
+@st.composite
+def nms_inputs(draw: st.DrawFn) -> tuple[Tensor, Tensor, float]:
+    """Boxes, distinct scores and a threshold; no IoU within 1e-4 of the threshold."""
+    candidates = draw(boxes(min_count=1, max_count=24, canvas=48, min_side=2))
+    scores = draw(distinct_scores(len(candidates)))
+    threshold = draw(st.sampled_from([0.1, 0.3, 0.5, 0.7]))
+    assume(not ((IOU(candidates, candidates) - threshold).abs() < 1e-4).any())
+    return candidates, scores, threshold
+
+
+# ----------------------------------------------------------------------------- generate_anchors
+
+
+@exercise("rpn.generate_anchors", points=3)
+@settings(max_examples=30)
+@given(anchor_settings())
+def test_anchors_match_torchvision(setting):
+    """Anchors have the values and order of torchvision's AnchorGenerator on one feature map."""
+    generate_anchors = student("rpn.generate_anchors")
+    feature_size, stride, sizes, ratios = setting
+    expected = torchvision_anchors(feature_size, stride, sizes, ratios)
+    result = expect_tensor(
+        generate_anchors(feature_size, stride, sizes, ratios),
+        "generate_anchors(...)",
+        shape=tuple(expected.shape),
+    )
+    expect_close(
+        result, expected, "anchor corners, in order (position by position, ratio-major)", atol=1e-4
+    )
+
+
+@exercise("rpn.generate_anchors", points=2)
+@settings(max_examples=15)
+@given(anchor_settings())
+def test_anchors_are_centred_on_the_grid_with_their_areas_and_ratios(setting):
+    """Each anchor is centred on (x * stride, y * stride), with area ≈ size² and h / w ≈ ratio."""
+    generate_anchors = student("rpn.generate_anchors")
+    (rows, cols), stride, sizes, ratios = setting
+    stride_y, stride_x = (stride, stride) if isinstance(stride, int) else stride
+    count = len(sizes) * len(ratios)
+    result = expect_tensor(
+        generate_anchors((rows, cols), stride, sizes, ratios),
+        "generate_anchors(...)",
+        shape=(rows * cols * count, 4),
+    )
+    grid = result.reshape(rows, cols, count, 4)
+    centre_x = (grid[..., 0] + grid[..., 2]) / 2  # [H, W, A]
+    centre_y = (grid[..., 1] + grid[..., 3]) / 2
+    expect_close(
+        centre_x,
+        (torch.arange(cols) * stride_x).float()[None, :, None].expand_as(centre_x),
+        "x of anchor centres (x * stride_x)",
+    )
+    expect_close(
+        centre_y,
+        (torch.arange(rows) * stride_y).float()[:, None, None].expand_as(centre_y),
+        "y of anchor centres (y * stride_y)",
+    )
+    widths, heights = grid[0, 0, :, 2] - grid[0, 0, :, 0], grid[0, 0, :, 3] - grid[0, 0, :, 1]
+    expected_ratio = torch.tensor([r for r in ratios for _ in sizes])  # ratio-major
+    expected_area = torch.tensor([float(s * s) for _ in ratios for s in sizes])
+    expect_close(
+        heights / widths,
+        expected_ratio,
+        "aspect ratio h / w of each anchor (2 means tall)",
+        rtol=0.1,
+    )
+    expect_close(heights * widths, expected_area, "area of each anchor (size²)", rtol=0.15)
+
+
+# ----------------------------------------------------------------------------- encode / decode
+
+
+@exercise("rpn.encode_boxes", points=3)
+@settings(max_examples=30)
+@given(
+    box_pairs(),
+    st.sampled_from([(1.0, 1.0, 1.0, 1.0), (10.0, 10.0, 5.0, 5.0), (2.0, 3.0, 0.5, 4.0)]),
+)
+def test_encode_matches_box_coder(pair, weights):
+    """encode_boxes equals torchvision's BoxCoder.encode_single, for RPN and head weights."""
+    encode_boxes = student("rpn.encode_boxes")
+    gt, anchors = pair
+    expected = reference_encode(gt, anchors, weights)
+    result = expect_tensor(
+        encode_boxes(gt, anchors, weights),
+        "encode_boxes(gt_boxes, anchors, weights)",
+        shape=tuple(expected.shape),
+    )
+    expect_close(
+        result, expected, f"deltas (dx, dy, dw, dh) with weights {weights}", atol=1e-4, rtol=1e-4
+    )
+
+
+@exercise("rpn.decode_boxes", points=3)
+@settings(max_examples=30)
+@given(
+    box_pairs(),
+    st.integers(1, 3),
+    st.sampled_from([(1.0, 1.0, 1.0, 1.0), (10.0, 10.0, 5.0, 5.0)]),
+    st.integers(0, 2**16),
+)
+def test_decode_matches_box_coder(pair, classes, weights, seed):
+    """decode_boxes equals BoxCoder.decode_single, with [N, 4C] deltas and the clamp of dw, dh."""
+    decode_boxes = student("rpn.decode_boxes")
+    _, anchors = pair
+    generator = torch.Generator().manual_seed(seed)
+    deltas = torch.randn(len(anchors), 4 * classes, generator=generator) * 2
+    deltas[0, 2::4] = (
+        8.0 * weights[2]
+    )  # exp(8) overflows the box: the clamp at log(1000/16) applies
+    expected = reference_decode(deltas, anchors, weights)
+    result = expect_tensor(
+        decode_boxes(deltas, anchors, weights),
+        "decode_boxes(deltas, anchors, weights)",
+        shape=tuple(expected.shape),
+    )
+    expect_close(
+        result,
+        expected,
+        f"decoded boxes (weights {weights}, dw/dh clamped at log(1000/16))",
+        atol=1e-3,
+        rtol=1e-4,
+    )
+
+
+@exercise("rpn.decode_boxes", points=2)
+@settings(max_examples=20)
+@given(box_pairs(), st.sampled_from([(1.0, 1.0, 1.0, 1.0), (10.0, 10.0, 5.0, 5.0)]))
+def test_decode_inverts_encode(pair, weights):
+    """decode_boxes(encode(b, anchors), anchors) gives back b (encode from torchvision)."""
+    decode_boxes = student("rpn.decode_boxes")
+    gt, anchors = pair
+    deltas = reference_encode(gt, anchors, weights)
+    assume(bool((deltas[:, 2:].abs() < math.log(1000 / 16)).all()))  # within the clamp
+    expect_close(
+        decode_boxes(deltas, anchors, weights), gt, "decode(encode(boxes)) == boxes", atol=1e-3
+    )
+
+
+# ----------------------------------------------------------------------------- assign_anchors
+
+
+@exercise("rpn.assign_anchors", points=3)
+@settings(max_examples=30)
+@given(scene(), st.sampled_from([(0.7, 0.3), (0.5, 0.5), (0.6, 0.2)]))
+def test_assign_matches_torchvision_matcher(case, thresholds):
+    """Labels equal torchvision's Matcher with low-quality matches (1 / 0 / -1 ignored)."""
+    assign_anchors = student("rpn.assign_anchors", box_iou=IOU)
+    anchors, gt = case
+    fg_iou, bg_iou = thresholds
+    labels, matched_idx = assign_anchors(anchors, gt, fg_iou, bg_iou)
+    expect_tensor(labels, "labels", shape=(len(anchors),))
+    expect_tensor(matched_idx, "matched_idx", shape=(len(anchors),))
+    if len(gt) == 0:
+        expect_close(
+            labels.float(),
+            torch.zeros(len(anchors)),
+            "labels without ground truth (all background)",
+            atol=0,
+        )
+        return
+    expected, matches = matcher_labels(anchors, gt, fg_iou, bg_iou)
+    expect_close(
+        labels.float(), expected, f"label of each anchor (fg_iou={fg_iou}, bg_iou={bg_iou})", atol=0
+    )
+    positive = expected == 1
+    iou = IOU(gt, anchors)  # [G, N]
+    ours = iou[matched_idx[positive].long(), positive.nonzero().squeeze(1)]
+    theirs = iou[matches[positive], positive.nonzero().squeeze(1)]
+    expect_close(
+        ours, theirs, "IoU of each positive anchor with its matched ground truth (the best one)"
+    )
+
+
+@exercise("rpn.assign_anchors", points=2)
+def test_assign_ties_and_thresholds_by_hand():
+    """Two anchors tied as a box's best match are both positive; IoU 0.3 exactly is ignored."""
+    assign_anchors = student("rpn.assign_anchors", box_iou=IOU)
+    anchors = torch.tensor(
+        [[0.0, 0, 10, 10], [10, 0, 20, 10], [0, 20, 10, 30], [100, 100, 110, 110]]
+    )
+    gt = torch.tensor([[5.0, 0, 15, 10]])  # IoU 1/3 with each of the first two anchors
+    labels, _ = assign_anchors(anchors, gt, 0.7, 0.3)
+    expect_close(
+        labels.float(),
+        torch.tensor([1.0, 1.0, 0.0, 0.0]),
+        "labels when a box's best anchors tie (all are positive)",
+        atol=0,
+    )
+    gt = torch.tensor([[0.0, 0, 10, 30]])
+    anchors = torch.tensor([[0.0, 0, 10, 10], [0, 0, 10, 9], [0, 0, 10, 20], [0, 20, 10, 40]])
+    labels, _ = assign_anchors(anchors, gt, 0.9, 0.3)  # IoUs: 1/3, 0.3 exactly, 2/3 (best), 0.25
+    expected = torch.tensor([-1.0, -1.0, 1.0, 0.0])
+    expect_close(
+        labels.float(), expected, "labels: IoU 0.3 = bg_iou is ignored, not negative", atol=0
+    )
+
+
+# ----------------------------------------------------------------------------- sample_labels
+
+
+@st.composite
+def label_vectors(draw: st.DrawFn) -> Tensor:
+    values = draw(st.lists(st.sampled_from([1.0, 0.0, -1.0]), min_size=1, max_size=300))
+    return torch.tensor(values)
+
+
+@exercise("rpn.sample_labels", points=3)
+@settings(max_examples=40)
+@given(
+    label_vectors(), st.integers(1, 64), st.sampled_from([0.25, 0.5, 1.0]), st.integers(0, 2**16)
+)
+def test_sampler_quotas(labels, batch_size, fraction, seed):
+    """Sampled positives and negatives are distinct, of their label, as many as torchvision's."""
+    sample_labels = student("rpn.sample_labels")
+    pos_idx, neg_idx = sample_labels(
+        labels, batch_size, fraction, torch.Generator().manual_seed(seed)
+    )
+    for name, idx, value in (("pos_idx", pos_idx, 1), ("neg_idx", neg_idx, 0)):
+        expect_tensor(idx, name, dtype=torch.int64)
+        expect(
+            idx.dim() == 1,
+            f"{name} should be a 1-D tensor of indices, got shape {tuple(idx.shape)}",
+        )
+        expect(idx.unique().numel() == idx.numel(), f"{name} has repeated indices")
+        expect(
+            bool((labels[idx] == value).all()),
+            f"{name} has anchors whose label is not {value} (ignored anchors are never sampled)",
+        )
+    torch.manual_seed(seed)
+    positive_mask, negative_mask = BalancedPositiveNegativeSampler(batch_size, fraction)([labels])
+    expected_pos, expected_neg = int(positive_mask[0].sum()), int(negative_mask[0].sum())
+    expect(
+        pos_idx.numel() == expected_pos,
+        f"{pos_idx.numel()} positives sampled, expected {expected_pos}"
+        " (at most int(batch_size * positive_fraction))",
+    )
+    expect(
+        neg_idx.numel() == expected_neg,
+        f"{neg_idx.numel()} negatives sampled, expected {expected_neg} (the rest of the batch)",
+    )
+
+
+@exercise("rpn.sample_labels", points=2)
+def test_sampler_is_random_and_reproducible():
+    """The same generator seed gives the same draw; different seeds draw different anchors."""
+    sample_labels = student("rpn.sample_labels")
+    labels = torch.tensor([1.0, 0.0, -1.0] * 100)
+    first = sample_labels(labels, 32, 0.5, torch.Generator().manual_seed(1))
+    again = sample_labels(labels, 32, 0.5, torch.Generator().manual_seed(1))
+    expect(
+        all(torch.equal(a, b) for a, b in zip(first, again, strict=True)),
+        "two draws with the same seed differ",
+    )
+    draws = {
+        tuple(
+            sample_labels(labels, 32, 0.5, torch.Generator().manual_seed(seed))[0]
+            .sort()
+            .values.tolist()
+        )
+        for seed in range(4)
+    }
+    expect(
+        len(draws) > 1, "four seeds drew the same positives: pick them at random (torch.randperm)"
+    )
+    low = sample_labels(labels, 32, 0.5, torch.Generator().manual_seed(2))[1]
+    expect(
+        bool((low >= 100).any()),
+        "negatives come only from the start: pick them at random among all negatives",
+    )
+
+
+# ----------------------------------------------------------------------------- RPNHead
+
+
+@exercise("rpn.RPNHead", points=3)
+@settings(max_examples=6)
+@given(
+    st.integers(1, 2),
+    st.sampled_from([(5, 3), (8, 9), (6, 2)]),
+    st.integers(2, 6),
+    st.integers(2, 6),
+)
+def test_head_computes_like_torchvision(batch, channels_anchors, h, w):
+    """With torchvision's weights, RPNHead gives its objectness [B,A,H,W] and deltas [B,4A,H,W]."""
+    channels, anchors = channels_anchors
+    head_class = student("rpn.RPNHead")
+    with not_implemented_guard(f"{harness.SESSION.display_path('rpn')}::RPNHead"):
+        head = head_class(channels, anchors)
+        torch.manual_seed(0)
+        reference = TorchvisionRPNHead(channels, anchors)
+        for parameter in reference.parameters():
+            nn.init.normal_(parameter, std=0.5)
+        by_shape = {tuple(p.shape): p for p in reference.parameters()}
+        ours = list(head.parameters())
+        expect(
+            len(ours) == 6,
+            f"RPNHead should have 6 parameters (3 convs with biases), has {len(ours)}",
+        )
+        for parameter in ours:
+            expect(
+                tuple(parameter.shape) in by_shape,
+                f"RPNHead has a parameter of shape {tuple(parameter.shape)}; expected a 3x3 conv"
+                " C->C and 1x1 convs C->A and C->4A",
+            )
+            with torch.no_grad():
+                parameter.copy_(by_shape[tuple(parameter.shape)])
+        features = torch.randn(batch, channels, h, w)
+        objectness, deltas = head(features)
+    (expected_objectness,), (expected_deltas,) = reference([features])
+    expect_tensor(objectness, "objectness", shape=(batch, anchors, h, w))
+    expect_tensor(deltas, "deltas", shape=(batch, 4 * anchors, h, w))
+    expect_close(
+        objectness,
+        expected_objectness,
+        "objectness logits (ReLU after the 3x3 conv, no sigmoid)",
+        atol=1e-4,
+    )
+    expect_close(deltas, expected_deltas, "deltas", atol=1e-4)
+
+
+@exercise("rpn.RPNHead", points=1)
+def test_head_initialisation():
+    """Conv weights start N(0, 0.01) with zero biases, as torchvision's RPNHead."""
+    head_class = student("rpn.RPNHead")
+    with not_implemented_guard(f"{harness.SESSION.display_path('rpn')}::RPNHead"):
+        torch.manual_seed(0)
+        head = head_class(64, 9)
+        weights = [m.weight for m in head.modules() if isinstance(m, nn.Conv2d)]
+        biases = [m.bias for m in head.modules() if isinstance(m, nn.Conv2d)]
+    expect(len(weights) == 3, f"RPNHead should have 3 convs, has {len(weights)}")
+    for weight in weights:
+        expect(
+            0.008 < float(weight.detach().std()) < 0.012,
+            f"a conv weight has std {float(weight.detach().std()):.4f}, expected 0.01",
+        )
+    expect(
+        all(b is not None and float(b.detach().abs().max()) == 0 for b in biases),
+        "conv biases should start at 0",
+    )
+
+
+# ----------------------------------------------------------------------------- nms
+
+
+@exercise("rpn.nms", points=3)
+@settings(max_examples=60)
+@given(nms_inputs())
+def test_nms_matches_torchvision(case):
+    """nms keeps the same boxes as torchvision.ops.nms, in decreasing score order."""
+    nms = student("rpn.nms", box_iou=IOU)
+    candidates, scores, threshold = case
+    expected = torchvision.ops.nms(candidates, scores, threshold)
+    result = expect_tensor(
+        nms(candidates, scores, threshold), "nms(boxes, scores, iou_threshold)", dtype=torch.int64
+    )
+    expect(
+        result.dim() == 1,
+        f"nms should return a 1-D tensor of indices, got shape {tuple(result.shape)}",
+    )
+    expect(
+        result.tolist() == expected.tolist(),
+        f"kept indices should be {expected.tolist()} (original indices, best score first),"
+        f" got {result.tolist()}",
+    )
+
+
+@exercise("rpn.nms", points=2)
+def test_nms_by_hand():
+    """A chain A ⊃ B ⊃ C keeps A and C; IoU equal to the threshold does not suppress."""
+    nms = student("rpn.nms", box_iou=IOU)
+    chain = torch.tensor([[0.0, 0, 10, 10], [0, 0, 10, 10], [3, 0, 13, 10], [6, 0, 16, 10]])
+    scores = torch.tensor([0.5, 0.9, 0.8, 0.7])  # box 1 suppresses 0 and 2; 3 overlaps only 2
+    result = nms(chain, scores, 0.5).tolist()
+    expect(
+        result == [1, 3],
+        f"nms on a chain should keep [1, 3] (a suppressed box suppresses nothing), got {result}",
+    )
+    half = torch.tensor([[0.0, 0, 4, 1], [0, 0, 2, 1]])  # IoU exactly 0.5
+    result = nms(half, torch.tensor([0.9, 0.8]), 0.5).tolist()
+    expect(
+        result == [0, 1],
+        f"boxes with IoU exactly 0.5 both survive threshold 0.5 (suppress IoU > it), got {result}",
+    )
+    empty = nms(torch.zeros(0, 4), torch.zeros(0), 0.5)
+    expect(
+        isinstance(empty, Tensor) and empty.numel() == 0,
+        "nms of no boxes should return an empty tensor",
+    )
+
+
+# ----------------------------------------------------------------------------- propose
+
+
+@st.composite
+def proposal_inputs(draw: st.DrawFn) -> tuple:
+    """Anchors of a 3x4 map, distinct logits, deltas (some shrinking boxes to slivers), limits."""
+    anchors = torchvision_anchors((3, 4), 16, (16, 32, 48), (0.5, 1.0, 2.0))  # [108, 4]
+    count = len(anchors)
+    logits = (draw(distinct_scores(count)) - 0.5) * 12  # distinct, in (-6, 6)
+    seed = draw(st.integers(0, 2**16))
+    deltas = torch.randn(count, 4, generator=torch.Generator().manual_seed(seed)) * 0.4
+    slivers = torch.tensor(draw(st.lists(st.integers(0, count - 1), max_size=20)), dtype=torch.long)
+    deltas[slivers, 2] = -6.0  # width * e^-6: below min_size
+    pre_nms_top_n = draw(st.sampled_from([10, 40, 200]))
+    post_nms_top_n = draw(st.sampled_from([3, 10, 50]))
+    nms_thresh = draw(st.sampled_from([0.3, 0.5, 0.7]))
+    min_size = draw(st.sampled_from([1e-3, 1.0, 4.0]))
+    image_size = (draw(st.integers(30, 60)), draw(st.integers(40, 70)))
+    return anchors, logits, deltas, image_size, pre_nms_top_n, post_nms_top_n, nms_thresh, min_size
+
+
+@exercise("rpn.propose", points=4)
+@settings(max_examples=30)
+@given(proposal_inputs())
+def test_propose_matches_torchvision_filter_proposals(case):
+    """Proposals equal torchvision's: top-k, decode, sigmoid, clip, drop small, NMS, top-k."""
+    propose = student(
+        "rpn.propose", nms=torchvision.ops.nms, decode_boxes=reference_decode, box_iou=IOU
+    )
+    anchors, logits, deltas, image_size, pre_n, post_n, thresh, min_size = case
+    expected_boxes, expected_scores = reference_propose(
+        anchors, logits, deltas, image_size, pre_n, post_n, thresh, min_size
+    )
+    result = propose(anchors, logits, deltas, image_size, pre_n, post_n, thresh, min_size)
+    expect(isinstance(result, tuple) and len(result) == 2, "propose should return (boxes, scores)")
+    boxes_out, scores_out = result
+    expect_tensor(boxes_out, "proposal boxes", shape=tuple(expected_boxes.shape))
+    expect_tensor(scores_out, "proposal scores", shape=tuple(expected_scores.shape))
+    expect_close(scores_out, expected_scores, "proposal scores (sigmoid of the logits, best first)")
+    expect_close(
+        boxes_out, expected_boxes, "proposal boxes (decoded, clipped to the image)", atol=1e-4
+    )
+
+
+@exercise("rpn.propose", points=1)
+def test_propose_passes_no_gradient():
+    """Proposals are detached: no gradient flows back through them (as torchvision)."""
+    propose = student(
+        "rpn.propose", nms=torchvision.ops.nms, decode_boxes=reference_decode, box_iou=IOU
+    )
+    anchors = torchvision_anchors((2, 2), 16, (16,), (1.0,))
+    logits = torch.tensor([0.1, 0.4, 0.3, 0.2], requires_grad=True)
+    deltas = torch.zeros(4, 4, requires_grad=True)
+    boxes_out, scores_out = propose(anchors, logits, deltas, (32, 32), 10, 10, 0.7, 1e-3)
+    expect(
+        not boxes_out.requires_grad and not scores_out.requires_grad,
+        "propose returned tensors that require grad: detach the inputs",
+    )
+
+
+# ----------------------------------------------------------------------------- rpn_loss
+
+
+@st.composite
+def loss_inputs(draw: st.DrawFn) -> tuple:
+    count = draw(st.integers(1, 60))
+    label_list = draw(st.lists(st.sampled_from([1.0, 0.0, -1.0]), min_size=count, max_size=count))
+    assume(any(label >= 0 for label in label_list))
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    objectness = torch.randn(count, generator=generator) * 3
+    deltas = torch.randn(count, 4, generator=generator) * 0.3  # both sides of beta = 1/9
+    targets = torch.randn(count, 4, generator=generator) * 0.3
+    return objectness, deltas, torch.tensor(label_list), targets
+
+
+@exercise("rpn.rpn_loss", points=3)
+@settings(max_examples=30)
+@given(loss_inputs())
+def test_rpn_loss_matches_torchvision(case):
+    """With every labelled anchor sampled, the losses equal RegionProposalNetwork.compute_loss."""
+    rpn_loss = student("rpn.rpn_loss")
+    objectness, deltas, labels, targets = case
+    pos_idx, neg_idx = torch.where(labels == 1)[0], torch.where(labels == 0)[0]
+    result = rpn_loss(objectness, deltas, labels, targets, pos_idx, neg_idx)
+    expect(
+        isinstance(result, tuple) and len(result) == 2,
+        "rpn_loss should return (loss_objectness, loss_rpn_box_reg)",
+    )
+    expected_objectness, expected_box = torchvision_rpn_loss(objectness, deltas, labels, targets)
+    expect_close(
+        result[0],
+        float(expected_objectness),
+        "loss_objectness (BCE with logits over sampled anchors)",
+        atol=1e-5,
+    )
+    expect_close(
+        result[1],
+        float(expected_box),
+        "loss_rpn_box_reg (smooth L1, beta 1/9, summed over positives / number sampled)",
+        atol=1e-5,
+    )
+
+
+@exercise("rpn.rpn_loss", points=2)
+def test_rpn_loss_uses_only_the_sample_by_hand():
+    """Only sampled anchors count; the box loss is divided by the number sampled, not positives."""
+    rpn_loss = student("rpn.rpn_loss")
+    objectness = torch.tensor([2.0, -1.0, 0.5, 3.0, -2.0], requires_grad=True)
+    deltas = torch.tensor(
+        [[0.5, 0, 0, 0], [0.05, 0, 0, 0], [1.0, 1, 1, 1], [2.0, 2, 2, 2], [0.0, 0, 0, 0]],
+        requires_grad=True,
+    )
+    labels = torch.tensor([1.0, 1.0, 0.0, -1.0, 0.0])
+    targets = torch.zeros(5, 4)
+    pos_idx, neg_idx = torch.tensor([0, 1]), torch.tensor([4])  # anchor 1 is positive, 2 unsampled
+    loss_objectness, loss_box = rpn_loss(objectness, deltas, labels, targets, pos_idx, neg_idx)
+    bce = (
+        F.softplus(-torch.tensor(2.0))
+        + F.softplus(torch.tensor(1.0))
+        + F.softplus(torch.tensor(-2.0))
+    ) / 3
+    smooth_l1 = (0.5 - 0.5 / 9) + 0.5 * 0.05**2 * 9  # |0.5| >= 1/9: linear; |0.05| < 1/9: quadratic
+    expect_close(loss_objectness, float(bce), "loss_objectness of 3 sampled anchors (by hand)")
+    expect_close(
+        loss_box,
+        smooth_l1 / 3,
+        "loss_rpn_box_reg: smooth L1 (beta 1/9) of the 2 positives / 3 sampled",
+    )
+    (loss_objectness + loss_box).backward()
+    expect(
+        objectness.grad is not None and float(objectness.grad[2].abs()) == 0,
+        "an unsampled anchor should get no gradient",
+    )

@@ -1,0 +1,17 @@
+"""Box loss over every sampled anchor, negatives included: background has no box to regress to."""
+
+import torch
+import torch.nn.functional as F
+
+EXERCISE = "rpn.rpn_loss"
+
+
+def rpn_loss(objectness, deltas, labels, regression_targets, pos_idx, neg_idx):
+    sampled = torch.cat([pos_idx, neg_idx])
+    loss_objectness = F.binary_cross_entropy_with_logits(
+        objectness[sampled], labels[sampled].float()
+    )
+    box = F.smooth_l1_loss(
+        deltas[sampled], regression_targets[sampled], beta=1 / 9, reduction="sum"
+    )
+    return loss_objectness, box / sampled.numel()

@@ -1,0 +1,36 @@
+"""Proposals keep their graph: gradients would flow from the detection head into the RPN's deltas."""
+
+import torch
+
+from solutions.rpn import decode_boxes, nms
+
+EXERCISE = "rpn.propose"
+
+
+def propose(
+    anchors,
+    objectness,
+    deltas,
+    image_size,
+    pre_nms_top_n=6000,
+    post_nms_top_n=300,
+    nms_thresh=0.7,
+    min_size=1e-3,
+):
+    top_scores, top_idx = objectness.topk(min(pre_nms_top_n, objectness.numel()))
+    boxes = decode_boxes(deltas[top_idx], anchors[top_idx])
+    scores = torch.sigmoid(top_scores)
+    height, width = image_size
+    boxes = torch.stack(
+        [
+            boxes[:, 0].clamp(0, width),
+            boxes[:, 1].clamp(0, height),
+            boxes[:, 2].clamp(0, width),
+            boxes[:, 3].clamp(0, height),
+        ],
+        dim=1,
+    )
+    large = ((boxes[:, 2:] - boxes[:, :2]) >= min_size).all(dim=1)
+    boxes, scores = boxes[large], scores[large]
+    keep = nms(boxes.detach(), scores.detach(), nms_thresh)[:post_nms_top_n]
+    return boxes[keep], scores[keep]

@@ -1,0 +1,14 @@
+"""Positives fill the whole batch when there are many: no cap at batch_size * positive_fraction."""
+
+import torch
+
+EXERCISE = "rpn.sample_labels"
+
+
+def sample_labels(labels, batch_size=256, positive_fraction=0.5, generator=None):
+    positive = torch.where(labels >= 1)[0]
+    negative = torch.where(labels == 0)[0]
+    num_pos = min(batch_size, positive.numel())
+    num_neg = min(batch_size - num_pos, negative.numel())
+    pos = positive[torch.randperm(positive.numel(), generator=generator)[:num_pos]]
+    return pos, negative[torch.randperm(negative.numel(), generator=generator)[:num_neg]]

@@ -1,0 +1,21 @@
+"""Convolutions stacked without ReLU between them: the backbone collapses to one linear map."""
+
+from torch import nn
+
+EXERCISE = "vgg.vgg16_backbone"
+
+
+def vgg16_backbone(width=1.0):
+    from solutions.vgg import VGG16_CONFIG
+
+    if not width > 0:
+        raise ValueError(f"width must be positive, got {width}")
+    layers, in_channels = [], 3
+    for layer in VGG16_CONFIG:
+        if layer == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            out_channels = max(1, round(layer * width))
+            layers += [nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.Identity()]
+            in_channels = out_channels
+    return nn.Sequential(*layers)
