@@ -1,0 +1,359 @@
+"""Pretraining the course's tiny SAM on synthetic shapes (``bam pretrain sam``).
+
+A real SAM learnt "segment the thing in the box" from 11 million images; lesson 4 then adapts
+that foundation model to a new domain (water bodies) by training only its mask decoder. The
+course cannot download a real SAM, so it makes its own small foundation model: the whole tiny
+SAM (:func:`bam.sam_model.tiny_sam_config`) is trained here on generic shapes drawn on the fly —
+ellipses, polygons, blobs and thin curved strokes in textured materials on textured
+backgrounds, with distractor shapes around them and a (jittered) box prompt around the target.
+None of it is water: the fine-tuning lesson is what teaches the model that domain.
+
+A tiny SAM trained from scratch on the water set alone sits at chance for many epochs before it
+starts to learn; pretrained, its decoder adapts in minutes.
+
+Notation:
+    S           image side (the model input size, 256)
+    B           batch size
+    boxes       Tensor[B, 4] float, ``(x1, y1, x2, y2)`` in pixels, tight box (inclusive max,
+                torchvision's ``masks_to_boxes``) with each side moved by up to ``jitter`` px
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchvision.ops import masks_to_boxes
+
+from bam.sam_model import input_size, load_sam, sam_inputs, tiny_sam
+
+# ----------------------------------------------------------------------------- synthetic shapes
+
+
+def _uniform(
+    generator: torch.Generator, low: float, high: float, size: tuple[int, ...] = ()
+) -> Tensor:
+    return low + (high - low) * torch.rand(size, generator=generator)
+
+
+def _texture(size: int, generator: torch.Generator) -> Tensor:
+    """A random material: base colour plus smooth and fine noise. Returns Tensor[3, S, S]."""
+    color = torch.rand(3, 1, 1, generator=generator)
+    cells = int(torch.randint(2, 24, (), generator=generator))
+    smooth = torch.randn(1, 3, cells, cells, generator=generator)
+    smooth = F.interpolate(smooth, size=(size, size), mode="bilinear", align_corners=False)[0]
+    fine = torch.randn(1, size, size, generator=generator)  # grey grain, [1, S, S]
+    smooth_amount = _uniform(generator, 0.0, 0.15)
+    fine_amount = _uniform(generator, 0.0, 0.06)
+    return color + smooth_amount * smooth + fine_amount * fine
+
+
+def _material_pair(size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Two textures whose mean colours differ enough to tell apart (most of the time)."""
+    first = _texture(size, generator)
+    for _ in range(20):
+        second = _texture(size, generator)
+        distance = (first.mean(dim=(1, 2)) - second.mean(dim=(1, 2))).norm()
+        if distance > 0.2:
+            break
+    return first, second
+
+
+def _ellipse(xx: Tensor, yy: Tensor, generator: torch.Generator) -> Tensor:
+    size = xx.shape[-1]
+    center = _uniform(generator, 0.1, 0.9, (2,)) * size
+    axes = _uniform(generator, 0.04, 0.3, (2,)) * size
+    angle = _uniform(generator, 0.0, math.pi)
+    dx, dy = xx - center[0], yy - center[1]
+    along = dx * torch.cos(angle) + dy * torch.sin(angle)
+    across = -dx * torch.sin(angle) + dy * torch.cos(angle)
+    return (along / axes[0]) ** 2 + (across / axes[1]) ** 2 <= 1
+
+
+def _radial(xx: Tensor, yy: Tensor, generator: torch.Generator, polygon: bool) -> Tensor:
+    """A star-shaped region around a centre: a random polygon or a smooth blob."""
+    size = xx.shape[-1]
+    center = _uniform(generator, 0.15, 0.85, (2,)) * size
+    radius = _uniform(generator, 0.06, 0.3) * size
+    dx, dy = xx - center[0], yy - center[1]
+    distance = torch.sqrt(dx**2 + dy**2)
+    angle = torch.atan2(dy, dx)  # [S, S] in (-pi, pi]
+    if polygon:
+        corners = int(torch.randint(3, 9, (), generator=generator))
+        vertex_angles = torch.sort(_uniform(generator, -math.pi, math.pi, (corners,))).values
+        vertex_radii = radius * _uniform(generator, 0.6, 1.0, (corners,))
+        vertices = torch.stack(
+            [vertex_radii * torch.cos(vertex_angles), vertex_radii * torch.sin(vertex_angles)],
+            dim=1,
+        )  # [K, 2]
+        start, end = vertices, vertices.roll(-1, dims=0)
+        # inside <=> on the inner side of every edge seen from the centre: crossing-number test
+        px, py = dx[None], dy[None]  # [1, S, S]
+        x1, y1 = start[:, 0, None, None], start[:, 1, None, None]  # [K, 1, 1]
+        x2, y2 = end[:, 0, None, None], end[:, 1, None, None]
+        straddles = (y1 > py) != (y2 > py)  # [K, S, S]
+        crossing_x = x1 + (py - y1) * (x2 - x1) / (y2 - y1 + 1e-9)
+        crossings = (straddles & (px < crossing_x)).sum(dim=0)
+        return crossings % 2 == 1
+    harmonics = torch.arange(1, 6, dtype=torch.float32)
+    amplitudes = _uniform(generator, 0.0, 0.25, (5,)) / harmonics
+    phases = _uniform(generator, 0.0, 2 * math.pi, (5,))
+    wobble = (
+        amplitudes[:, None, None]
+        * torch.cos(harmonics[:, None, None] * angle + phases[:, None, None])
+    ).sum(0)
+    return distance <= radius * (1 + wobble)
+
+
+def _stroke(xx: Tensor, yy: Tensor, generator: torch.Generator) -> Tensor:
+    """A thin curved band (a river, a road): a wavy curve between two points, of some width."""
+    size = xx.shape[-1]
+    if torch.rand((), generator=generator) < 0.6:  # across the image, from one side to another
+        sides = torch.randperm(4, generator=generator)[:2]
+        ends = []
+        for side in sides.tolist():
+            along = float(_uniform(generator, 0.0, 1.0)) * size
+            ends.append(
+                [(along, -5.0), (size + 5.0, along), (along, size + 5.0), (-5.0, along)][side]
+            )
+        start, end = torch.tensor(ends[0]), torch.tensor(ends[1])
+    else:
+        start = _uniform(generator, 0.1, 0.9, (2,)) * size
+        end = _uniform(generator, 0.1, 0.9, (2,)) * size
+    t = torch.linspace(0, 1, 32)[:, None]  # [N, 1]
+    chord = end - start
+    normal = torch.stack([-chord[1], chord[0]]) / (chord.norm() + 1e-6)
+    bend = _uniform(generator, -0.3, 0.3) * chord.norm()
+    wave = _uniform(generator, 0.0, 0.06) * size
+    frequency = _uniform(generator, 0.5, 3.0)
+    offset = bend * 4 * t * (1 - t) + wave * torch.sin(2 * math.pi * frequency * t)  # [N, 1]
+    points = start + t * chord + offset * normal  # [N, 2]
+    width = _uniform(generator, 1.5, 8.0)
+    pixels = torch.stack([xx.flatten(), yy.flatten()], dim=1)[:, None]  # [P, 1, 2]
+    starts, segments = points[:-1], points[1:] - points[:-1]  # [N-1, 2] each
+    # distance from each pixel to each segment of the polyline: project, clamp to the segment
+    along = ((pixels - starts) * segments).sum(-1) / (segments**2).sum(-1).clamp(min=1e-9)
+    nearest = starts + along.clamp(0, 1)[..., None] * segments  # [P, N-1, 2]
+    distance = (pixels - nearest).norm(dim=-1).min(dim=1).values.view(size, size)
+    return distance <= width / 2
+
+
+def _shape(xx: Tensor, yy: Tensor, generator: torch.Generator) -> Tensor:
+    kind = int(torch.randint(0, 4, (), generator=generator))
+    if kind == 0:
+        return _ellipse(xx, yy, generator)
+    if kind == 3:
+        return _stroke(xx, yy, generator)
+    return _radial(xx, yy, generator, polygon=kind == 1)
+
+
+def jittered_box(mask: Tensor, jitter: int, generator: torch.Generator) -> Tensor:
+    """Tight box of a non-empty ``mask [H, W]``, each side moved by up to ``jitter`` px, clamped.
+
+    Returns:
+        Tensor[4] float ``(x1, y1, x2, y2)``.
+    """
+    height, width = mask.shape
+    box = masks_to_boxes(mask[None])[0]
+    box = box + torch.randint(-jitter, jitter + 1, (4,), generator=generator).float()
+    upper = torch.tensor([width - 1, height - 1, width - 1, height - 1], dtype=torch.float32)
+    box = torch.minimum(box.clamp(min=0), upper)
+    low, high = torch.minimum(box[:2], box[2:]), torch.maximum(box[:2], box[2:])
+    return torch.cat([low, high])
+
+
+def _upsample_shape(shape: Tensor, size: int) -> Tensor:
+    """A half-resolution shape [S/2, S/2] bool -> [S, S] bool with a smooth outline."""
+    soft = F.interpolate(shape[None, None].float(), size=(size, size), mode="bilinear")
+    return soft[0, 0] > 0.5
+
+
+def synthetic_sample(
+    size: int, generator: torch.Generator, objects: int = 3, max_jitter: int = 8
+) -> tuple[Tensor, Tensor, Tensor]:
+    """One training image with several objects, the mask of each and a box prompt for each.
+
+    Each object is one shape (sometimes two) of its own material, painted in turn over a
+    textured background, so later objects hide parts of earlier ones; an object's mask is what
+    remains visible. Prompting every object of the same image teaches the model to segment
+    *the object in the box*, not just whatever stands out.
+
+    Args:
+        size: image side S.
+        generator: the random source (the whole sample is a function of its state).
+        objects: objects (and prompts) K per image.
+        max_jitter: box sides move by up to this many pixels (chosen per image).
+
+    Returns:
+        ``(image, masks, boxes)``: Tensor[3, S, S] in [0, 1], Tensor[K, S, S] bool (each
+        mask at least 40 pixels), Tensor[K, 4] float.
+    """
+    low = size // 2  # shapes and materials are drawn at half resolution, then upsampled
+    coordinates = torch.arange(low, dtype=torch.float32) + 0.5
+    yy, xx = torch.meshgrid(coordinates, coordinates, indexing="ij")  # [S/2, S/2] each
+
+    def upsample(texture: Tensor) -> Tensor:
+        return F.interpolate(
+            texture[None], size=(size, size), mode="bilinear", align_corners=False
+        )[0]
+
+    while True:
+        materials = [_texture(low, generator) for _ in range(objects)]
+        background = _texture(low, generator)
+        image = upsample(background)  # [3, S, S]
+        shapes = []
+        for material in materials:
+            shape = _shape(xx, yy, generator)
+            if torch.rand((), generator=generator) < 0.2:  # two pieces of one material
+                shape = shape | _shape(xx, yy, generator)
+            shapes.append(_upsample_shape(shape, size))
+            image = torch.where(shapes[-1], upsample(material), image)
+        hidden = torch.zeros(size, size, dtype=torch.bool)
+        masks = []
+        for shape in reversed(shapes):  # visible part: not covered by objects painted later
+            masks.append(shape & ~hidden)
+            hidden = hidden | shape
+        masks = torch.stack(masks[::-1])  # [K, S, S]
+        if bool((masks.sum(dim=(1, 2)) >= 40).all()):
+            break
+    image = image + _uniform(generator, 0.0, 0.05) * torch.randn(1, size, size, generator=generator)
+    if torch.rand((), generator=generator) < 0.5:  # soft edges, as in photographs and JPEGs
+        image = F.avg_pool2d(image[None], 3, stride=1, padding=1, count_include_pad=False)[0]
+    jitter = int(torch.randint(0, max_jitter + 1, (), generator=generator))
+    boxes = torch.stack([jittered_box(mask, jitter, generator) for mask in masks])  # [K, 4]
+    return image.clamp(0, 1), masks, boxes
+
+
+def synthetic_batch(
+    batch_size: int, size: int, generator: torch.Generator, objects: int = 3
+) -> tuple[Tensor, Tensor, Tensor]:
+    """A batch of :func:`synthetic_sample`: Tensor[B, 3, S, S], Tensor[B, K, S, S], Tensor[B, K, 4]."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # many small tensor operations: threads cost more than they give
+    try:
+        samples = [synthetic_sample(size, generator, objects) for _ in range(batch_size)]
+    finally:
+        torch.set_num_threads(threads)
+    images, masks, boxes = (torch.stack(parts) for parts in zip(*samples, strict=True))
+    return images, masks, boxes
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def _dice_ce(logits: Tensor, target: Tensor) -> Tensor:
+    """Soft Dice + binary cross-entropy on logits [B, H, W] (the loss of lesson 3)."""
+    target = target.float()
+    probability = torch.sigmoid(logits)
+    intersection = (probability * target).sum(dim=(-2, -1))
+    total = probability.sum(dim=(-2, -1)) + target.sum(dim=(-2, -1))
+    dice = 1 - (2 * intersection + 1e-5) / (total + 1e-5)
+    return dice.mean() + F.binary_cross_entropy_with_logits(logits, target)
+
+
+def _mean_iou(logits: Tensor, target: Tensor) -> float:
+    pred = logits > 0
+    intersection = (pred & target).sum(dim=(-2, -1)).float()
+    union = (pred | target).sum(dim=(-2, -1)).clamp(min=1).float()
+    return float((intersection / union).mean())
+
+
+def _forward(model: torch.nn.Module, images: Tensor, boxes: Tensor) -> Tensor:
+    """Logits [B, K, S, S] for K box prompts per image (boxes [B, K, 4] in pixels of the input)."""
+    pixel_values, _ = sam_inputs(model, images, boxes[:, 0])
+    outputs = model(pixel_values=pixel_values, input_boxes=boxes, multimask_output=False)
+    low_res = outputs.pred_masks[:, :, 0]  # [B, K, h, w]
+    return F.interpolate(low_res, size=images.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def pretrain(
+    out_dir: str | Path,
+    steps: int = 800,
+    batch_size: int = 6,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    max_minutes: float | None = None,
+    log: Callable[[str], None] = print,
+    init: str | Path | None = None,
+) -> dict[str, float]:
+    """Trains a tiny SAM from scratch on synthetic shapes and saves it with ``save_pretrained``.
+
+    AdamW with a linear warm-up and a cosine decay; DiceCE loss on the full-resolution
+    (bilinearly upsampled) single-mask output. The model is saved to ``out_dir`` every 100
+    steps and at the end, so an interrupted run still leaves a usable model.
+
+    Args:
+        out_dir: folder to write ``config.json`` and ``model.safetensors`` into.
+        steps: optimiser steps.
+        batch_size: images per step.
+        learning_rate: peak learning rate.
+        seed: seeds the weights and the stream of synthetic images.
+        max_minutes: stop early after this many minutes (the schedule still assumes ``steps``).
+        log: where progress lines go.
+        init: continue from this saved model (a second stage, with a fresh schedule) instead
+            of a random tiny SAM; use another ``seed`` there, so the images are new ones.
+
+    Returns:
+        ``{"steps": ..., "seconds": ..., "validation_iou": ...}`` of the saved model.
+    """
+    out = Path(out_dir)
+    size = 256
+    model = tiny_sam(seed=seed, image_size=size) if init is None else load_sam(init)
+    if input_size(model) != size:
+        raise ValueError(
+            f"pretraining draws {size}x{size} images; {init} takes {input_size(model)}"
+        )
+    model.train()
+    generator = torch.Generator().manual_seed(seed)
+    validation = synthetic_batch(12, size, torch.Generator().manual_seed(seed + 10_000))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    warmup = max(1, steps // 20)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, steps - warmup)
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+    def validate() -> float:
+        model.eval()
+        with torch.no_grad():
+            iou = _mean_iou(_forward(model, validation[0], validation[2]), validation[1])
+        model.train()
+        return iou
+
+    start = time.monotonic()
+    running = None
+    step = 0
+    iou = validate()
+    log(f"step 0: validation IoU {iou:.3f}")
+    for step in range(1, steps + 1):
+        images, masks, boxes = synthetic_batch(batch_size, size, generator)
+        loss = _dice_ce(_forward(model, images, boxes), masks)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
+        minutes = (time.monotonic() - start) / 60
+        out_of_time = max_minutes is not None and minutes >= max_minutes
+        if step % 25 == 0 or step == steps or out_of_time:
+            message = f"step {step}/{steps}: loss {running:.3f}, {minutes:.1f} min"
+            if step % 100 == 0 or step == steps or out_of_time:
+                iou = validate()
+                message += f", validation IoU {iou:.3f}"
+                model.save_pretrained(out)
+            log(message)
+        if out_of_time:
+            log(f"stopping after {max_minutes} minutes")
+            break
+    model.save_pretrained(out)
+    return {"steps": step, "seconds": time.monotonic() - start, "validation_iou": iou}

@@ -1,0 +1,422 @@
+"""Fine-tuning SAM on the water set with box prompts (``bam train sam``, ``bam compare sam``).
+
+The seed's part 1 as a pipeline that runs anywhere: the pretrained tiny SAM (or any SAM saved
+with ``save_pretrained``) gets its encoders frozen and its mask decoder trained on
+``data/water`` with Adam and the DiceCE loss, box prompts made from the ground-truth masks
+(jittered in training, tight at test time), the seed's augmentation (lesson 2's
+``build_pipeline(train=True)``), and IoU and Dice on the test split after every epoch. It runs
+the exercises of lessons 1-4 from ``lessons`` (your code) or ``solutions`` (the reference).
+
+A run folder holds::
+
+    config.json         the settings of the run
+    metrics.json        one entry per finished epoch: train loss, test IoU and Dice, seconds
+    checkpoint.pt       the latest state (model, optimiser, epoch, batch, history): resumable
+    curves.png          loss, IoU and Dice per epoch (the seed's figure 1-9)
+    predictions/*.png   per test image: input + box, predicted mask, probabilities, truth (1-10)
+    model/              the fine-tuned SAM (``save_pretrained``; ``load_sam`` reads it)
+
+The state is saved every ``checkpoint_every`` batches, at the end of every epoch, and on Ctrl-C,
+so ``--resume RUN_DIR`` continues where the run stopped and ends with the same weights as a run
+that was never interrupted (shuffling, jitter and augmentation are seeded per epoch and batch).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from bam.datasets import WATER_ROOT, SegmentationFolder
+from bam.implementations import lesson_module
+from bam.sam_model import PRETRAINED_TINY_SAM, load_sam
+
+# exercises each part of the pipeline runs (lesson -> names)
+TRAINING_EXERCISES: dict[str, tuple[str, ...]] = {
+    "dataset": ("train_test_split", "load_segmentation_pair"),
+    "metrics": ("mask_iou", "dice_coefficient", "dice_ce_loss"),
+    "sam": (
+        "box_prompt",
+        "freeze_for_finetuning",
+        "upsample_logits",
+        "train_step",
+        "predict_masks",
+    ),
+}
+EVALUATION_EXERCISES: dict[str, tuple[str, ...]] = {
+    "dataset": ("train_test_split", "load_segmentation_pair"),
+    "metrics": ("mask_iou", "dice_coefficient"),
+    "sam": ("box_prompt", "upsample_logits", "predict_masks"),
+}
+
+
+class UnfinishedExercises(RuntimeError):
+    """Exercises the pipeline needs still raise ``NotImplementedError``; the message names them."""
+
+
+def is_stub(function: Callable) -> bool:
+    """Whether ``function``'s body is only a docstring, comments and ``raise NotImplementedError``."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    body = tree.body[0].body if tree.body and hasattr(tree.body[0], "body") else []
+    statements = [
+        node
+        for node in body
+        if not (
+            isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant)
+        )
+    ]
+    if len(statements) != 1 or not isinstance(statements[0], ast.Raise):
+        return False
+    raised = statements[0].exc
+    name = raised.func if isinstance(raised, ast.Call) else raised
+    return isinstance(name, ast.Name) and name.id == "NotImplementedError"
+
+
+def load_exercises(impl: str, needed: dict[str, tuple[str, ...]]) -> dict[str, ModuleType]:
+    """The lesson modules of ``impl`` (``lessons`` or ``solutions``) the pipeline runs.
+
+    Raises:
+        UnfinishedExercises: naming every needed exercise that is still a stub.
+    """
+    modules = {lesson: lesson_module(lesson, impl) for lesson in needed}
+    missing = [
+        f"{lesson}.{name}"
+        for lesson, names in needed.items()
+        for name in names
+        if not hasattr(modules[lesson], name) or is_stub(getattr(modules[lesson], name))
+    ]
+    if missing:
+        raise UnfinishedExercises(
+            f"this pipeline runs your code from {impl}/, and these exercises are not done yet: "
+            + ", ".join(missing)
+            + ". Finish them (`bam check` grades them), or run the reference with --impl solutions."
+        )
+    return modules
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda``, with a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is available here (use --device cpu or auto)")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+@dataclass
+class RunConfig:
+    """Settings of a fine-tuning run (saved as ``config.json``)."""
+
+    data: str = str(WATER_ROOT)
+    checkpoint: str = str(PRETRAINED_TINY_SAM)
+    epochs: int = 6
+    batch_size: int = 8
+    learning_rate: float = 3e-3
+    jitter: int = 5
+    size: int = 256
+    test_ratio: float = 0.1
+    seed: int = 0
+    impl: str = "solutions"
+    device: str = "auto"
+    augment: bool = True
+    limit: int | None = None  # use only the first N images (quick runs and tests)
+    checkpoint_every: int = 10
+    figures: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "size", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.test_ratio < 1:
+            raise ValueError(f"test_ratio must be in (0, 1), got {self.test_ratio}")
+        if self.jitter < 0:
+            raise ValueError(f"jitter must be >= 0, got {self.jitter}")
+
+
+@dataclass
+class TrainingState:
+    """What a checkpoint restores: where the run is, and what it measured so far."""
+
+    epoch: int = 0  # epochs finished
+    batch: int = 0  # batches finished in the current epoch
+    epoch_losses: list[float] = field(default_factory=list)
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def split_water(config: RunConfig, impl: str) -> tuple[Tensor, Tensor]:
+    """Train and test indices of the images in ``config.data`` (lesson 1's ``train_test_split``)."""
+    dataset = lesson_module("dataset", impl)
+    count = len(SegmentationFolder(config.data, config.size, impl=dataset))
+    count = min(count, config.limit) if config.limit else count
+    return dataset.train_test_split(count, config.test_ratio, config.seed)
+
+
+def _batch_seed(config: RunConfig, epoch: int, batch: int) -> int:
+    return (config.seed * 1_000_003 + epoch * 10_007 + batch) % (2**31)
+
+
+def _load_batch(
+    data: SegmentationFolder, positions: list[int], sam: ModuleType, jitter: int, seed: int
+) -> dict[str, Tensor] | None:
+    """Images, masks and box prompts of some samples; samples with an empty mask are left out."""
+    if data.augment is not None and hasattr(data.augment, "set_random_seed"):
+        data.augment.set_random_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    images, masks, boxes = [], [], []
+    for position in positions:
+        image, mask = data[position]
+        if not mask.bool().any():
+            continue  # no water: no box to prompt with
+        images.append(image)
+        masks.append(mask)
+        boxes.append(sam.box_prompt(mask, jitter=jitter, generator=generator))
+    if not images:
+        return None
+    return {"images": torch.stack(images), "masks": torch.stack(masks), "boxes": torch.stack(boxes)}
+
+
+def evaluate(
+    model: torch.nn.Module,
+    data: SegmentationFolder,
+    modules: dict[str, ModuleType],
+    batch_size: int = 8,
+) -> dict[str, float]:
+    """Mean IoU and Dice of ``predict_masks`` with tight boxes over a (test) data set."""
+    sam, metrics = modules["sam"], modules["metrics"]
+    device = next(model.parameters()).device
+    ious, dices = [], []
+    for start in range(0, len(data), batch_size):
+        batch = _load_batch(data, list(range(start, min(start + batch_size, len(data)))), sam, 0, 0)
+        if batch is None:
+            continue
+        predicted = sam.predict_masks(
+            model, batch["images"].to(device), batch["boxes"].to(device)
+        ).cpu()
+        ious.append(metrics.mask_iou(predicted, batch["masks"].bool()))
+        dices.append(metrics.dice_coefficient(predicted, batch["masks"].bool()))
+    if not ious:
+        raise ValueError(f"{data.root}: no test image with water to evaluate on")
+    return {"iou": float(torch.cat(ious).mean()), "dice": float(torch.cat(dices).mean())}
+
+
+def box_baseline(data: SegmentationFolder, modules: dict[str, ModuleType]) -> dict[str, float]:
+    """IoU and Dice of the trivial answer: the tight box itself, filled, as the mask."""
+    metrics, sam = modules["metrics"], modules["sam"]
+    ious, dices = [], []
+    for position in range(len(data)):
+        _, mask = data[position]
+        if not mask.bool().any():
+            continue
+        x1, y1, x2, y2 = sam.box_prompt(mask).long().tolist()
+        filled = torch.zeros(mask.shape, dtype=torch.bool)
+        filled[y1 : y2 + 1, x1 : x2 + 1] = True
+        ious.append(metrics.mask_iou(filled[None], mask.bool()[None]))
+        dices.append(metrics.dice_coefficient(filled[None], mask.bool()[None]))
+    return {"iou": float(torch.cat(ious).mean()), "dice": float(torch.cat(dices).mean())}
+
+
+def _save_checkpoint(path: Path, model, optimizer, state: TrainingState) -> None:
+    payload = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "state": asdict(state),
+    }
+    temporary = path.with_suffix(".tmp")
+    torch.save(payload, temporary)
+    temporary.replace(path)  # never leave a half-written checkpoint behind
+
+
+def _write_metrics(run_dir: Path, history: list[dict[str, float]]) -> None:
+    (run_dir / "metrics.json").write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
+
+
+def new_run_dir(root: str | Path = "runs") -> Path:
+    """A fresh folder ``runs/sam-YYYYmmdd-HHMMSS`` (with a suffix if that exists)."""
+    base = Path(root) / time.strftime("sam-%Y%m%d-%H%M%S")
+    candidate, number = base, 1
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}-{number}")
+    return candidate
+
+
+def train(
+    config: RunConfig,
+    run_dir: str | Path,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+    after_batch: Callable[[int, int], None] | None = None,
+) -> list[dict[str, float]]:
+    """Fine-tunes SAM's mask decoder on the water set; returns the per-epoch metrics.
+
+    Args:
+        config: the settings (ignored on resume: the run's ``config.json`` is used).
+        run_dir: the run folder (created; must not hold a run unless ``resume``).
+        resume: continue the run saved in ``run_dir``.
+        log: where progress lines go.
+        progress: show a tqdm bar per epoch.
+        after_batch: called as ``after_batch(epoch, batch)`` after each batch (tests use it to
+            interrupt a run).
+
+    Returns:
+        One dict per epoch: ``epoch``, ``train_loss``, ``test_iou``, ``test_dice``, ``seconds``.
+
+    Raises:
+        UnfinishedExercises: if an exercise the pipeline runs is still a stub.
+        FileExistsError / FileNotFoundError: a new run into a used folder, or resuming nothing.
+    """
+    from tqdm import tqdm
+
+    run_dir = Path(run_dir)
+    checkpoint_path = run_dir / "checkpoint.pt"
+    if resume:
+        if not checkpoint_path.is_file():
+            raise FileNotFoundError(f"{run_dir}: nothing to resume (no checkpoint.pt)")
+        config = RunConfig(**json.loads((run_dir / "config.json").read_text(encoding="utf-8")))
+    elif checkpoint_path.exists():
+        raise FileExistsError(f"{run_dir} already holds a run: use --resume, or another --out")
+    modules = load_exercises(config.impl, TRAINING_EXERCISES)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    model = load_sam(config.checkpoint, device=device)
+    trainable = modules["sam"].freeze_for_finetuning(model)
+    optimizer = torch.optim.Adam(trainable, lr=config.learning_rate)
+    state = TrainingState()
+    if resume:
+        saved = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = TrainingState(**saved["state"])
+        log(f"resuming {run_dir} at epoch {state.epoch + 1}, batch {state.batch}")
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(
+            json.dumps(asdict(config), indent=2) + "\n", encoding="utf-8"
+        )
+
+    train_idx, test_idx = split_water(config, config.impl)
+    augment = None
+    if config.augment:
+        augment_module = lesson_module("augment", config.impl)
+        if is_stub(augment_module.build_pipeline):
+            log("augment.build_pipeline is not done yet: training without augmentation")
+        else:
+            augment = augment_module.build_pipeline(train=True)
+    train_data = SegmentationFolder(
+        config.data, config.size, train_idx, augment=augment, impl=modules["dataset"]
+    )
+    test_data = SegmentationFolder(config.data, config.size, test_idx, impl=modules["dataset"])
+    batches_per_epoch = (len(train_data) + config.batch_size - 1) // config.batch_size
+
+    try:
+        while state.epoch < config.epochs:
+            epoch = state.epoch
+            started = time.monotonic()
+            order = torch.randperm(
+                len(train_data), generator=torch.Generator().manual_seed(config.seed + epoch)
+            )
+            bar = tqdm(
+                total=batches_per_epoch,
+                initial=state.batch,
+                desc=f"epoch {epoch + 1}/{config.epochs}",
+                disable=not progress,
+                leave=False,
+            )
+            while state.batch < batches_per_epoch:
+                positions = order[
+                    state.batch * config.batch_size : (state.batch + 1) * config.batch_size
+                ]
+                batch = _load_batch(
+                    train_data,
+                    positions.tolist(),
+                    modules["sam"],
+                    config.jitter,
+                    _batch_seed(config, epoch, state.batch),
+                )
+                if batch is not None:
+                    batch = {key: value.to(device) for key, value in batch.items()}
+                    loss = modules["sam"].train_step(
+                        model, batch, optimizer, modules["metrics"].dice_ce_loss
+                    )
+                    state.epoch_losses.append(loss)
+                    bar.set_postfix(loss=f"{loss:.3f}")
+                state.batch += 1
+                bar.update()
+                if state.batch % config.checkpoint_every == 0:
+                    _save_checkpoint(checkpoint_path, model, optimizer, state)
+                if after_batch is not None:
+                    after_batch(epoch, state.batch)
+            bar.close()
+            scores = evaluate(model, test_data, modules)
+            losses = state.epoch_losses
+            state.history.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": float(np.mean(losses)) if losses else float("nan"),
+                    "test_iou": scores["iou"],
+                    "test_dice": scores["dice"],
+                    "seconds": time.monotonic() - started,
+                }
+            )
+            state.epoch, state.batch, state.epoch_losses = epoch + 1, 0, []
+            _save_checkpoint(checkpoint_path, model, optimizer, state)
+            _write_metrics(run_dir, state.history)
+            entry = state.history[-1]
+            log(
+                f"epoch {epoch + 1}/{config.epochs}: loss {entry['train_loss']:.4f},"
+                f" test IoU {entry['test_iou']:.4f}, Dice {entry['test_dice']:.4f}"
+            )
+    except KeyboardInterrupt:
+        _save_checkpoint(checkpoint_path, model, optimizer, state)
+        log(f"interrupted: saved {checkpoint_path}; continue with --resume {run_dir}")
+        raise
+
+    model.save_pretrained(run_dir / "model")
+    if config.figures:
+        from bam.plots.sam import save_run_figures
+
+        save_run_figures(run_dir, state.history, model, test_data, modules)
+    return state.history
+
+
+def compare(config: RunConfig, fine_tuned: str | Path | None) -> dict[str, dict[str, float]]:
+    """IoU and Dice on the test split of: the box itself, SAM before fine-tuning, and after.
+
+    Args:
+        config: data, split, checkpoint (the model *before*), impl and device.
+        fine_tuned: a run folder (its ``model/``) or a ``save_pretrained`` folder: the model
+            *after*; ``None`` to leave that row out.
+
+    Returns:
+        ``{"box as mask": {...}, "SAM before fine-tuning": {...}, "SAM fine-tuned": {...}}``.
+    """
+    modules = load_exercises(config.impl, EVALUATION_EXERCISES)
+    device = pick_device(config.device)
+    _, test_idx = split_water(config, config.impl)
+    test_data = SegmentationFolder(config.data, config.size, test_idx, impl=modules["dataset"])
+    rows = {"box as mask": box_baseline(test_data, modules)}
+    before = load_sam(config.checkpoint, device=device).eval()
+    rows["SAM before fine-tuning"] = evaluate(before, test_data, modules)
+    if fine_tuned is not None:
+        folder = Path(fine_tuned)
+        folder = folder / "model" if (folder / "model" / "config.json").is_file() else folder
+        rows["SAM fine-tuned"] = evaluate(
+            load_sam(folder, device=device).eval(), test_data, modules
+        )
+    return rows

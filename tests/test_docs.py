@@ -1,0 +1,180 @@
+"""The docs site builds with ``mkdocs build --strict`` and holds what the package says it should.
+
+Skipped (with the reason) when the ``docs`` extra is not installed: ``pip install -e '.[docs]'``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_build import REPO, build_site, missing_docs_packages
+
+MISSING = missing_docs_packages()
+if MISSING:
+    pytest.skip(
+        f"the docs extra is not installed (missing {', '.join(MISSING)}): pip install -e '.[docs]'",
+        allow_module_level=True,
+    )
+
+sys.path.insert(0, str(REPO / "docs"))
+import hooks  # noqa: E402 - docs/hooks.py imports mkdocs
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    build = build_site()
+    if build.returncode != 0:
+        pytest.fail(f"mkdocs build --strict failed:\n{build.warnings()}", pytrace=False)
+    return build.site
+
+
+def built_lessons() -> list[str]:
+    return [lesson for lesson in hooks.course_order() if hooks.lesson_exists(lesson)]
+
+
+def page_text(site: Path, page: str) -> str:
+    return (site / page / "index.html").read_text(encoding="utf-8")
+
+
+def visible_text(page_html: str) -> str:
+    """The text of a page without its tags (syntax highlighting splits code into spans)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page_html))
+
+
+def test_strict_build_passes(site: Path) -> None:
+    """``mkdocs build --strict`` succeeds: no broken link, no external asset, no bad docstring."""
+    build = build_site()
+    print(f"mkdocs build --strict: {build.seconds:.1f} s")
+    assert (site / "index.html").is_file()
+    assert (site / "search" / "search_index.json").is_file()
+
+
+def test_every_lesson_has_a_page_and_only_those_that_exist() -> None:
+    """Each lesson of COURSE_ORDER has a page source; a page is built once its module exists."""
+    site = build_site().site
+    for lesson in hooks.course_order():
+        assert (REPO / "docs" / "lessons" / f"{lesson}.md").is_file(), f"docs/lessons/{lesson}.md"
+        built = (site / "lessons" / lesson / "index.html").is_file()
+        assert built == hooks.lesson_exists(lesson), (
+            f"lessons/{lesson}.py {'exists' if hooks.lesson_exists(lesson) else 'is missing'}"
+            f" but its page was {'built' if built else 'not built'}"
+        )
+
+
+def test_lesson_pages_show_every_exercise_hint_and_check(site: Path) -> None:
+    """Every exercise has a section, every hint of bam/hints is there, the checks are counted."""
+    for lesson in built_lessons():
+        text = page_text(site, f"lessons/{lesson}")
+        words = visible_text(text)
+        for name in hooks.exercises_of(lesson):
+            shown = (f"def {name}(", f"class {name}", f"{name} =", f"{name}: ")
+            assert any(signature in words for signature in shown), (
+                f"the {lesson} page has no signature of {name}"
+            )
+        hints_file = REPO / "bam" / "hints" / f"{lesson}.toml"
+        if hints_file.is_file():
+            table = tomllib.loads(hints_file.read_text(encoding="utf-8"))
+            expected = sum(
+                len(entry.get("hints", []))
+                for name, entry in table.items()
+                if name in hooks.exercises_of(lesson)
+            )
+            shown = len(re.findall(r'<details class="hint"', text))
+            assert shown == expected, f"{lesson}: {shown} hints shown, bam/hints has {expected}"
+        checks = hooks.checks_of(lesson)
+        if checks is not None:
+            points = sum(check.points for check in checks)
+            assert f"{len(checks)} checks worth {points} points" in words
+            for check in checks:
+                plain = [w for w in check.description.split() if re.fullmatch(r"[\w.,:;()'-]+", w)]
+                start = plain[:4]
+                assert all(word in words for word in start), (
+                    f"{lesson}: the check {check.function} is not listed"
+                )
+
+
+def test_api_section_comes_from_the_module(site: Path) -> None:
+    """mkdocstrings renders each lesson module's docstrings (the API section is not empty)."""
+    for lesson in built_lessons():
+        text = page_text(site, f"lessons/{lesson}")
+        api = text.split('id="api"', 1)[-1]
+        for name in hooks.exercises_of(lesson):
+            assert f'id="lessons.{lesson}.{name}"' in api, f"API of lessons.{lesson} lacks {name}"
+
+
+def test_figures_are_drawn_and_shown(site: Path) -> None:
+    """Every figure of bam.plots is drawn at build time and shown on the figures page."""
+    from bam.plots import all_figures
+
+    gallery = page_text(site, "figures")
+    for name in all_figures():
+        assert (site / "figures" / f"{name}.png").stat().st_size > 1000, name
+        assert f'id="figure-{name}"' in gallery, f"figure {name} is not on the figures page"
+        assert f"{name}.png" in gallery
+
+
+def test_katex_is_served_by_the_site(site: Path) -> None:
+    """KaTeX's script, auto-render, style and fonts are part of the site (no CDN)."""
+    katex = site / "assets" / "katex"
+    for name in hooks.KATEX_FILES:
+        assert (katex / name).is_file(), name
+    assert list((katex / "fonts").glob("*.woff2"))
+    assert "assets/katex/katex.min.js" in page_text(site, "conventions")
+
+
+def test_no_page_loads_anything_from_another_host(site: Path) -> None:
+    """No built page references an image, script, style or font outside the site."""
+    offenders = {}
+    for page in site.rglob("*.html"):
+        found = hooks.external_assets(page.read_text(encoding="utf-8"))
+        if found:
+            offenders[str(page.relative_to(site))] = found
+    assert not offenders
+    assert "fonts.googleapis.com" not in page_text(site, "")
+
+
+def test_offline_guards_are_configured() -> None:
+    """theme.font is off and the privacy plugin refuses to fetch, so external assets fail."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["theme"]["font"] is False
+    privacy = next(
+        plugin["privacy"]
+        for plugin in config["plugins"]
+        if isinstance(plugin, dict) and "privacy" in plugin
+    )
+    assert privacy["assets_fetch"] is False
+    assert "docs/assets/katex/" in (REPO / ".gitignore").read_text()
+    assert "docs/figures/" in (REPO / ".gitignore").read_text()
+
+
+def test_external_asset_guard_catches_what_it_should() -> None:
+    """The hook's guard flags external images, scripts, styles and CSS urls, not links."""
+    page = (
+        '<img alt="x" src="https://example.org/a.png"><script src="//cdn.example/k.js"></script>'
+        '<link rel="stylesheet" href="https://cdn.example/k.css"><div style="background:url(https://e.x/i.png)">'
+        '<a href="https://arxiv.org/">paper</a><link rel="canonical" href="https://example.org/">'
+        '<img src="../figures/anchors.png">'
+    )
+    assert hooks.external_assets(page) == [
+        "https://example.org/a.png",
+        "//cdn.example/k.js",
+        "https://cdn.example/k.css",
+        "https://e.x/i.png",
+    ]
+
+
+def test_unbuilt_lessons_render_as_plain_text(site: Path) -> None:
+    """The home page lists all nine lessons and links only those whose page exists."""
+    home = page_text(site, "")
+    for lesson in hooks.course_order():
+        linked = f'href="lessons/{lesson}/"' in home
+        assert linked == hooks.lesson_exists(lesson), lesson
