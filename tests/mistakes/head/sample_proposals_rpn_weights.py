@@ -1,0 +1,36 @@
+"""Encodes the regression targets with the RPN's weights (1, 1, 1, 1), not (10, 10, 5, 5)."""
+
+import torch
+
+import solutions.head as head
+
+EXERCISE = "head.sample_proposals"
+
+
+def sample_proposals(
+    proposals,
+    gt_boxes,
+    gt_labels,
+    batch_size=128,
+    positive_fraction=0.25,
+    fg_iou=0.5,
+    bg_iou=0.5,
+    generator=None,
+):
+    candidates = torch.cat([proposals, gt_boxes])
+    if len(gt_boxes) == 0:
+        labels = torch.zeros(len(candidates), dtype=torch.int64)
+        matched = torch.zeros_like(labels)
+    else:
+        labels, matched = head.assign_anchors(candidates, gt_boxes, fg_iou=fg_iou, bg_iou=bg_iou)
+    positive, negative = head.sample_labels(
+        labels, batch_size, positive_fraction, generator=generator
+    )
+    rois = torch.cat([candidates[positive], candidates[negative]])
+    classes = torch.cat(
+        [gt_labels[matched[positive]], torch.zeros(len(negative), dtype=torch.int64)]
+    )
+    targets = head.encode_boxes(
+        gt_boxes[matched[positive]], candidates[positive], (1.0, 1.0, 1.0, 1.0)
+    )
+    return rois, classes, torch.cat([targets.reshape(-1, 4), torch.zeros(len(negative), 4)])
