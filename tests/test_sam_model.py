@@ -18,7 +18,9 @@ from bam.sam_model import (
 
 def forward(model, images, boxes):
     pixel_values, input_boxes = sam_inputs(model, images, boxes)
-    return model(pixel_values=pixel_values, input_boxes=input_boxes, multimask_output=False).pred_masks
+    return model(
+        pixel_values=pixel_values, input_boxes=input_boxes, multimask_output=False
+    ).pred_masks
 
 
 def test_tiny_config_parts_agree():
