@@ -14,6 +14,7 @@ from bam.train_sam import (
     UnfinishedExercises,
     compare,
     is_stub,
+    learning_rate_at,
     load_exercises,
     train,
 )
@@ -99,6 +100,17 @@ def test_interrupted_run_resumes_with_nothing_lost(tmp_path, small_checkpoint):
     first, second = load_sam(tmp_path / "whole" / "model"), load_sam(tmp_path / "cut" / "model")
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_cosine_schedule_decays_from_the_learning_rate_to_five_percent():
+    config = RunConfig(learning_rate=0.01)
+    rates = [learning_rate_at(config, step, 50) for step in range(50)]
+    assert rates[0] == pytest.approx(0.01) and rates[-1] == pytest.approx(0.0005)
+    assert rates == sorted(rates, reverse=True)
+    constant = RunConfig(learning_rate=0.01, schedule="constant")
+    assert {learning_rate_at(constant, step, 50) for step in range(50)} == {0.01}
+    with pytest.raises(ValueError, match="schedule"):
+        RunConfig(schedule="linear")
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path):

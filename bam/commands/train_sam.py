@@ -41,7 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lr",
         type=float,
         default=defaults.learning_rate,
-        help=f"Adam's learning rate (default {defaults.learning_rate})",
+        help=f"Adam's (peak) learning rate (default {defaults.learning_rate})",
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=("cosine", "constant"),
+        default=defaults.schedule,
+        help=f"learning rate over the run: cosine decay or constant (default {defaults.schedule})",
     )
     parser.add_argument(
         "--jitter",
@@ -79,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 epochs=args.epochs,
                 batch_size=args.batch_size,
                 learning_rate=args.lr,
+                schedule=args.schedule,
                 jitter=args.jitter,
                 seed=args.seed,
                 impl=args.impl,
