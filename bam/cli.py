@@ -25,6 +25,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("release", "student"): "bam.commands.release",
     ("bench",): "bam.commands.bench",
     ("pretrain", "sam"): "bam.commands.pretrain_sam",
+    ("pretrain", "backbone"): "bam.commands.pretrain_backbone",
     ("train", "sam"): "bam.commands.train_sam",
     ("compare", "sam"): "bam.commands.compare_sam",
     ("train", "detector"): "bam.commands.train_detector",

@@ -2,7 +2,8 @@
 
 Both are trained by the same loop (:func:`bam.train_detector.train`) on the same data, image
 size, epochs, optimiser, schedule and seed, with the same backbone (the course's VGG16 at the
-same width), anchors, RoI pooling size, head widths and sampling settings. torchvision's model
+same width, loaded with the same pretrained weights: ``--backbone-weights``), anchors, RoI pooling
+size, head widths and sampling settings. torchvision's model
 runs its C++ RoI pooling and NMS; ours runs the exercises. The table prints mAP@0.5 on the test
 split and the training time of each (a benchmark, not a test: run it on an otherwise idle
 machine, and compare the ratio rather than the seconds).

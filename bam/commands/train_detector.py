@@ -49,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--hidden", type=int, default=defaults.hidden, help="width of the head's FC layers"
     )
     parser.add_argument(
+        "--backbone-weights",
+        metavar="PATH|none",
+        default=defaults.backbone_weights,
+        help="pretrained VGG16 backbone folder (bam pretrain backbone), or none to train from"
+        " scratch (default: data/vgg-tiny-pretrained when it matches --width, else none)",
+    )
+    parser.add_argument(
         "--image-size",
         type=int,
         nargs=2,
@@ -88,6 +95,7 @@ def config_from_args(args: argparse.Namespace):
         device=args.device,
         width=args.width,
         hidden=args.hidden,
+        backbone_weights=args.backbone_weights,
         anchor_sizes=tuple(args.anchor_sizes),
         pool=args.pool,
         max_train_images=args.max_train_images,

@@ -1,0 +1,389 @@
+"""Pretraining the detector's reduced-width VGG16 backbone on synthetic shapes (``bam pretrain backbone``).
+
+A real Faster R-CNN starts from a backbone trained on ImageNet; lesson 9's detector, trained
+from scratch (VGG16 has no BatchNorm), spends most of a CPU budget learning what an edge is. The
+course cannot download ImageNet weights, so it makes its own: ``vgg16_backbone(width)`` (the same
+``state_dict`` layout as ``FasterRCNN.backbone``) is trained here as a dense stride-16 learner on
+images drawn on the fly — six generic shapes (circle, square, triangle, ellipse, cross, ring) in
+random colours on textured, streaked backgrounds, 12-48 px across (the objects' sizes in the
+detector's 120x160 inputs). Each feature-map cell learns three things from a small head:
+
+* which shape has its centre in the cell, or none (cross-entropy over 1 + 6 classes),
+* the size and centre offset of that shape (smooth L1 on ``log(w / 16)``, ``log(h / 16)``, offsets),
+* whether the cell's centre lies inside any shape's box (binary cross-entropy).
+
+So stride-16 features say *what* is *where* and *how big*: what the RPN and the Fast R-CNN head
+need. None of the images is from ``data/shapes`` (the generator is separate and in torch).
+
+The shipped weights (``data/vgg-tiny-pretrained/``, 0.9 MB) were made with::
+
+    bam pretrain backbone --width 0.125 --seed 0 --steps 900 --minutes 8 --threads 1
+
+which ran all 900 steps (10,800 images) in 6.0 minutes on a 2-core CPU shared with other jobs
+(``config.json`` there records the steps, seconds and final losses). ``--minutes`` stops a run on
+the clock, so on a slower machine a rerun may stop earlier and differ; otherwise it is seeded.
+
+Notation:
+    B           batch size
+    H, W        image height and width (120, 160)
+    H', W'      feature-map size (``feature_map_size(H, W)``, stride 16)
+    K           shape kinds (6); cell classes are 0 (no centre) and 1..K
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from bam.datasets import BUNDLED_DATA
+from bam.implementations import lesson_module
+
+PRETRAINED_BACKBONE = BUNDLED_DATA / "vgg-tiny-pretrained"
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+SHAPE_KINDS = ("circle", "square", "triangle", "ellipse", "cross", "ring")
+STRIDE = 16
+
+# ----------------------------------------------------------------------------- synthetic images
+
+
+def _uniform(generator: torch.Generator, low: float, high: float, size: tuple[int, ...] = ()):
+    return low + (high - low) * torch.rand(size, generator=generator)
+
+
+def _background(height: int, width: int, generator: torch.Generator) -> Tensor:
+    """Muted smooth texture with a few streaks and fine grain. Returns Tensor[3, H, W]."""
+    base = _uniform(generator, 0.25, 0.75) + _uniform(generator, -0.1, 0.1, (3, 1, 1))
+    cells = int(torch.randint(3, 12, (), generator=generator))
+    smooth = torch.randn(1, 1, cells, cells, generator=generator)
+    smooth = F.interpolate(smooth, size=(height, width), mode="bicubic", align_corners=False)[0]
+    image = base * (1 + 0.15 * smooth)  # [3, H, W]
+    y = torch.arange(height).view(height, 1) + 0.5
+    x = torch.arange(width).view(1, width) + 0.5
+    for _ in range(int(torch.randint(2, 7, (), generator=generator))):  # thin streaks
+        start = torch.rand(2, generator=generator) * torch.tensor([width, height])
+        angle = _uniform(generator, 0, math.pi)
+        distance = ((x - start[0]) * torch.sin(angle) - (y - start[1]) * torch.cos(angle)).abs()
+        image = torch.where(distance < _uniform(generator, 0.4, 1.2), image * 0.7 + 0.15, image)
+    return image + 0.03 * torch.randn(1, height, width, generator=generator)
+
+
+def _shape_mask(
+    kind: int, x: Tensor, y: Tensor, extent: float, angle: float, aspect: float
+) -> Tensor:
+    """Pixels of one shape ``extent`` px across centred at (0, 0) of the local grids ``x``, ``y``.
+
+    Returns bool Tensor[H, W].
+    """
+    along = x * math.cos(angle) + y * math.sin(angle)  # [H, W], coordinates in the shape's frame
+    across = -x * math.sin(angle) + y * math.cos(angle)
+    half = extent / 2
+    if kind == 0:  # circle
+        return x * x + y * y < half * half
+    if kind == 1:  # square
+        return (along.abs() < half) & (across.abs() < half)
+    if kind == 2:  # equilateral triangle of side ``extent``
+        inside = torch.ones(torch.broadcast_shapes(x.shape, y.shape), dtype=torch.bool)
+        for corner in range(3):
+            normal = angle + 2 * math.pi * corner / 3
+            inside &= x * math.cos(normal) + y * math.sin(normal) < extent / math.sqrt(3) / 2
+        return inside
+    if kind == 3:  # ellipse
+        return (along / half) ** 2 + (across / (half * aspect)) ** 2 < 1
+    if kind == 4:  # cross (a plus sign)
+        arm = half * 0.35
+        return ((along.abs() < half) & (across.abs() < arm)) | (
+            (across.abs() < half) & (along.abs() < arm)
+        )
+    ring = x * x + y * y  # kind 5: ring
+    return (ring < half * half) & (ring > (half * 0.55) ** 2)
+
+
+def synthetic_batch(
+    batch_size: int, height: int, width: int, generator: torch.Generator
+) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+    """Draws images with 1-5 shapes each.
+
+    Returns:
+        ``(images [B, 3, H, W] in [0, 1], boxes, kinds)``: per image, ``boxes`` float [N, 4]
+        ``(x1, y1, x2, y2)`` tight around the shape's visible pixels (exclusive max) and
+        ``kinds`` int64 [N] in ``0..K-1``.
+    """
+    y = torch.arange(height, dtype=torch.float32).view(height, 1) + 0.5
+    x = torch.arange(width, dtype=torch.float32).view(1, width) + 0.5
+    images, all_boxes, all_kinds = [], [], []
+    for _ in range(batch_size):  # a loop over images, not pixels
+        image = _background(height, width, generator)
+        masks, kinds = [], []
+        for _ in range(int(torch.randint(1, 6, (), generator=generator))):
+            kind = int(torch.randint(len(SHAPE_KINDS), (), generator=generator))
+            extent = float(_uniform(generator, 12, 48))
+            centre_x = float(_uniform(generator, extent / 2, width - extent / 2))
+            centre_y = float(_uniform(generator, extent / 2, height - extent / 2))
+            mask = _shape_mask(
+                kind,
+                x - centre_x,
+                y - centre_y,
+                extent,
+                float(_uniform(generator, 0, 2 * math.pi)),
+                float(_uniform(generator, 0.35, 0.7)),
+            )
+            colour = torch.rand(3, 1, 1, generator=generator)
+            shading = 1 + 0.004 * ((x - centre_x) * float(torch.randn((), generator=generator)))
+            image = torch.where(mask, colour * shading, image)
+            masks = [earlier & ~mask for earlier in masks] + [mask]
+            kinds.append(kind)
+        visible = torch.stack(masks)  # [N, H, W]
+        keep = visible.flatten(1).sum(1) >= 30  # shapes mostly hidden by later ones are dropped
+        rows, columns = visible.any(2), visible.any(1)  # [N, H], [N, W]
+        boxes = torch.stack(
+            [
+                columns.float().argmax(1),
+                rows.float().argmax(1),
+                width - columns.flip(1).float().argmax(1),
+                height - rows.flip(1).float().argmax(1),
+            ],
+            dim=1,
+        ).float()  # [N, 4]
+        images.append(image.clamp(0, 1))
+        all_boxes.append(boxes[keep])
+        all_kinds.append(torch.tensor(kinds)[keep])
+    return torch.stack(images), all_boxes, all_kinds
+
+
+def cell_targets(
+    boxes: list[Tensor], kinds: list[Tensor], feature_size: tuple[int, int]
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-cell targets at stride 16.
+
+    Returns:
+        ``(classes int64 [B, H', W'], sizes float [B, 4, H', W'], inside float [B, H', W'])``:
+        the kind + 1 of the shape whose box centre is in the cell (0: none; the larger shape
+        wins), that shape's ``(offset x, offset y, log(w / 16), log(h / 16))`` (offsets of the
+        centre from the cell's centre, in cells), and whether the cell's centre is inside a box.
+    """
+    rows, columns = feature_size
+    classes = torch.zeros(len(boxes), rows, columns, dtype=torch.int64)
+    sizes = torch.zeros(len(boxes), 4, rows, columns)
+    inside = torch.zeros(len(boxes), rows, columns)
+    cell_y = (torch.arange(rows) + 0.5) * STRIDE  # [H']
+    cell_x = (torch.arange(columns) + 0.5) * STRIDE  # [W']
+    for index, (image_boxes, image_kinds) in enumerate(zip(boxes, kinds, strict=True)):
+        if len(image_boxes) == 0:
+            continue
+        centre = (image_boxes[:, :2] + image_boxes[:, 2:]) / 2  # [N, 2]
+        extent = (image_boxes[:, 2:] - image_boxes[:, :2]).clamp(min=1)  # [N, 2]
+        column = (centre[:, 0] // STRIDE).long().clamp(0, columns - 1)
+        row = (centre[:, 1] // STRIDE).long().clamp(0, rows - 1)
+        order = extent.prod(1).argsort()  # small first, so larger shapes overwrite the cell
+        classes[index, row[order], column[order]] = image_kinds[order] + 1
+        offsets = (centre - torch.stack([cell_x[column], cell_y[row]], 1)) / STRIDE  # [N, 2]
+        values = torch.cat([offsets, (extent / STRIDE).log()], 1)  # [N, 4]
+        sizes[index, :, row[order], column[order]] = values[order].T
+        covered = (
+            (cell_x[None, None, :] > image_boxes[:, 0, None, None])
+            & (cell_x[None, None, :] < image_boxes[:, 2, None, None])
+            & (cell_y[None, :, None] > image_boxes[:, 1, None, None])
+            & (cell_y[None, :, None] < image_boxes[:, 3, None, None])
+        )  # [N, H', W']
+        inside[index] = covered.any(0).float()
+    return classes, sizes, inside
+
+
+# ----------------------------------------------------------------------------- model
+
+
+class DenseShapeHead(nn.Module):
+    """3x3 conv + ReLU, then 1x1 convs for cell classes (1 + K), sizes (4) and inside (1)."""
+
+    def __init__(self, channels: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, hidden, 3, padding=1)
+        self.output = nn.Conv2d(hidden, 1 + len(SHAPE_KINDS) + 4 + 1, 1)
+
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        out = self.output(F.relu(self.conv(features)))  # [B, 1 + K + 5, H', W']
+        classes = 1 + len(SHAPE_KINDS)
+        return out[:, :classes], out[:, classes : classes + 4], out[:, -1]
+
+
+def backbone_channels(backbone: nn.Module) -> int:
+    return [layer for layer in backbone.modules() if isinstance(layer, nn.Conv2d)][-1].out_channels
+
+
+def pretraining_loss(
+    head_outputs: tuple[Tensor, Tensor, Tensor], targets: tuple[Tensor, Tensor, Tensor]
+) -> dict[str, Tensor]:
+    """The three losses of the dense head (sizes only on cells that hold a centre)."""
+    logits, size_predictions, inside_logits = head_outputs
+    classes, sizes, inside = targets
+    weights = torch.ones(logits.shape[1], device=logits.device)
+    weights[0] = 0.3  # most cells are empty
+    centres = classes > 0  # [B, H', W']
+    size_loss = (
+        F.smooth_l1_loss(
+            size_predictions.permute(0, 2, 3, 1)[centres], sizes.permute(0, 2, 3, 1)[centres]
+        )
+        if bool(centres.any())
+        else size_predictions.sum() * 0
+    )
+    return {
+        "class": F.cross_entropy(logits, classes, weight=weights),
+        "size": size_loss,
+        "inside": F.binary_cross_entropy_with_logits(inside_logits, inside),
+    }
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def save_backbone(out_dir: str | Path, backbone: nn.Module, config: dict[str, Any]) -> Path:
+    """Writes ``model.safetensors`` (the backbone's state dict) and ``config.json`` into ``out_dir``."""
+    from safetensors.torch import save_file
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {key: value.detach().contiguous().cpu() for key, value in backbone.state_dict().items()}
+    save_file(state, str(out_dir / WEIGHTS_FILE))
+    (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return out_dir
+
+
+def load_backbone_weights(backbone: nn.Module, path: str | Path, width: float) -> dict[str, Any]:
+    """Loads pretrained weights saved by :func:`save_backbone` into ``backbone`` (in place).
+
+    Args:
+        backbone: ``vgg16_backbone(width)`` or a module with the same ``state_dict`` keys.
+        path: the folder holding ``model.safetensors`` and ``config.json``.
+        width: the backbone's channel multiplier, compared with the saved one.
+
+    Returns:
+        The saved ``config.json``.
+
+    Raises:
+        FileNotFoundError: when the folder lacks either file.
+        ValueError: when the saved width or any tensor's shape does not match ``backbone``.
+    """
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    for name in (WEIGHTS_FILE, CONFIG_FILE):
+        if not (path / name).is_file():
+            raise FileNotFoundError(
+                f"{path / name} not found: --backbone-weights wants a folder written by"
+                " bam pretrain backbone (or 'none' to train from scratch)"
+            )
+    config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    if abs(float(config.get("width", -1)) - width) > 1e-9:
+        raise ValueError(
+            f"{path}: the pretrained backbone has width {config.get('width')}, the model {width};"
+            f" use --width {config.get('width')}, other weights, or --backbone-weights none"
+        )
+    state = load_file(str(path / WEIGHTS_FILE))
+    own = backbone.state_dict()
+    if set(state) != set(own):
+        raise ValueError(
+            f"{path / WEIGHTS_FILE}: keys {sorted(set(state) ^ set(own))} differ from the"
+            " backbone's (is it a vgg16_backbone?)"
+        )
+    for key, value in state.items():
+        if value.shape != own[key].shape:
+            raise ValueError(
+                f"{path / WEIGHTS_FILE}: {key} has shape {tuple(value.shape)}, the backbone's"
+                f" is {tuple(own[key].shape)}"
+            )
+    backbone.load_state_dict(state)
+    return config
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def pretrain(
+    out_dir: str | Path,
+    width: float = 0.125,
+    steps: int = 2000,
+    batch_size: int = 12,
+    image_size: tuple[int, int] = (120, 160),
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    max_minutes: float | None = None,
+    impl: str = "solutions",
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Trains ``vgg16_backbone(width)`` with :class:`DenseShapeHead` and saves the backbone.
+
+    Adam with a cosine schedule over ``steps``; stops early after ``max_minutes`` (the schedule
+    is then cut short). Returns the saved config (steps, seconds, final mean losses, ...).
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    vgg = lesson_module("vgg", impl)
+    from bam.detection import batch_images, init_from_scratch
+
+    backbone = vgg.vgg16_backbone(width)
+    init_from_scratch(backbone)
+    head = DenseShapeHead(backbone_channels(backbone))
+    parameters = [*backbone.parameters(), *head.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=learning_rate, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, learning_rate, total_steps=steps, pct_start=0.05
+    )
+    feature_size = vgg.feature_map_size(*image_size)
+    started = time.perf_counter()
+    recent: list[dict[str, float]] = []
+    step = 0
+    while step < steps:
+        if max_minutes is not None and time.perf_counter() - started > max_minutes * 60:
+            log(f"stopping at the time limit ({max_minutes} min) after {step} steps")
+            break
+        images, boxes, kinds = synthetic_batch(batch_size, *image_size, generator)
+        if bool(torch.rand((), generator=generator) < 0.5):  # horizontal flips
+            images = images.flip(-1)
+            boxes = [
+                torch.stack([image_size[1] - b[:, 2], b[:, 1], image_size[1] - b[:, 0], b[:, 3]], 1)
+                for b in boxes
+            ]
+        targets = cell_targets(boxes, kinds, feature_size)
+        batch, _ = batch_images(images)
+        losses = pretraining_loss(head(backbone(batch)), targets)
+        total = losses["class"] + losses["size"] + losses["inside"]
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        schedule.step()
+        step += 1
+        recent = [*recent, {key: value.item() for key, value in losses.items()}][-50:]
+        if step % 50 == 0 or step == steps:
+            means = {key: sum(r[key] for r in recent) / len(recent) for key in recent[0]}
+            log(
+                f"step {step}/{steps}  "
+                + "  ".join(f"{key} {value:.3f}" for key, value in means.items())
+                + f"  ({time.perf_counter() - started:.0f} s)"
+            )
+    means = {key: round(sum(r[key] for r in recent) / max(len(recent), 1), 4) for key in recent[0]}
+    config = {
+        "architecture": "solutions.vgg.vgg16_backbone",
+        "width": width,
+        "image_size": list(image_size),
+        "shape_kinds": list(SHAPE_KINDS),
+        "seed": seed,
+        "steps": step,
+        "planned_steps": steps,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seconds": round(time.perf_counter() - started, 1),
+        "threads": torch.get_num_threads(),
+        "final_losses": means,
+        "made_by": "bam pretrain backbone (bam/backbone_pretrain.py)",
+    }
+    save_backbone(out_dir, backbone, config)
+    return config
