@@ -83,7 +83,7 @@ class TrainConfig:
     train_split: str = "train"
     test_split: str = "test"
     image_size: tuple[int, int] = (120, 160)
-    epochs: int = 16  # measured: mAP@0.5 0.56 in 6.5 min with the pretrained backbone, 1 thread
+    epochs: int = 16  # measured with roi_pool: mAP@0.5 0.56 in 6.5 min (pretrained, 1 thread)
     batch_size: int = 4
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -98,7 +98,9 @@ class TrainConfig:
     backbone_weights: str = "auto"
     anchor_sizes: tuple[float, ...] = (16, 32, 64)
     anchor_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
-    pool: str = "roi_pool"
+    # RoIAlign: objects here are 1-4 cells of the 7x10 feature map, and roi_pool's rounding to
+    # whole cells loses them (measured, 8 epochs, lr 1e-4: mAP@0.5 0.44 against 0.24, and faster)
+    pool: str = "roi_align"
     rpn_batch_size: int = 256
     roi_batch_size: int = 128
     max_train_images: int | None = None

@@ -100,7 +100,8 @@ def test_run_folder_resume_after_kill_and_eval(tmp_path):
     second = json.loads((killed / "metrics" / "epoch_002.json").read_text())
     assert second["steps"] == records[1]["steps"] and second["map"] == records[1]["map"]
 
-    evaluated = bam("eval", "detector", str(killed))
+    # the same 4 test images that training scored (--max-test-images 4 in TINY)
+    evaluated = bam("eval", "detector", str(killed), "--max-images", "4")
     assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
     assert f"{records[1]['map']:.3f}" in evaluated.stdout
     image = REPO / "data" / "shapes" / "JPEGImages" / "shapes_0000.jpg"

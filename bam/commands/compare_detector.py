@@ -71,6 +71,9 @@ def torchvision_twin(config, num_classes: int):
     model.transform.size_divisible = (
         1  # no padding to multiples of 32: the same feature map as ours
     )
+    # torchvision's constructor accepts only MultiScaleRoIAlign (or None: its default RoIAlign);
+    # set the pooling afterwards so that --pool applies to both models alike
+    model.roi_heads.box_roi_pool = SingleMapPool()
     return model
 
 

@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--iou", type=float, default=0.5, help="IoU threshold of a match (default 0.5)"
     )
+    parser.add_argument(
+        "--max-images", type=int, default=None, help="score only the split's first N images"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         model, config = load_trained(args.run_dir, args.impl, args.device)
         split = args.split or config.test_split
-        dataset = load_split(config, split, None)
+        dataset = load_split(config, split, args.max_images)
     except (FileNotFoundError, DatasetError, ValueError, RuntimeError) as error:
         print(f"bam eval detector: {error}")
         return 1
