@@ -161,8 +161,14 @@ def _seconds(call: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def run_case(case: Case, package: str = "solutions", repeat: int = 7) -> Result:
-    """Times one case: a warm-up each, then ``repeat`` alternating runs; medians in ms."""
+def run_case(
+    case: Case, package: str = "solutions", repeat: int = 7, budget: float | None = None
+) -> Result:
+    """Times one case: a warm-up each, then ``repeat`` alternating runs; medians in ms.
+
+    A first call of ours slower than ``budget`` seconds is reported as it is, without repeats
+    (a Python loop over boxes can take minutes: ``bam bench`` must not go quiet for that long).
+    """
     data = case.make_data()
     baseline = case.baseline(data)
     try:
@@ -172,12 +178,16 @@ def run_case(case: Case, package: str = "solutions", repeat: int = 7) -> Result:
     ours = case.ours(exercise, data)
     with torch.no_grad():
         try:
-            ours()
+            first = _seconds(ours)
         except NotImplementedError:
             return Result(
                 case.name, case.inputs, 1000 * _seconds(baseline), None, "not implemented yet"
             )
         baseline()
+        if budget is not None and first > budget:
+            baseline_ms = 1000 * statistics.median(_seconds(baseline) for _ in range(3))
+            note = f"one call took {first:.1f} s: no repeats (a Python loop?)"
+            return Result(case.name, case.inputs, baseline_ms, 1000 * first, note)
         our_times, baseline_times = [], []
         for _ in range(repeat):
             baseline_times.append(_seconds(baseline))
@@ -190,26 +200,43 @@ def run_case(case: Case, package: str = "solutions", repeat: int = 7) -> Result:
     )
 
 
-def run(
-    package: str = "solutions", repeat: int = 7, names: list[str] | None = None
-) -> list[Result]:
-    """Runs the cases whose name starts with one of ``names`` (all by default)."""
+def select(names: list[str] | None = None) -> list[Case]:
+    """The cases whose name starts with one of ``names`` (all by default)."""
     chosen = [
         case for case in CASES if not names or any(case.name.startswith(name) for name in names)
     ]
     if names and not chosen:
         raise ValueError(f"no benchmark named {names}; known: {[case.name for case in CASES]}")
-    return [run_case(case, package, repeat) for case in chosen]
+    return chosen
+
+
+def run(
+    package: str = "solutions",
+    repeat: int = 7,
+    names: list[str] | None = None,
+    budget: float | None = None,
+) -> list[Result]:
+    """Runs the cases whose name starts with one of ``names`` (all by default)."""
+    return [run_case(case, package, repeat, budget) for case in select(names)]
+
+
+def table_header(package: str) -> str:
+    header = f"{'operation':<18} {'inputs':<28} {'torchvision ms':>14} {package + ' ms':>14} {'ratio':>7}"
+    return header + "\n" + "-" * len(header)
+
+
+def format_row(result: Result) -> str:
+    ours = f"{result.ours_ms:14.2f}" if result.ours_ms is not None else f"{'-':>14}"
+    ratio = f"{result.ratio:6.2f}x" if result.ratio is not None else f"{'-':>7}"
+    line = f"{result.name:<18} {result.inputs:<28} {result.baseline_ms:14.2f} {ours} {ratio}"
+    return line + (f"  ({result.note})" if result.note else "")
+
+
+def table_footer() -> str:
+    return f"(median of repeats, alternating runs; torch threads: {torch.get_num_threads()})"
 
 
 def format_table(results: list[Result], package: str) -> str:
     """The results as a text table: times in ms, ratio = ours / torchvision."""
-    header = f"{'operation':<18} {'inputs':<28} {'torchvision ms':>14} {package + ' ms':>14} {'ratio':>7}"
-    lines = [header, "-" * len(header)]
-    for result in results:
-        ours = f"{result.ours_ms:14.2f}" if result.ours_ms is not None else f"{'-':>14}"
-        ratio = f"{result.ratio:6.2f}x" if result.ratio is not None else f"{'-':>7}"
-        line = f"{result.name:<18} {result.inputs:<28} {result.baseline_ms:14.2f} {ours} {ratio}"
-        lines.append(line + (f"  ({result.note})" if result.note else ""))
-    lines.append(f"(median of repeats, alternating runs; torch threads: {torch.get_num_threads()})")
+    lines = [table_header(package), *map(format_row, results), table_footer()]
     return "\n".join(lines)

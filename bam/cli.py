@@ -43,14 +43,17 @@ def _find_command(argv: list[str]) -> tuple[tuple[str, ...], list[str]] | None:
     return None
 
 
+def _description(module_name: str) -> str:
+    try:
+        return importlib.import_module(module_name).DESCRIPTION
+    except ImportError:
+        return "(not available in this copy of the course)"
+
+
 def _usage() -> str:
     lines = ["usage: bam COMMAND [options]   (bam COMMAND --help for its options)", "", "commands:"]
     for words, module_name in COMMANDS.items():
-        try:
-            description = importlib.import_module(module_name).DESCRIPTION
-        except ImportError:
-            description = "(not available in this copy of the course)"
-        lines.append(f"  {' '.join(words):<20} {description}")
+        lines.append(f"  {' '.join(words):<20} {_description(module_name)}")
     return "\n".join(lines)
 
 
@@ -67,6 +70,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     found = _find_command(argv)
     if found is None:
+        group = [words for words in COMMANDS if len(words) > 1 and words[0] == argv[0]]
+        if group:  # `bam release --help`, `bam train`: the commands that start with that word
+            asked = len(argv) > 1 and argv[1] in {"-h", "--help", "help"}
+            choices = ", ".join(f"'bam {' '.join(words)}'" for words in group)
+            lines = [f"usage: bam {argv[0]} {{{','.join(words[1] for words in group)}}} ..."]
+            lines += [f"  {' '.join(words):<20} {_description(COMMANDS[words])}" for words in group]
+            lines.append(f"(bam {' '.join(group[0])} --help for its options)")
+            if asked:
+                print("\n".join(lines))
+                return 0
+            what = f"{argv[0]} {argv[1]}" if len(argv) > 1 else argv[0]
+            print(f"bam: unknown command {what!r}; did you mean {choices}?", file=sys.stderr)
+            print("\n".join(lines), file=sys.stderr)
+            return 2
         print(f"bam: unknown command {' '.join(argv[:2])!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     words, rest = found

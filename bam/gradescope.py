@@ -122,8 +122,7 @@ def build_autograder_zip(course: Path, out_zip: Path) -> Path:
     out_zip = out_zip.resolve()
     with tempfile.TemporaryDirectory(prefix="bam-gradescope-") as scratch:
         release = Path(scratch) / "course"
-        make_student_release(course, release)
-        shutil.rmtree(release / "docs", ignore_errors=True)  # students read docs elsewhere
+        make_student_release(course, release, docs=False)  # students read the docs elsewhere
         out_zip.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out_zip, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in ("setup.sh", "run_autograder"):

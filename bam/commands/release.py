@@ -1,9 +1,12 @@
 """``bam release student OUT_DIR``: the course for students, without ``solutions/``.
 
-The copy holds ``lessons/`` (the stubs), ``checks/``, ``bam/``, ``data/``, the docs sources,
-README and pyproject; not ``solutions/``, ``tests/`` (the known mistakes are built on the
-solutions) nor ``grading/``. Its ``pytest checks`` grades the stubs (every exercise "not
-implemented yet") and its pipelines run the student's own code (``--impl lessons``).
+The copy holds ``lessons/`` (the committed stubs: ``git show HEAD:lessons/...``; a lesson that
+is not a pristine stub stops the release, naming the file), ``checks/``, ``bam/``, ``data/``,
+the docs with prebuilt figures, its own README (``release/README.md``) and a pyproject whose
+bare ``pytest`` grades ``checks/``; not ``solutions/``, ``tests/`` (the known mistakes are built
+on the solutions) nor ``grading/``. Its ``bam check`` grades the stubs (every exercise "not
+implemented yet"), its pipelines run the student's own code (``--impl lessons``) and its
+``mkdocs build --strict`` works without ``solutions/``. See ``bam.release``.
 
 ``--github-classroom`` adds the GitHub Classroom workflow (``.github/``) to the copy, making it
 the template repository of a Classroom assignment; ``--gradescope ZIP`` also builds Gradescope's
@@ -59,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         if args.github_classroom:
             total = sum(points for _, points in lesson_points(course))
             print(
-                f"  with .github/ for GitHub Classroom: one graded step per lesson, {total} points"
+                f"  with .github/ for GitHub Classroom: one step per lesson, each check worth its"
+                f" own points ({total} in all)"
             )
         if args.gradescope is not None:
             from bam.gradescope import build_autograder_zip
