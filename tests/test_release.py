@@ -7,17 +7,20 @@ checkout: exactly what a student who installed the release sees.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from bam import gradescope
+from bam import classroom, gradescope
 from bam.release import (
     ReleaseError,
     check_points,
@@ -25,6 +28,8 @@ from bam.release import (
     lesson_points,
     make_student_release,
     modules_needing_solutions,
+    release_gitignore,
+    stub_problems,
 )
 from tests.grading import REPO_ROOT
 
@@ -57,7 +62,7 @@ GRADE_THE_RELEASE = textwrap.dedent(
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release") / "boxes-and-masks"
-    make_student_release(REPO_ROOT, out, github_classroom=True)
+    make_student_release(REPO_ROOT, out, github_classroom=True, log=lambda note: None)
     return out
 
 
@@ -131,25 +136,68 @@ def test_in_the_release_every_check_is_not_implemented_and_none_errors(release):
     assert "Use --impl lessons" in report["impl_message"]
 
 
-def test_github_classroom_workflow_grades_each_lesson_for_its_points(release):
+def test_github_classroom_workflow_gives_each_check_its_own_points(release):
     yaml = pytest.importorskip("yaml")
     files = github_classroom_files(REPO_ROOT)
     for relative, text in files.items():
         assert (release / relative).read_text("utf-8") == text
     points = dict(lesson_points(REPO_ROOT))
+    exercises = {
+        name: worth for names in check_points(REPO_ROOT).values() for name, worth in names.items()
+    }
+    # the "autograding tests" page format: one test per exercise, worth its points
     tests = json.loads(files[".github/classroom/autograding.json"])["tests"]
-    assert [test["points"] for test in tests] == list(points.values())
-    assert all(test["run"].startswith("python -m pytest checks --exercise ") for test in tests)
+    assert [test["run"].split("--exercise ")[1].split()[0] for test in tests] == list(exercises)
+    assert [test["points"] for test in tests] == list(exercises.values())
     workflow = yaml.safe_load(files[".github/workflows/classroom.yml"])
     steps = workflow["jobs"]["run-autograding-tests"]["steps"]
-    graders = [step for step in steps if "autograding-command-grader" in step.get("uses", "")]
-    assert {step["with"]["test-name"]: step["with"]["max-score"] for step in graders} == points
+    graders = [step for step in steps if "bam.classroom" in step.get("run", "")]
+    assert {step["run"].split()[3]: int(step["run"].split()[-1]) for step in graders} == points
     reporter = steps[-1]
+    assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter")
     assert reporter["with"]["runners"].split(",") == [step["id"] for step in graders]
     for step in graders:
         assert reporter["env"][f"{step['id'].upper()}_RESULTS"] == (
             "${{steps." + step["id"] + ".outputs.result}}"
         )
+
+
+def test_classroom_runner_results_give_partial_credit_per_check():
+    gradescope_payload = {
+        "tests": [
+            {"name": "metrics.box_iou: a", "score": 4, "max_score": 4, "status": "passed",
+             "output": "passed"},
+            {"name": "metrics.box_iou: b", "score": 0, "max_score": 2, "status": "failed",
+             "output": "IoU of each pair differs"},
+            {"name": "metrics.mask_iou: c", "score": 3, "max_score": 3, "status": "passed",
+             "output": "passed"},
+        ]
+    }  # fmt: skip
+    results = classroom.runner_results(gradescope_payload, max_score=9)
+    assert results["max_score"] == 9 and results["status"] == "fail"
+    assert [test["score"] for test in results["tests"]] == [4, 0, 3]  # 7 of 9, not 0 of 9
+    assert results["tests"][1]["message"] == "IoU of each pair differs"
+    died = classroom.runner_results({"tests": [], "output": "pytest stopped early"}, 9)
+    assert died["status"] == "error" and sum(t["score"] for t in died["tests"]) == 0
+
+
+def test_classroom_step_grades_a_lesson_and_writes_github_output(tmp_path):
+    output = tmp_path / "github_output"
+    environment = dict(os.environ, GITHUB_OUTPUT=str(output), PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run(
+        [sys.executable, "-m", "bam.classroom", "vgg", "--max-score", "99"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "vgg: 0/99 points" in done.stdout  # the stubs: every check not implemented
+    (line,) = output.read_text("utf-8").splitlines()
+    results = json.loads(base64.b64decode(line.removeprefix("result=")))
+    assert results["max_score"] == 99 and results["tests"]
+    assert all(test["status"] == "fail" and test["score"] == 0 for test in results["tests"])
 
 
 def test_gradescope_zip_has_the_scripts_at_its_root_and_no_solutions(tmp_path):
@@ -192,3 +240,202 @@ def test_gradescope_fallback_results_when_grading_died(tmp_path):
     assert payload["score"] == 0 and payload["tests"] == []
     assert "did not finish" in payload["output"] and len(payload["output"]) <= 4000
     assert gradescope.ensure_results(results, log) is False  # a valid file is left alone
+
+
+# ----------------------------------------------------------------------------- no answers leak
+
+STUB = '''"""A lesson."""
+
+__all__ = ["box_iou", "Head", "CONFIG"]
+
+CONFIG = NotImplemented
+
+
+def _helper(x):
+    return x + 1
+
+
+def box_iou(a, b):
+    """IoU."""
+    # TODO: the intersection over the union
+    raise NotImplementedError
+
+
+class Head:
+    def __init__(self):
+        self.given = True
+
+    def forward(self, x):
+        """Forward."""
+        raise NotImplementedError()
+'''
+FILLED = STUB.replace(
+    "    # TODO: the intersection over the union\n    raise NotImplementedError\n",
+    "    return a @ b.T\n",
+)
+
+
+def _tiny_course(root: Path, metrics: str) -> Path:
+    (root / "lessons").mkdir(parents=True)
+    (root / "lessons" / "__init__.py").write_text('COURSE_ORDER = ("metrics",)\n', "utf-8")
+    (root / "lessons" / "metrics.py").write_text(metrics, "utf-8")
+    (root / "checks").mkdir()
+    (root / "checks" / "conftest.py").write_text("", "utf-8")
+    return root
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_every_lesson_of_the_course_is_a_pristine_stub():
+    for path in sorted((REPO_ROOT / "lessons").glob("*.py")):
+        assert stub_problems(path.read_text("utf-8"), f"lessons/{path.name}") == []
+
+
+def test_stub_problems_name_each_filled_in_exercise():
+    assert stub_problems(STUB, "lessons/metrics.py") == []
+    assert stub_problems(FILLED, "lessons/metrics.py") == [
+        "lessons/metrics.py: `box_iou` is filled in"
+    ]
+    done_class = STUB.replace(
+        '        """Forward."""\n        raise NotImplementedError()\n', "        return x\n"
+    )
+    assert stub_problems(done_class, "m.py") == ["m.py: class `Head` has no method left to write"]
+    config = STUB.replace("CONFIG = NotImplemented", "CONFIG = [64, 'M']")
+    assert "m.py: `CONFIG` is filled in" in stub_problems(config, "m.py")[0]
+
+
+def test_release_takes_the_committed_stubs_not_the_filled_in_working_tree(tmp_path):
+    course = _tiny_course(tmp_path / "course", STUB)
+    _git(course, "init", "-q")
+    _git(course, "add", "-A")
+    _git(course, "commit", "-qm", "stubs")
+    (course / "lessons" / "metrics.py").write_text(FILLED, "utf-8")  # the instructor's answers
+    notes: list[str] = []
+    make_student_release(course, tmp_path / "out", log=notes.append)
+    assert (tmp_path / "out" / "lessons" / "metrics.py").read_text("utf-8") == STUB
+    assert notes == [
+        "note: lessons/metrics.py has uncommitted changes; the release takes the committed stub"
+        " (HEAD)"
+    ]
+    _git(course, "commit", "-qam", "oops, the answers")
+    with pytest.raises(ReleaseError, match=r"lessons/metrics\.py: `box_iou` is filled in"):
+        make_student_release(course, tmp_path / "out2")
+    assert not (tmp_path / "out2").exists()
+    (course / "lessons" / "rpn.py").write_text(STUB, "utf-8")
+    with pytest.raises(ReleaseError, match=r"lessons/rpn\.py is not committed"):
+        make_student_release(course, tmp_path / "out3")
+
+
+def test_outside_git_a_filled_in_lesson_stops_the_release(tmp_path):
+    course = _tiny_course(tmp_path / "course", FILLED)
+    with pytest.raises(
+        ReleaseError, match=r"working tree lessons .*\n  lessons/metrics\.py: `box_iou`"
+    ):
+        make_student_release(course, tmp_path / "out")
+
+
+# ----------------------------------------------------------------------------- it stands on its own
+
+
+def test_release_has_its_own_readme_pytest_config_and_docs_assets(release):
+    readme = (release / "README.md").read_text("utf-8")
+    assert readme == (REPO_ROOT / "release" / "README.md").read_text("utf-8")
+    for word in ("solutions", "tests/", "mistakes", "--solutions", "instructor"):
+        assert word not in readme, word
+    for command in ("bam check --watch", "bam check metrics.box_iou", "bam hint", "venv"):
+        assert command in readme, command
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in readme
+    pyproject = tomllib.loads((release / "pyproject.toml").read_text("utf-8"))
+    assert pyproject["tool"]["pytest"]["ini_options"]["testpaths"] == ["checks"]
+    manifest = json.loads((release / "docs" / "figures" / "figures.json").read_text("utf-8"))
+    assert manifest["figures"] and all(
+        (release / "docs" / "figures" / f"{name}.png").is_file() for name in manifest["figures"]
+    )
+    assert (release / "docs" / "assets" / "katex" / "katex.min.js").is_file()
+    gitignore = (release / ".gitignore").read_text("utf-8")
+    assert "docs/figures/" not in gitignore and "docs/assets/katex/" not in gitignore
+    assert release_gitignore("a/\ndocs/figures/\nb\n") == "a/\nb\n"
+
+
+def _readme_commands(readme: str) -> list[str]:
+    """The commands of the README's ```bash blocks, comments dropped."""
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+# This machine reaches no index but PyPI's mirror, and the venv shares the system's packages
+# (torch, already installed: `--system-site-packages`), so pip's index options become
+# --no-index; every other word of each README command runs as written. Commands that wait for
+# the student (`mkdocs serve`, watch mode) run in their one-shot form.
+OFFLINE = {
+    "python3 -m venv .venv": "python3 -m venv --system-site-packages .venv",
+    "pip install --extra-index-url https://download.pytorch.org/whl/cpu": (
+        "pip install -q --no-index --no-build-isolation"
+    ),
+    "mkdocs serve": "mkdocs build --strict",
+    "mkdocs build": "mkdocs build --strict",
+    "bam check --watch": "bam check --watch --once",
+}
+
+
+@pytest.mark.slow  # a venv, an install, and each README command: about two minutes here
+def test_the_release_installs_in_a_fresh_venv_and_its_readme_commands_work(tmp_path):
+    release = tmp_path / "boxes-and-masks"
+    make_student_release(REPO_ROOT, release, log=lambda note: None)
+    commands = _readme_commands((release / "README.md").read_text("utf-8"))
+    assert commands[0].startswith("python3 -m venv .venv && . .venv/bin/activate && pip install")
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PYTHONPATH", "BAM_STATE_DIR", "VIRTUAL_ENV"}
+    }
+    environment |= {"OMP_NUM_THREADS": "1", "NO_COLOR": "1", "NO_MKDOCS_2_WARNING": "1"}
+    outputs = {}
+    for command in commands:
+        ran = command
+        for written, offline in OFFLINE.items():
+            ran = ran.replace(written, offline)
+        if not ran.startswith("python3 -m venv"):
+            ran = f". .venv/bin/activate && {ran}"
+        done = subprocess.run(
+            ["bash", "-c", ran],
+            cwd=release,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        outputs[command] = done
+        # `bam check` and `pytest` exit 1 on a fresh copy: nothing is done yet
+        allowed = {0, 1} if re.search(r"bam check|pytest", command) else {0}
+        assert done.returncode in allowed, f"{ran}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    probe = subprocess.run(
+        [
+            "bash",
+            "-c",
+            ". .venv/bin/activate && python -c 'import bam, importlib.util as u;"
+            ' print(bam.__file__, u.find_spec("solutions"))\'',
+        ],
+        cwd=release,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert probe.stdout.split() == [str(release / "bam" / "__init__.py"), "None"], probe
+    setup = outputs[commands[0]].stdout
+    assert "Course ▕" in setup and "not implemented" in setup
+    check_one = outputs["bam check metrics.box_iou"].stdout
+    assert "metrics.box_iou" in check_one and "Next: metrics.box_iou" in check_one
+    assert "not implemented yet" in outputs["pytest"].stdout
+    assert "Hint 1/" in outputs["bam hint metrics.box_iou"].stdout
+    assert "not implemented yet" in outputs["bam bench"].stdout
+    assert (release / "figures" / "anchors-one-location.png").is_file()
+    assert (release / "site" / "index.html").is_file()
+    assert "not available" not in "".join(done.stdout + done.stderr for done in outputs.values())

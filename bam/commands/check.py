@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib.util
 import json
 import os
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 DESCRIPTION = "run the checks of a lesson (or all) and show the scoreboard; --watch re-runs on save"
 
@@ -48,10 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--watch", action="store_true", help="re-run a lesson's checks on save")
     parser.add_argument(
-        "--once", action="store_true", help="with --watch: stop after the first saved file"
+        "--once", action="store_true", help="with --watch: stop after the first run (at start)"
     )
     parser.add_argument(
-        "--interval", type=float, default=1.0, metavar="S", help="with --watch: poll every S s"
+        "--interval", type=float, default=0.25, metavar="S", help="with --watch: poll every S s"
     )
     parser.add_argument(
         "--course",
@@ -91,12 +92,30 @@ def course_order(course: Path) -> list[str]:
     raise CourseNotFound(f"{course / 'lessons' / '__init__.py'} has no COURSE_ORDER")
 
 
+SPEED = ".speed"  # a speed check grades "lesson.exercise.speed": its own points, apart
+
+
+def is_speed(name: str) -> bool:
+    return name.endswith(SPEED)
+
+
+def exercise_of(name: str) -> str:
+    """``metrics.box_iou.speed`` -> ``metrics.box_iou`` (other names unchanged)."""
+    return name.removesuffix(SPEED)
+
+
 def exercises_of(course: Path, lesson: str) -> list[str]:
-    """``__all__`` of ``lessons/<lesson>.py`` (read with ``ast``, never imported)."""
+    """``__all__`` of ``lessons/<lesson>.py`` (read with ``ast``, never imported).
+
+    When the student's file does not parse (a SyntaxError half-way through an edit), the
+    exercises graded by ``checks/test_<lesson>.py`` stand in, so the course's total stays put.
+    """
     path = course / "lessons" / f"{lesson}.py"
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
+    except SyntaxError:
+        return checked_exercises(course, lesson)
+    except OSError:
         return []
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
@@ -105,8 +124,39 @@ def exercises_of(course: Path, lesson: str) -> list[str]:
             try:
                 return [f"{lesson}.{name}" for name in ast.literal_eval(node.value)]
             except ValueError:
-                return []
+                return checked_exercises(course, lesson)
     return []
+
+
+def check_files(course: Path, lesson: str) -> list[Path]:
+    """The check files of a lesson: ``checks/test_<lesson>.py`` and its speed checks."""
+    candidates = [
+        course / "checks" / f"test_{lesson}.py",
+        course / "checks" / "speed" / f"test_{lesson}.py",
+    ]
+    return [path for path in candidates if path.is_file()]
+
+
+def checked_exercises(course: Path, lesson: str) -> list[str]:
+    """The exercises that ``checks/test_<lesson>.py`` grades, in file order (no speed checks)."""
+    names: list[str] = []
+    for path in check_files(course, lesson):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            continue
+        for node in ast.walk(tree):
+            for decorator in getattr(node, "decorator_list", []):
+                if (
+                    isinstance(decorator, ast.Call)
+                    and getattr(decorator.func, "id", None) == "exercise"
+                    and decorator.args
+                    and isinstance(decorator.args[0], ast.Constant)
+                ):
+                    name = str(decorator.args[0].value)
+                    if not is_speed(name) and name not in names:
+                        names.append(name)
+    return names
 
 
 def state_dir() -> Path:
@@ -160,11 +210,20 @@ def pytest_command(
 ) -> list[str]:
     """The ``python -m pytest`` command line that grades ``targets`` (lessons or exercises)."""
     lessons = sorted({target.split(".", 1)[0] for target in targets})
-    files = [f"checks/test_{lesson}.py" for lesson in lessons] if targets else ["checks"]
+    files = ["checks"]
+    if targets:
+        files = [
+            path.relative_to(course).as_posix()
+            for lesson in lessons
+            for path in check_files(course, lesson)
+        ] or [f"checks/test_{lesson}.py" for lesson in lessons]
     command = [sys.executable, "-m", "pytest", *files, "-q", "--tb=no", "--no-header"]
     command += ["-p", "no:cacheprovider", "-p", "bam.check_stream"]
     command += ["--bam-results", str(results_path)]
-    command += [f"--exercise={target}" for target in targets]
+    for target in targets:  # an exercise's speed check comes with it
+        command.append(f"--exercise={target}")
+        if "." in target and not is_speed(target):
+            command.append(f"--exercise={target}{SPEED}")
     if package:
         command += ["--package", package]
     elif solutions:
@@ -174,18 +233,35 @@ def pytest_command(
     return command
 
 
-def run_checks(course: Path, targets: list[str], **options: object) -> Run:
-    """Runs the checks of ``targets`` in a child process and collects the verdicts."""
+def check_environment(course: Path) -> dict[str, str]:
+    """The environment of the process that runs the checks: the course first on the path."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(_python_path(course)))
+
+
+def run_checks(course: Path, targets: list[str], runner: Any = None, **options: object) -> Run:
+    """Runs the checks of ``targets`` in a child process and collects the verdicts.
+
+    ``runner`` (a ``bam.warm.WarmRunner``) runs them in a child forked from a warm process that
+    has torch and pytest imported already; without it, a fresh ``python -m pytest``.
+    """
     with tempfile.TemporaryDirectory(prefix="bam-check-") as scratch:
         results_path = Path(scratch) / "results.jsonl"
         log_path = Path(scratch) / "output.txt"
         command = pytest_command(course, targets, results_path, **options)  # type: ignore[arg-type]
-        environment = dict(os.environ, PYTHONPATH=os.pathsep.join(_python_path(course)))
         started = time.monotonic()
-        with log_path.open("wb") as log:
-            exit_code = subprocess.call(
-                command, cwd=course, stdout=log, stderr=subprocess.STDOUT, env=environment
-            )
+        if runner is not None:
+            exit_code = runner.run(command[3:], log_path)  # the arguments after `-m pytest`
+        else:
+            with log_path.open("wb") as log:
+                exit_code = subprocess.call(
+                    command,
+                    cwd=course,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=check_environment(course),
+                )
+        if not log_path.exists():
+            log_path.write_bytes(b"")
         verdicts = []
         if results_path.exists():
             for line in results_path.read_text(encoding="utf-8").splitlines():
@@ -272,8 +348,26 @@ def course_progress_line(course: Path, progress: dict[str, str], style: Style) -
     return style("Course ", "1") + progress_bar(done, len(every))
 
 
+def _row(style: Style, label: str, verdicts: list[Verdict], speed: bool = False) -> str:
+    outcome = exercise_outcome(verdicts)
+    got = sum(v.points for v in verdicts if v.outcome == "passed")
+    worth = sum(v.points for v in verdicts)
+    if speed:
+        status = {"passed": "fast enough", "failed": "too slow"}.get(outcome, outcome)
+        mark = style("⏱", "32" if outcome == "passed" else "31")
+    else:
+        status = "done" if outcome == "passed" else outcome
+        mark = style("✓", "32") if outcome == "passed" else style("✗", "31")
+    colour = {"passed": "32", "failed": "31"}.get(outcome, "33")
+    return f"  {mark} {label:<36} {got:>3}/{worth:<3} {style(status, colour)}"
+
+
 def scoreboard(run: Run, course: Path, style: Style) -> list[str]:
-    """One line per exercise, a summary line per lesson."""
+    """One line per exercise (its speed check, if any, on the line below), a line per lesson.
+
+    A speed check (``lesson.exercise.speed``) has its own points but is not an exercise of its
+    own: the lesson's "done" count is about correctness.
+    """
     order = course_order(course)
     lessons: dict[str, dict[str, list[Verdict]]] = {}
     for exercise, verdicts in run.by_exercise().items():
@@ -282,53 +376,111 @@ def scoreboard(run: Run, course: Path, style: Style) -> list[str]:
     for lesson in sorted(lessons, key=lambda name: order.index(name) if name in order else 99):
         exercises = lessons[lesson]
         number = order.index(lesson) + 1 if lesson in order else "?"
+        names = list(dict.fromkeys(exercise_of(name) for name in exercises))
         done = points = maximum = 0
         rows = []
-        for exercise, verdicts in exercises.items():
-            outcome = exercise_outcome(verdicts)
-            got = sum(v.points for v in verdicts if v.outcome == "passed")
-            worth = sum(v.points for v in verdicts)
-            done += outcome == "passed"
-            points, maximum = points + got, maximum + worth
-            mark = style("✓", "32") if outcome == "passed" else style("✗", "31")
-            status = "done" if outcome == "passed" else outcome
-            colour = {"passed": "32", "failed": "31"}.get(outcome, "33")
-            rows.append(f"  {mark} {exercise:<36} {got:>3}/{worth:<3} {style(status, colour)}")
+        for name in names:
+            for label, key, speed in ((name, name, False), ("speed", name + SPEED, True)):
+                verdicts = exercises.get(key)
+                if not verdicts:
+                    continue
+                points += sum(v.points for v in verdicts if v.outcome == "passed")
+                maximum += sum(v.points for v in verdicts)
+                done += not speed and exercise_outcome(verdicts) == "passed"
+                shown = f"  {label}" if speed and name in exercises else key
+                rows.append(_row(style, shown, verdicts, speed=speed))
+        counted = sum(name in exercises for name in names)
         title = f"Lesson {number} {lesson}"
         lines.append(
-            style(f"{title:<22} {done}/{len(exercises)} exercises  {points}/{maximum} points", "1")
+            style(f"{title:<22} {done}/{counted} exercises  {points}/{maximum} points", "1")
         )
         lines += rows
     return lines
 
 
 def first_unfinished(run: Run) -> tuple[str, Verdict] | None:
-    """The first exercise (in run order) with a check that did not pass, and that check."""
-    for exercise, verdicts in run.by_exercise().items():
-        for verdict in verdicts:
-            if verdict.outcome != "passed":
-                return exercise, verdict
+    """The first exercise (in run order) with a check that did not pass, and that check;
+    speed checks only once every correctness check passes."""
+    exercises = run.by_exercise()
+    for speed in (False, True):
+        for exercise, verdicts in exercises.items():
+            if is_speed(exercise) != speed:
+                continue
+            for verdict in verdicts:
+                if verdict.outcome != "passed":
+                    return exercise, verdict
     return None
 
 
-def next_step(run: Run, course: Path, style: Style, package: str = "lessons") -> list[str]:
-    """What to do next: the first failing check's property and message, or the next stub."""
+def _remaining(course: Path, run: Run, progress: dict[str, str]) -> tuple[list[str], str | None]:
+    """Exercises of the run's lessons not done yet (by ``progress``), and the next lesson."""
+    order = course_order(course)
+    ran = set(run.by_exercise())
+    lessons = sorted(
+        {name.split(".", 1)[0] for name in ran},
+        key=lambda lesson: order.index(lesson) if lesson in order else len(order),
+    )
+    left = [
+        name
+        for lesson in lessons
+        for name in exercises_of(course, lesson)
+        if name not in ran and progress.get(name) != "passed"
+    ]
+    last = max((order.index(lesson) for lesson in lessons if lesson in order), default=-1)
+    later = [
+        lesson
+        for lesson in order[last + 1 :]
+        if any(progress.get(name) != "passed" for name in exercises_of(course, lesson))
+    ]
+    return left, (later[0] if later else None)
+
+
+def next_step(
+    run: Run,
+    course: Path,
+    style: Style,
+    package: str = "lessons",
+    progress: dict[str, str] | None = None,
+) -> list[str]:
+    """What to do next: the first failing check's property and message, the next exercise of
+    the lesson (when what ran passes but the lesson is not finished), or the next lesson."""
     found = first_unfinished(run)
     if found is None:
-        return [style("All checks pass. ", "32") + "On to the next lesson!"]
+        left, next_lesson = _remaining(course, run, progress or {})
+        ran = [name for name in run.by_exercise() if not is_speed(name)]
+        what = ", ".join(ran) if 0 < len(ran) <= 3 else "these exercises"
+        if left:
+            return [
+                style(f"✓ All checks of {what} pass. ", "32")
+                + f"Next: {left[0]} ({len(left)} left in this lesson) — bam check {left[0]}"
+            ]
+        if next_lesson is not None:
+            order = course_order(course)
+            return [
+                style("All checks pass: the lesson is done. ", "32")
+                + f"On to lesson {order.index(next_lesson) + 1}, {next_lesson}:"
+                f" bam check {next_lesson}"
+            ]
+        return [style("All checks pass. ", "32") + "Every exercise of the course is done!"]
     exercise, verdict = found
     lesson = exercise.split(".", 1)[0]
     if verdict.outcome == "not implemented":
         return [
-            style(f"Next: {exercise}", "1;33") + f" is not implemented yet ({package}/{lesson}.py)",
-            f"  Stuck? bam hint {exercise}",
+            style(f"Next: {exercise_of(exercise)}", "1;33")
+            + f" is not implemented yet ({package}/{lesson}.py)",
+            f"  Stuck? bam hint {exercise_of(exercise)}",
         ]
     message = verdict.message.strip().splitlines() or ["(no message)"]
+    title = (
+        style(f"⏱ {exercise_of(exercise)} is correct but too slow:", "1;31")
+        if is_speed(exercise)
+        else style(f"✗ {exercise} fails:", "1;31")
+    )
     return [
-        style(f"✗ {exercise} fails:", "1;31") + f" {verdict.description}",
+        f"{title} {verdict.description}",
         *(f"  {line}" for line in message[:40]),
         *(["  ..."] if len(message) > 40 else []),
-        f"  Stuck? bam hint {exercise}",
+        f"  Stuck? bam hint {exercise_of(exercise)}",
     ]
 
 
@@ -346,7 +498,7 @@ def render(run: Run, course: Path, progress: dict[str, str], style: Style, packa
     lines = scoreboard(run, course, style)
     if not run.verdicts and not run.broke:
         lines.append("No checks were selected.")
-    lines += ["", *next_step(run, course, style, package)] if run.verdicts else []
+    lines += ["", *next_step(run, course, style, package, progress)] if run.verdicts else []
     lines += broken_run_lines(run)
     lines += ["", course_progress_line(course, progress, style)]
     return "\n".join(lines)
@@ -364,6 +516,7 @@ class Checker:
     package: str | None = None
     check_timeout: float | None = None
     style: Style = field(default_factory=lambda: Style(False))
+    runner: Any = None  # a bam.warm.WarmRunner in watch mode: torch already imported
 
     @property
     def graded_package(self) -> str:
@@ -375,13 +528,14 @@ class Checker:
 
     def check(self, targets: list[str]) -> tuple[Run, str]:
         """Runs the checks, records progress (for ``lessons/`` only), returns the run and screen."""
-        run = run_checks(
-            self.course,
-            targets,
-            solutions=self.solutions,
-            package=self.package,
-            check_timeout=self.check_timeout,
-        )
+        options: dict[str, Any] = {
+            "solutions": self.solutions,
+            "package": self.package,
+            "check_timeout": self.check_timeout,
+        }
+        if self.runner is not None:
+            options["runner"] = self.runner
+        run = run_checks(self.course, targets, **options)
         progress = update_progress(load_progress(self.progress_path), run)
         if self.graded_package == "lessons" and run.verdicts:  # remember the student's own only
             save_progress(self.progress_path, progress)
@@ -402,18 +556,90 @@ class Checker:
         folder = self.package_folder()
         return {path: path.stat().st_mtime_ns for path in sorted(folder.glob("*.py"))}
 
-    def handle_change(self, path: Path) -> str:
-        """One watch-mode event: ``path`` was saved. Returns the screen to show."""
+    @property
+    def header(self) -> str:
+        return f"Boxes & Masks: watching {self.graded_package}/ (Ctrl+C to stop)"
+
+    def targets_for(self, path: Path, before: dict[str, str] | None) -> list[str]:
+        """What to check after ``path`` was saved: the exercises whose source changed since
+        ``before`` (their sources at the previous save), else the whole lesson."""
         lesson = path.stem
-        header = f"Boxes & Masks: watching {self.graded_package}/ (Ctrl+C to stop)"
-        if not (self.course / "checks" / f"test_{lesson}.py").exists():
-            return f"{header}\n\n{path.name} was saved, but lesson {lesson!r} has no checks."
+        now = exercise_sources(path)
+        if before is None or now is None:
+            return [lesson]
+        changed = [name for name, text in now.items() if before.get(name) != text]
+        return [f"{lesson}.{name}" for name in changed] or [lesson]
+
+    def handle_change(
+        self,
+        path: Path,
+        before: dict[str, str] | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> str:
+        """One watch-mode event: ``path`` was saved. Returns the screen to show.
+
+        ``announce`` is called at once with a "checking ..." screen, before the checks run.
+        """
+        lesson = path.stem
+        if not check_files(self.course, lesson):
+            return f"{self.header}\n\n{path.name} was saved, but lesson {lesson!r} has no checks."
         saved = time.strftime("%H:%M:%S")
-        run, screen = self.check([lesson])
+        problem = syntax_problem(path)
+        if problem is not None:  # no need to start the checks to say so
+            return (
+                f"{self.header}\n{self.graded_package}/{path.name} saved at {saved}\n\n"
+                + self.style(f"✗ {self.graded_package}/{path.name} does not parse: ", "1;31")
+                + problem
+            )
+        targets = self.targets_for(path, before)
+        if announce is not None:
+            announce(
+                f"{self.header}\n{self.graded_package}/{path.name} saved at {saved}\n\n"
+                + self.style(f"checking {', '.join(targets)}…", "1")
+            )
+        run, screen = self.check(targets)
         timing = (
-            f"{self.graded_package}/{path.name} saved at {saved}, checked in {run.seconds:.1f} s"
+            f"{self.graded_package}/{path.name} saved at {saved}, checked"
+            f" {', '.join(targets)} in {run.seconds:.1f} s"
         )
-        return f"{header}\n{timing}\n\n{screen}"
+        return f"{self.header}\n{timing}\n\n{screen}"
+
+
+def exercise_sources(path: Path) -> dict[str, str] | None:
+    """The source text of each exercise (``__all__``) of a lesson file; None if it won't parse."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    exported: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            with contextlib.suppress(ValueError):
+                exported = [str(name) for name in ast.literal_eval(node.value)]
+    sources = {}
+    for node in tree.body:
+        names = [getattr(node, "name", None)]
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+        for name in names:
+            if name in exported:
+                sources[name] = ast.get_source_segment(text, node) or ""
+    return sources
+
+
+def syntax_problem(path: Path) -> str | None:
+    """``"line 12: invalid syntax"`` when ``path`` does not parse, else None."""
+    try:
+        ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as error:
+        return f"line {error.lineno}: {error.msg}"
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def changed_files(before: dict[Path, float], after: dict[Path, float]) -> list[Path]:
@@ -422,39 +648,71 @@ def changed_files(before: dict[Path, float], after: dict[Path, float]) -> list[P
     return sorted(changed, key=lambda path: after[path])
 
 
+def starting_lesson(checker: Checker, files: dict[Path, float]) -> Path | None:
+    """The lesson file to check when watch mode starts: the most recently saved one with
+    checks (ties: the earliest in the course)."""
+    order = course_order(checker.course)
+    candidates = [
+        path for path in files if path.stem in order and check_files(checker.course, path.stem)
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda path: (files[path], -order.index(path.stem)))
+
+
 def watch(
     checker: Checker,
     *,
-    interval: float = 1.0,
+    interval: float = 0.25,
     max_events: int | None = None,
     out: TextIO = sys.stdout,
     sleep: Callable[[float], None] = time.sleep,
     clear: bool = True,
+    run_on_start: bool = True,
 ) -> int:
-    """Polls the lesson files and re-checks the lesson whose file was saved.
+    """Polls the lesson files and re-checks what was saved, in a warm checks process.
+
+    On start it checks the most recently saved lesson (``run_on_start``). On each save it shows
+    "checking lesson.exercise…" at once, then runs the checks of the exercises whose source
+    changed (the whole lesson when it cannot tell) and shows the verdict.
 
     Args:
-        checker: what to grade and how.
+        checker: what to grade and how (its ``runner`` keeps torch imported between runs).
         interval: seconds between polls.
-        max_events: stop after this many saved files (``None``: run until interrupted).
+        max_events: stop after this many runs, the one at start included (``None``: run
+            until interrupted).
         out: where screens are written.
         sleep: waits between polls (tests pass their own).
         clear: clear the terminal before each screen.
+        run_on_start: check the most recently saved lesson before waiting for a save.
 
     Returns:
         The exit status: 0.
     """
     prefix = CLEAR_SCREEN if clear else ""
+
+    def show(screen: str) -> None:
+        out.write(f"{prefix}{screen}\n")
+        out.flush()
+
     progress = load_progress(checker.progress_path)
-    out.write(
-        f"{prefix}Boxes & Masks: watching {checker.graded_package}/ (Ctrl+C to stop)\n"
-        "Save a lesson file to run its checks.\n\n"
-        f"{course_progress_line(checker.course, progress, checker.style)}\n"
-    )
-    out.flush()
     seen = checker.lesson_files()
+    sources = {path: exercise_sources(path) for path in seen}
+    first = starting_lesson(checker, seen) if run_on_start else None
+    show(
+        f"{checker.header}\n"
+        + (
+            f"checking {first.stem} (starting the checks process)…"
+            if first is not None
+            else "Save a lesson file to run its checks."
+        )
+        + f"\n\n{course_progress_line(checker.course, progress, checker.style)}"
+    )
     events = 0
     try:
+        if first is not None:
+            show(checker.handle_change(first, None))
+            events += 1
         while max_events is None or events < max_events:
             sleep(interval)
             now = checker.lesson_files()
@@ -462,13 +720,17 @@ def watch(
             seen = now
             if not changed:
                 continue
-            screen = checker.handle_change(changed[-1])
+            path = changed[-1]
+            screen = checker.handle_change(path, sources.get(path), announce=show)
+            sources[path] = exercise_sources(path) or sources.get(path)
             seen = checker.lesson_files()  # ignore saves made while the checks ran
-            out.write(f"{prefix}{screen}\n")
-            out.flush()
+            show(screen)
             events += 1
     except KeyboardInterrupt:
         out.write("\nStopped watching.\n")
+    finally:
+        if checker.runner is not None:
+            checker.runner.stop()
     return 0
 
 
@@ -489,6 +751,9 @@ def run(args: argparse.Namespace) -> int:
     style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     checker = Checker(course, args.solutions, args.package, args.check_timeout, style)
     if args.watch:
+        from bam.warm import WarmRunner
+
+        checker.runner = WarmRunner(course, check_environment(course))
         return watch(
             checker,
             interval=args.interval,
