@@ -99,8 +99,55 @@ def test_next_step_for_a_stub_and_for_a_finished_lesson(course):
     stub = Run([verdict("metrics.box_iou", "not implemented")])
     text = "\n".join(check.next_step(stub, course, check.Style(False)))
     assert "Next: metrics.box_iou is not implemented yet (lessons/metrics.py)" in text
-    done = Run([verdict("metrics.box_iou", "passed")])
-    assert "All checks pass" in "\n".join(check.next_step(done, course, check.Style(False)))
+    every = check.exercises_of(course, "metrics")
+    done = Run([verdict(name, "passed") for name in every])
+    text = "\n".join(check.next_step(done, course, check.Style(False)))
+    assert "the lesson is done" in text and "On to lesson 4, sam: bam check sam" in text
+
+
+def test_one_exercise_passing_is_not_the_end_of_the_lesson(course):
+    """`bam check metrics.mask_iou` names the lesson's next exercise, not the next lesson."""
+    one = Run([verdict("metrics.mask_iou", "passed"), verdict("metrics.mask_iou", "passed")])
+    text = "\n".join(check.next_step(one, course, check.Style(False), progress={}))
+    assert "On to the next lesson" not in text and "lesson is done" not in text
+    assert "✓ All checks of metrics.mask_iou pass. Next: metrics.dice_coefficient" in text
+    assert "(5 left in this lesson)" in text
+    progress = {f"metrics.{name}": "passed" for name in ("dice_coefficient", "dice_ce_loss")}
+    text = "\n".join(check.next_step(one, course, check.Style(False), progress=progress))
+    assert "Next: metrics.box_iou (3 left in this lesson)" in text
+
+
+def test_a_syntax_error_keeps_the_course_total(course):
+    every = check.exercises_of(course, "metrics")
+    (course / "checks" / "test_metrics.py").write_text(
+        "".join(f'@exercise("{name}")\ndef test_{i}(): ...\n' for i, name in enumerate(every))
+        + '@exercise("metrics.box_iou.speed")\ndef test_speed(): ...\n',
+        "utf-8",
+    )
+    style = check.Style(False)
+    before = check.course_progress_line(course, {}, style)
+    metrics = course / "lessons" / "metrics.py"
+    metrics.write_text(metrics.read_text("utf-8") + "\ndef broken(:\n", "utf-8")
+    assert check.exercises_of(course, "metrics") == every  # from the checks: no speed entry
+    assert check.course_progress_line(course, {}, style) == before  # 0/42, not 0/36
+    assert check.syntax_problem(metrics).startswith("line ")
+
+
+def test_a_speed_check_has_its_own_row_and_points(course):
+    run = Run(
+        [
+            verdict("metrics.box_iou", "passed", points=4),
+            verdict("metrics.box_iou.speed", "failed", "box_iou took 48x torchvision's", 2),
+        ]
+    )
+    lines = check.scoreboard(run, course, check.Style(False))
+    assert "1/1 exercises  4/6 points" in lines[0]  # correct: done; slow: the speed points lost
+    assert "✓ metrics.box_iou" in lines[1] and "4/4" in lines[1]
+    assert "⏱   speed" in lines[2] and "0/2" in lines[2] and "too slow" in lines[2]
+    text = "\n".join(check.next_step(run, course, check.Style(False)))
+    assert "⏱ metrics.box_iou is correct but too slow" in text and "48x" in text
+    command = check.pytest_command(REPO_ROOT, ["metrics.box_iou"], Path("r"))
+    assert "--exercise=metrics.box_iou.speed" in command
 
 
 def test_a_run_that_dies_says_so():
@@ -109,7 +156,7 @@ def test_a_run_that_dies_says_so():
     assert "stopped early (pytest exit status 3)" in "\n".join(check.broken_run_lines(died))
 
 
-def test_watch_rechecks_the_saved_lesson_and_shows_the_first_failure(course, monkeypatch):
+def test_watch_checks_on_start_then_the_saved_exercise_and_says_so_at_once(course, monkeypatch):
     calls = []
 
     def fake_run_checks(root, targets, **options):
@@ -117,22 +164,51 @@ def test_watch_rechecks_the_saved_lesson_and_shows_the_first_failure(course, mon
         return HALF_DONE
 
     monkeypatch.setattr(check, "run_checks", fake_run_checks)
-    saves = iter([None, course / "lessons" / "metrics.py", None, course / "lessons" / "rpn.py"])
+    metrics = course / "lessons" / "metrics.py"
+    rpn = course / "lessons" / "rpn.py"
 
-    def sleep(seconds):  # each poll: maybe "save" a file (a newer modification time)
-        path = next(saves)
-        if path is not None:
-            stat = path.stat()
-            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    def fill_in_box_iou():
+        text = metrics.read_text("utf-8")
+        start = text.index("def box_iou(")
+        end = text.index("raise NotImplementedError", start) + len("raise NotImplementedError")
+        metrics.write_text(
+            text[:start]
+            + text[start:end].replace("raise NotImplementedError", "return None")
+            + text[end:],
+            "utf-8",
+        )
+
+    def touch(path):
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+    saves = iter([None, fill_in_box_iou, None, lambda: touch(rpn)])
+
+    def sleep(seconds):  # each poll: maybe "save" a file
+        action = next(saves)
+        if action is not None:
+            action()
+            touch(metrics) if action is fill_in_box_iou else None
 
     out = io.StringIO()
-    assert check.watch(Checker(course), max_events=2, out=out, sleep=sleep, clear=False) == 0
+    assert check.watch(Checker(course), max_events=3, out=out, sleep=sleep, clear=False) == 0
     screens = out.getvalue()
-    assert calls == [["metrics"]], "only the saved lesson with checks is run"
-    assert "watching lessons/" in screens and "lessons/metrics.py saved at" in screens
+    # at start: the most recently saved lesson with checks (only metrics has a checks file)
+    assert calls == [["metrics"], ["metrics.box_iou"]], "start-up run, then the changed exercise"
+    assert "checking metrics (starting the checks process)…" in screens
+    assert "checking metrics.box_iou…" in screens
+    assert screens.index("checking metrics.box_iou…") < screens.index("checked metrics.box_iou in")
     assert "✗ metrics.box_iou fails: property of metrics.box_iou" in screens
     assert "rpn.py was saved, but lesson 'rpn' has no checks" in screens
-    assert screens.count("Course ▕") == 2  # at the start and after the metrics run
+    assert screens.count("Course ▕") == 3  # at the start, after each metrics run
+
+
+def test_watch_shows_a_syntax_error_without_running_the_checks(course, monkeypatch):
+    monkeypatch.setattr(check, "run_checks", lambda *a, **k: pytest.fail("must not run"))
+    metrics = course / "lessons" / "metrics.py"
+    metrics.write_text(metrics.read_text("utf-8") + "\ndef broken(:\n", "utf-8")
+    screen = Checker(course).handle_change(metrics, None)
+    assert "lessons/metrics.py does not parse: line" in screen
 
 
 def test_changed_files_orders_by_modification_time():

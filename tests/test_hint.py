@@ -89,3 +89,26 @@ def test_a_corrupt_state_file_counts_as_nothing_seen(state, capsys):
     state.write_text("{not json", "utf-8")
     code, out, _ = bam_hint(capsys, "metrics.box_iou")
     assert code == 0 and "→ Hint 1/" in out
+
+
+def test_outside_a_course_it_refuses_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("BAM_STATE_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = bam_hint(capsys, "metrics.box_iou")
+    assert code == 2 and not out
+    assert "not in a course folder" in err and "--state" in err
+    assert not (tmp_path / ".bam").exists()
+
+
+def test_inside_a_course_the_state_is_the_course_folder_s(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("BAM_STATE_DIR", raising=False)
+    course = tmp_path / "course"
+    (course / "lessons" / "deep").mkdir(parents=True)
+    (course / "checks").mkdir()
+    monkeypatch.chdir(course / "lessons" / "deep")
+    code, out, _ = bam_hint(capsys, "metrics.box_iou")
+    assert code == 0 and "Hint 1/" in out
+    assert json.loads((course / ".bam" / "hints.json").read_text())["seen"] == {
+        "metrics.box_iou": 1
+    }
+    assert not (course / "lessons" / "deep" / ".bam").exists()

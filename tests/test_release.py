@@ -439,3 +439,13 @@ def test_the_release_installs_in_a_fresh_venv_and_its_readme_commands_work(tmp_p
     assert (release / "figures" / "anchors-one-location.png").is_file()
     assert (release / "site" / "index.html").is_file()
     assert "not available" not in "".join(done.stdout + done.stderr for done in outputs.values())
+
+
+def test_bam_release_help_lists_its_commands(capsys):
+    from bam.cli import main
+
+    assert main(["release", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "release student" in out and "unknown command" not in out
+    assert main(["release"]) == 2
+    assert "did you mean 'bam release student'" in capsys.readouterr().err

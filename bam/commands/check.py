@@ -105,7 +105,8 @@ def exercise_of(name: str) -> str:
 
 
 def exercises_of(course: Path, lesson: str) -> list[str]:
-    """``__all__`` of ``lessons/<lesson>.py`` (read with ``ast``, never imported).
+    """``__all__`` of ``lessons/<lesson>.py`` in definition order (read with ``ast``, never
+    imported).
 
     When the student's file does not parse (a SyntaxError half-way through an edit), the
     exercises graded by ``checks/test_<lesson>.py`` stand in, so the course's total stays put.
@@ -122,9 +123,19 @@ def exercises_of(course: Path, lesson: str) -> list[str]:
             isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
         ):
             try:
-                return [f"{lesson}.{name}" for name in ast.literal_eval(node.value)]
+                exported = [str(name) for name in ast.literal_eval(node.value)]
             except ValueError:
                 return checked_exercises(course, lesson)
+            defined = [  # the file's order: the order the lesson teaches them in
+                name
+                for item in tree.body
+                for name in [getattr(item, "name", None)]
+                + [getattr(t, "id", None) for t in getattr(item, "targets", [])]
+                + [getattr(getattr(item, "target", None), "id", None)]
+                if name in exported
+            ]
+            ordered = list(dict.fromkeys(defined)) + [n for n in exported if n not in defined]
+            return [f"{lesson}.{name}" for name in ordered]
     return []
 
 
@@ -159,9 +170,12 @@ def checked_exercises(course: Path, lesson: str) -> list[str]:
     return names
 
 
-def state_dir() -> Path:
-    """Where ``bam`` keeps a student's state: ``$BAM_STATE_DIR`` or ``./.bam``."""
-    return Path(os.environ.get("BAM_STATE_DIR") or Path.cwd() / ".bam")
+def state_dir(course: Path | None = None) -> Path:
+    """Where ``bam`` keeps a student's state: ``$BAM_STATE_DIR``, else ``.bam/`` in the course
+    folder (never in whatever directory ``bam`` ran from)."""
+    if os.environ.get("BAM_STATE_DIR"):
+        return Path(os.environ["BAM_STATE_DIR"])
+    return (course or Path.cwd()) / ".bam"
 
 
 # ----------------------------------------------------------------------------- running the checks
@@ -524,7 +538,7 @@ class Checker:
 
     @property
     def progress_path(self) -> Path:
-        return state_dir() / "progress.json"
+        return state_dir(self.course) / "progress.json"
 
     def check(self, targets: list[str]) -> tuple[Run, str]:
         """Runs the checks, records progress (for ``lessons/`` only), returns the run and screen."""

@@ -2,8 +2,9 @@
 
 The hints are the ones the docs show, from ``bam/hints/<lesson>.toml`` (one table per exercise,
 ``hints = [...]`` from vague to concrete). How many hints of each exercise a student has seen is
-remembered in ``.bam/hints.json`` (in the current directory, or ``$BAM_STATE_DIR``), so each
-call shows the next one::
+remembered in ``.bam/hints.json`` of the course folder (the folder with ``lessons/`` and
+``checks/`` that holds the current directory; or ``$BAM_STATE_DIR``), so each call shows the
+next one. Outside a course folder it refuses rather than leave a ``.bam/`` wherever it ran::
 
     bam hint metrics.box_iou          # hint 1, then 2, then 3 on the next calls
     bam hint metrics.box_iou --all    # every hint at once
@@ -95,8 +96,35 @@ def resolve(name: str, hints: dict[str, list[str]]) -> str:
     )
 
 
+class NoCourse(HintError):
+    """``bam hint`` ran outside a course folder, with nowhere to remember the hints seen."""
+
+
+def course_folder(start: Path) -> Path | None:
+    """The first of ``start`` and its parents with ``lessons/`` and ``checks/``, or None."""
+    here = start.resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "lessons").is_dir() and (folder / "checks").is_dir():
+            return folder
+    return None
+
+
 def default_state_path() -> Path:
-    return Path(os.environ.get("BAM_STATE_DIR") or Path.cwd() / ".bam") / "hints.json"
+    """``$BAM_STATE_DIR/hints.json``, else ``.bam/hints.json`` in the course folder.
+
+    Raises:
+        NoCourse: outside a course folder (no ``.bam/`` is left in a random directory).
+    """
+    if os.environ.get("BAM_STATE_DIR"):
+        return Path(os.environ["BAM_STATE_DIR"]) / "hints.json"
+    course = course_folder(Path.cwd())
+    if course is None:
+        raise NoCourse(
+            f"{Path.cwd()} is not in a course folder (one with lessons/ and checks/). Run"
+            " `bam hint` from your copy of the course: it remembers the hints you have seen"
+            " in its .bam/hints.json (or pass --state FILE)"
+        )
+    return course / ".bam" / "hints.json"
 
 
 def load_state(path: Path) -> dict[str, int]:
@@ -139,8 +167,8 @@ def overview(hints: dict[str, list[str]], seen: dict[str, int]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    state_path = args.state or default_state_path()
     try:
+        state_path = args.state or default_state_path()
         hints = load_hints()
         seen = load_state(state_path)
         if args.exercise is None:
