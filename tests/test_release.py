@@ -142,9 +142,8 @@ def test_github_classroom_workflow_gives_each_check_its_own_points(release):
     for relative, text in files.items():
         assert (release / relative).read_text("utf-8") == text
     points = dict(lesson_points(REPO_ROOT))
-    exercises = {
-        name: worth for names in check_points(REPO_ROOT).values() for name, worth in names.items()
-    }
+    by_lesson = check_points(REPO_ROOT)
+    exercises = {name: worth for lesson in points for name, worth in by_lesson[lesson].items()}
     # the "autograding tests" page format: one test per exercise, worth its points
     tests = json.loads(files[".github/classroom/autograding.json"])["tests"]
     assert [test["run"].split("--exercise ")[1].split()[0] for test in tests] == list(exercises)
