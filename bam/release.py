@@ -144,7 +144,7 @@ def check_points(course: Path) -> dict[str, dict[str, int]]:
         ``{"metrics": {"metrics.box_iou": 4, ...}, ...}``, lessons in file-name order.
     """
     points: dict[str, dict[str, int]] = {}
-    for path in sorted((course / "checks").glob("test_*.py")):
+    for path in sorted((course / "checks").rglob("test_*.py")):  # speed checks too
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
