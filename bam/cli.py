@@ -24,6 +24,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("hint",): "bam.commands.hint",
     ("release", "student"): "bam.commands.release",
     ("bench",): "bam.commands.bench",
+    ("bench", "watch"): "bam.commands.bench_watch",
     ("pretrain", "sam"): "bam.commands.pretrain_sam",
     ("pretrain", "backbone"): "bam.commands.pretrain_backbone",
     ("train", "sam"): "bam.commands.train_sam",

@@ -397,6 +397,10 @@ def test_the_release_installs_in_a_fresh_venv_and_its_readme_commands_work(tmp_p
     environment |= {"OMP_NUM_THREADS": "1", "NO_COLOR": "1", "NO_MKDOCS_2_WARNING": "1"}
     outputs = {}
     for command in commands:
+        earlier = [done for written, done in outputs.items() if written.endswith(f"&& {command}")]
+        if earlier:  # `bam check` ends the set-up command too: it ran already
+            outputs[command] = earlier[0]
+            continue
         ran = command
         for written, offline in OFFLINE.items():
             ran = ran.replace(written, offline)

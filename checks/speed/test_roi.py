@@ -46,6 +46,7 @@ ROI_POOL = Speed(
     same=same_tensor(1e-4),
     loop=LOOP,
     what="1000 RoIs on a [2, 8, 38, 50] map",
+    bound=50.0,  # whole-tensor max pooling by gathering bins measures 8-26x here; loops, 400x+
 )
 
 ROI_ALIGN = Speed(
@@ -63,7 +64,7 @@ ROI_ALIGN = Speed(
 
 @exercise("roi.roi_pool.speed", points=1, timeout=30)
 def test_roi_pool_is_about_as_fast_as_torchvision():
-    """roi_pool of 1000 RoIs takes at most 20x torchvision.ops.roi_pool (no loop over RoIs)."""
+    """roi_pool of 1000 RoIs takes at most 50x torchvision.ops.roi_pool (no loop over RoIs)."""
     expect_fast(ROI_POOL)
 
 
