@@ -270,3 +270,38 @@ def test_bam_check_survives_a_student_module_that_kills_python(tmp_path):
     assert "✓ metrics.box_iou" in done.stdout and "4/4" in done.stdout
     assert "The checks stopped early (pytest exit status 3)" in done.stdout
     assert "Course ▕" in done.stdout
+
+
+def test_the_warm_process_gives_the_verdicts_of_a_fresh_one_and_survives_a_dying_run(
+    tmp_path, monkeypatch
+):
+    """The real thing: torch imported once, a fork per run; a run that kills Python (os._exit in
+    the student's code) ends only its child, and the next run is served as before."""
+    from bam.warm import WarmRunner
+
+    package = tmp_path / "student_copy"
+    shutil.copytree(REPO_ROOT / "lessons", package, ignore=shutil.ignore_patterns("__pycache__"))
+    metrics = package / "metrics.py"
+    metrics.write_text(metrics.read_text("utf-8") + ONE_DONE_ONE_DYING, "utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    runner = WarmRunner(REPO_ROOT, check.check_environment(REPO_ROOT))
+    try:
+        targets = ["metrics.box_iou"]
+        warm = check.run_checks(REPO_ROOT, targets, runner=runner, package="student_copy")
+        pid = runner.process.pid
+        dying = check.run_checks(
+            REPO_ROOT, ["metrics.mean_average_precision"], runner=runner, package="student_copy"
+        )
+        again = check.run_checks(REPO_ROOT, targets, runner=runner, package="student_copy")
+        assert runner.process.pid == pid, "the warm process was restarted"
+    finally:
+        runner.stop()
+    cold = check.run_checks(REPO_ROOT, targets, package="student_copy")
+    outcomes = [(v.exercise, v.description, v.outcome) for v in cold.verdicts]
+    assert outcomes and all(outcome == "passed" for *_, outcome in outcomes), [
+        v.message for v in cold.verdicts
+    ]
+    assert [(v.exercise, v.description, v.outcome) for v in warm.verdicts] == outcomes
+    assert [(v.exercise, v.description, v.outcome) for v in again.verdicts] == outcomes
+    assert dying.exit_code == 3 and dying.broke
+    assert warm.seconds < cold.seconds, (warm.seconds, cold.seconds)
