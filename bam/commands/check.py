@@ -3,12 +3,17 @@
 The checks run in a child process (``python -m pytest checks ...``), so a student module that
 loops forever, prints without end or calls ``sys.exit()`` cannot take ``bam`` down; the child
 streams its verdicts through ``bam.check_stream``. Results of the student's own ``lessons/`` are
-remembered in ``.bam/progress.json`` so that the course-wide progress bar counts lessons checked
-earlier too.
+remembered in ``.bam/progress.json`` of the course folder so that the course-wide progress bar
+counts lessons checked earlier too. A speed check (``lesson.exercise.speed``, in
+``checks/speed/``) is shown under its exercise with its own points; ``bam check metrics.box_iou``
+runs it with the exercise.
 
-``bam check --watch`` re-runs the checks of whichever lesson file is saved (it polls the files'
-modification times: no extra dependency), clears the screen and shows the first exercise that is
-not done yet, with the property that failed and Hypothesis' counterexample.
+``bam check --watch`` keeps a warm checks process (``bam.warm``: torch, pytest and Hypothesis
+imported once, a fork per run), checks the most recently saved lesson at once, then polls the
+lesson files' modification times (no extra dependency): on each save it shows "checking
+lesson.exercise…" straight away, runs the checks of the exercises whose source changed (the
+whole lesson when it cannot tell), and shows the first one not done yet, with the property that
+failed and Hypothesis' counterexample. ``bam bench watch`` measures save-to-verdict times.
 """
 
 from __future__ import annotations
