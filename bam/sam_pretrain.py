@@ -14,8 +14,8 @@ starts to learn; pretrained, its decoder adapts in minutes.
 Notation:
     S           image side (the model input size, 256)
     B           batch size
-    boxes       Tensor[B, 4] float, ``(x1, y1, x2, y2)`` in pixels, tight box (inclusive max,
-                torchvision's ``masks_to_boxes``) with each side moved by up to ``jitter`` px
+    boxes       Tensor[B, 4] float, ``(x1, y1, x2, y2)`` in pixel edges (pixel ``i`` spans
+                ``[i, i + 1)``), tight box with each side moved by up to ``jitter`` px
 """
 
 from __future__ import annotations
@@ -159,9 +159,9 @@ def jittered_box(mask: Tensor, jitter: int, generator: torch.Generator) -> Tenso
         Tensor[4] float ``(x1, y1, x2, y2)``.
     """
     height, width = mask.shape
-    box = masks_to_boxes(mask[None])[0]
+    box = masks_to_boxes(mask[None])[0] + torch.tensor([0.0, 0.0, 1.0, 1.0])  # pixel edges
     box = box + torch.randint(-jitter, jitter + 1, (4,), generator=generator).float()
-    upper = torch.tensor([width - 1, height - 1, width - 1, height - 1], dtype=torch.float32)
+    upper = torch.tensor([width, height, width, height], dtype=torch.float32)
     box = torch.minimum(box.clamp(min=0), upper)
     low, high = torch.minimum(box[:2], box[2:]), torch.maximum(box[:2], box[2:])
     return torch.cat([low, high])

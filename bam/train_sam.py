@@ -251,7 +251,7 @@ def box_baseline(data: SegmentationFolder, modules: dict[str, ModuleType]) -> di
             continue
         x1, y1, x2, y2 = sam.box_prompt(mask).long().tolist()
         filled = torch.zeros(mask.shape, dtype=torch.bool)
-        filled[y1 : y2 + 1, x1 : x2 + 1] = True
+        filled[y1:y2, x1:x2] = True  # pixel-edge box: pixels x1 .. x2 - 1
         ious.append(metrics.mask_iou(filled[None], mask.bool()[None]))
         dices.append(metrics.dice_coefficient(filled[None], mask.bool()[None]))
     return {"iou": float(torch.cat(ious).mean()), "dice": float(torch.cat(dices).mean())}

@@ -36,7 +36,8 @@ def _colour(label: int) -> str:
 
 def _box(axes: Axes, box: Sequence[float], colour: str, **style: object) -> None:
     x1, y1, x2, y2 = (float(value) for value in box)
-    axes.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=colour, **style))
+    corner = (x1 - 0.5, y1 - 0.5)  # pixel-edge box; imshow centres pixel i at i
+    axes.add_patch(Rectangle(corner, x2 - x1, y2 - y1, fill=False, edgecolor=colour, **style))
 
 
 def _show(axes: Axes, image: Tensor, title: str) -> None:
