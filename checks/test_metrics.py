@@ -469,7 +469,8 @@ def test_box_iou_float16_large_boxes_accurate():
         result = expect_tensor(
             box_iou(a, b), f"box_iou of {dtype} boxes", shape=(2, 2), dtype=torch.float32
         )
-        expect_close(result, torchvision.ops.box_iou(a, b), f"IoU of {dtype} boxes", atol=1e-4)
+        exact = torchvision.ops.box_iou(a.double(), b.double())  # of the rounded boxes
+        expect_close(result, exact, f"IoU of {dtype} boxes", atol=2e-3)
 
 
 @exercise("metrics.box_iou", points=1)

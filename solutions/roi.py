@@ -111,8 +111,8 @@ def _roi_pool(
 ) -> Tensor:
     out_h, out_w = output_size
     batch, channels, height, width = features.shape
-    if rois.shape[0] == 0:
-        return features.new_zeros(0, channels, out_h, out_w)
+    if rois.shape[0] == 0:  # an empty slice of the map keeps it in the autograd graph
+        return features.flatten()[:0].reshape(0, channels, out_h, out_w)
     corners = _round_half_away_from_zero(rois[:, 1:].detach() * spatial_scale).long()  # [K, 4]
     image = rois[:, 0].long()  # [K]
 
@@ -233,6 +233,8 @@ def _roi_align(
 ) -> Tensor:
     out_h, out_w = output_size
     channels, height, width = features.shape[1:]
+    if rois.shape[0] == 0:  # an empty slice of the map keeps it in the autograd graph
+        return features.flatten()[:0].reshape(0, channels, out_h, out_w)
     boxes = rois[:, 1:].detach().to(features.dtype) * spatial_scale - (0.5 if aligned else 0.0)
     sides = boxes[:, 2:] - boxes[:, :2]  # [K, 2] (width, height) in cells
     if not aligned:
