@@ -127,7 +127,7 @@ def test_training_loops_flip_commutes_with_taking_the_box(cases, pattern):
         images.append(torch.rand(3, height, width))
         targets.append({"boxes": edge_boxes(canvas[None]), "labels": torch.tensor([1])})
     flip = torch.tensor([bool(pattern >> i & 1) for i in range(len(cases))])
-    _, flipped = hflip_batch(torch.stack(images), targets, flip)
+    _, flipped = hflip_batch(torch.stack(images), targets, flip, augment.hflip)
     for mask, target, mirror in zip(masks, flipped, flip.tolist(), strict=True):
         moved = mask.flip(-1) if mirror else mask
         assert torch.equal(target["boxes"], edge_boxes(moved[None]))
