@@ -60,7 +60,7 @@ def test_short_run_writes_the_run_folder(tmp_path, small_checkpoint):
     assert (run / "curves.png").stat().st_size > 0
     assert len(list((run / "predictions").glob("*.png"))) == 2  # limit 12, test_ratio 0.1 -> 2
     saved = torch.load(run / "checkpoint.pt", weights_only=True)
-    assert saved["state"]["epoch"] == 2
+    assert saved["epoch"] == 2  # the loop state of bam.train.fit
     fine_tuned = load_sam(run / "model")  # the frozen encoders are unchanged
     before = load_sam(small_checkpoint)
     assert torch.equal(

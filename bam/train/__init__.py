@@ -5,6 +5,7 @@ backbone`` — is a short recipe: a model, an optimiser, a learning-rate factor 
 build batch ``i`` of epoch ``e``, one optimiser step, and an evaluation. ``fit`` does the rest.
 """
 
+from bam.train import runs
 from bam.train.loop import LoopState, Recipe, fit
 from bam.train.runs import (
     Distributed,
@@ -24,6 +25,7 @@ __all__ = [
     "load_checkpoint",
     "new_run_dir",
     "pick_device",
+    "runs",
     "save_checkpoint",
     "start_distributed",
     "write_json",
