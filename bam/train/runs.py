@@ -75,6 +75,7 @@ def write_json(path: Path, payload: Any) -> None:
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """``torch.save`` of plain state dicts, through a temporary file (never half a checkpoint)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     torch.save(state, temporary)
     os.replace(temporary, path)
