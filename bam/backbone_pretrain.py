@@ -311,6 +311,24 @@ def load_backbone_weights(backbone: nn.Module, path: str | Path, width: float) -
 # ----------------------------------------------------------------------------- training
 
 
+def pretraining_batch(
+    batch_size: int,
+    image_size: tuple[int, int],
+    feature_size: tuple[int, int],
+    generator: torch.Generator,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """A batch of synthetic images (half of the batches flipped) and their cell targets."""
+    from bam.detection import batch_images
+
+    images, boxes, kinds = synthetic_batch(batch_size, *image_size, generator)
+    if bool(torch.rand((), generator=generator) < 0.5):  # horizontal flips: x' = W - x
+        images, width = images.flip(-1), image_size[1]
+        boxes = [
+            torch.stack([width - b[:, 2], b[:, 1], width - b[:, 0], b[:, 3]], 1) for b in boxes
+        ]
+    return batch_images(images)[0], cell_targets(boxes, kinds, feature_size)
+
+
 def warmup_cosine(step: int, steps: int, warmup_share: float = 0.05) -> float:
     """Learning-rate factor: a linear warm-up from 1/25 over the first 5%, then a cosine to 0."""
     warmup = max(1, round(warmup_share * steps))
@@ -336,13 +354,12 @@ def pretrain(
 
     A recipe of the one training loop (``bam.train.fit``): Adam with a warm-up and a cosine
     decay over ``steps`` (``warmup_cosine``), a fresh synthetic batch per step (seeded by
-    ``(seed, step)``), half of the batches flipped; one "epoch" is 50 steps (or fewer, dividing
-    ``steps``) and logs the mean losses. Stops early after ``max_minutes`` (the schedule is then
-    cut short). Returns the saved config (steps, seconds, final mean losses, ...).
+    ``(seed, step)``, ``pretraining_batch``); an "epoch" of 50 steps (or a divisor of ``steps``)
+    logs the mean losses. ``max_minutes`` stops early. Returns the saved config.
     """
     torch.manual_seed(seed)
     vgg = lesson_module("vgg", impl)
-    from bam.detection import batch_images, init_from_scratch
+    from bam.detection import init_from_scratch
 
     backbone = vgg.vgg16_backbone(width)
     init_from_scratch(backbone)
@@ -356,15 +373,7 @@ def pretrain(
 
     def batch(epoch: int, index: int) -> tuple[Tensor, dict[str, Tensor]]:
         generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch * per_epoch + index)
-        images, boxes, kinds = synthetic_batch(batch_size, *image_size, generator)
-        if bool(torch.rand((), generator=generator) < 0.5):  # horizontal flips
-            images = images.flip(-1)
-            width_ = image_size[1]
-            boxes = [
-                torch.stack([width_ - b[:, 2], b[:, 1], width_ - b[:, 0], b[:, 3]], 1)
-                for b in boxes
-            ]
-        return batch_images(images)[0], cell_targets(boxes, kinds, feature_size)
+        return pretraining_batch(batch_size, image_size, feature_size, generator)
 
     def step(batch: tuple[Tensor, dict[str, Tensor]]) -> dict[str, float]:
         images, targets = batch

@@ -20,6 +20,7 @@ Notation:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -272,6 +273,23 @@ def _forward(model: torch.nn.Module, images: Tensor, boxes: Tensor) -> Tensor:
     return F.interpolate(low_res, size=images.shape[-2:], mode="bilinear", align_corners=False)
 
 
+def warmup_then_cosine(step: int, steps: int) -> float:
+    """Learning-rate factor: linear warm-up over the first 5% of ``steps``, cosine down to 5%."""
+    warmup = max(1, steps // 20)
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _validation_iou(model: torch.nn.Module, validation: tuple[Tensor, Tensor, Tensor]) -> float:
+    model.eval()
+    with torch.no_grad():
+        iou = _mean_iou(_forward(model, validation[0], validation[2]), validation[1])
+    model.train()
+    return iou
+
+
 def pretrain(
     out_dir: str | Path,
     steps: int = 800,
@@ -287,7 +305,7 @@ def pretrain(
     A recipe of the one training loop (``bam.train.fit``): AdamW with a linear warm-up and a
     cosine decay; DiceCE loss on the full-resolution (bilinearly upsampled) single-mask output;
     each step's images drawn from ``(seed, step)``. Validated and saved to ``out_dir`` every 100
-    steps (one "epoch") and at the end, so an interrupted run still leaves a usable model.
+    steps (one "epoch") and at the end: an interrupted run still leaves a usable model.
 
     Args:
         out_dir: folder to write ``config.json`` and ``model.safetensors`` into.
@@ -313,23 +331,11 @@ def pretrain(
     model.train()
     validation = synthetic_batch(12, size, torch.Generator().manual_seed(seed + 10_000))
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
-    warmup = max(1, steps // 20)
     per_epoch = math.gcd(steps, 100)  # validate and save every 100 steps
     start = time.monotonic()
     done = [0]  # steps taken
 
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, steps - warmup)
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    def validate() -> float:
-        model.eval()
-        with torch.no_grad():
-            iou = _mean_iou(_forward(model, validation[0], validation[2]), validation[1])
-        model.train()
-        return iou
+    validate = functools.partial(_validation_iou, model, validation)
 
     def batch(epoch: int, index: int) -> tuple[Tensor, Tensor, Tensor]:
         generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch * per_epoch + index)
@@ -348,7 +354,7 @@ def pretrain(
     recipe = Recipe(
         model=model, optimizer=optimizer, epochs=steps // per_epoch, steps_per_epoch=per_epoch,
         batch=batch, step=step, evaluate=lambda epoch, record: {"validation_iou": validate()},
-        lr_factor=schedule,
+        lr_factor=lambda step: warmup_then_cosine(step, steps),
         describe=lambda r: (
             f"step {r['epoch'] * per_epoch}/{steps}: loss {r['loss']:.3f},"
             f" {(time.monotonic() - start) / 60:.1f} min, validation IoU {r['validation_iou']:.3f}"

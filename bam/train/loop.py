@@ -98,6 +98,17 @@ def restore(recipe: Recipe, path: Path) -> tuple[LoopState, dict[str, Any]]:
     return state, saved["schedule"]
 
 
+def _resume(
+    recipe: Recipe, checkpoint: Path | None, schedule: Any, log: Callable[[str], None]
+) -> LoopState:
+    if checkpoint is None:
+        raise ValueError("resume needs a checkpoint path")
+    state, schedule_state = restore(recipe, checkpoint)
+    schedule.load_state_dict(schedule_state)
+    log(f"resuming {checkpoint.parent} after epoch {state.epoch}, batch {state.batch}")
+    return state
+
+
 def _progress(total: int, initial: int, description: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
@@ -111,6 +122,57 @@ def _means(step_losses: list[dict[str, float]], world: Distributed) -> dict[str,
     names = list(step_losses[0]) if step_losses else []
     means = [sum(s[name] for s in step_losses) / len(step_losses) for name in names]
     return dict(zip(names, world.mean(means), strict=True))
+
+
+def _train_step(recipe: Recipe, state: LoopState, epoch: int, world: Distributed, bar: Any) -> None:
+    """Batch ``state.batch`` of ``epoch``: seeded, built, trained on, its losses kept."""
+    torch.manual_seed(step_seed(recipe.seed, epoch, state.batch, world.rank))
+    batch = recipe.batch(epoch, state.batch)
+    if batch is None:
+        return
+    losses = recipe.step(batch)
+    if not all(math.isfinite(value) for value in losses.values()):
+        raise FloatingPointError(
+            f"epoch {epoch + 1}, batch {state.batch + 1}: the loss became {losses};"
+            " try a smaller learning rate"
+        )
+    state.step_losses.append(losses)
+    recent = state.step_losses[-20:]
+    bar.set_postfix({k: f"{sum(s[k] for s in recent) / len(recent):.3f}" for k in losses})
+
+
+def _epoch_record(
+    recipe: Recipe, state: LoopState, epoch: int, seconds: float, world: Distributed
+) -> dict[str, Any]:
+    """The epoch's mean losses (over the processes too), time, learning rate and steps."""
+    record: dict[str, Any] = {"epoch": epoch + 1, **_means(state.step_losses, world)}
+    record["seconds"] = world.mean([seconds])[0]
+    record["lr"] = recipe.optimizer.param_groups[0]["lr"]
+    if recipe.keep_steps:
+        record["steps"] = [[round(v, 5) for v in s.values()] for s in state.step_losses]
+    return record
+
+
+def _close_epoch(
+    recipe: Recipe,
+    state: LoopState,
+    record: dict[str, Any],
+    checkpoint: Path | None,
+    world: Distributed,
+    log: Callable[[str], None],
+    save: Callable[[], None],
+) -> None:
+    """Appends the epoch's record; checkpoint, ``metrics.json``, ``after_epoch``, its log line."""
+    state.history.append(record)
+    state.epoch, state.batch, state.step_losses = state.epoch + 1, 0, []
+    save()
+    if world.main:
+        if checkpoint is not None:
+            write_json(checkpoint.parent / "metrics.json", state.history)
+        if recipe.after_epoch is not None:
+            recipe.after_epoch(state.history)
+        log(recipe.describe(record))
+    world.barrier()
 
 
 def fit(
@@ -141,19 +203,14 @@ def fit(
         after_batch: ``(epoch, batches done)`` after each batch (tests interrupt runs with it).
 
     Returns:
-        The history: per epoch ``epoch``, the mean of each loss, ``seconds``, ``lr`` and what
-        ``evaluate`` returned.
+        Per epoch: ``epoch``, each loss's mean, ``seconds``, ``lr``, what ``evaluate`` returned.
 
     Raises:
         FloatingPointError: when a loss becomes NaN or infinite (with the step and the losses).
     """
     world = world or Distributed()
     schedule = torch.optim.lr_scheduler.LambdaLR(recipe.optimizer, recipe.lr_factor)
-    state = LoopState()
-    if resume and checkpoint is not None:
-        state, schedule_state = restore(recipe, checkpoint)
-        schedule.load_state_dict(schedule_state)
-        log(f"resuming {checkpoint.parent} after epoch {state.epoch}, batch {state.batch}")
+    state = _resume(recipe, checkpoint, schedule, log) if resume else LoopState()
 
     def save() -> None:
         if checkpoint is not None and world.main:
@@ -171,20 +228,7 @@ def fit(
                 progress and world.main,
             )  # fmt: skip
             while state.batch < recipe.steps_per_epoch:
-                torch.manual_seed(step_seed(recipe.seed, epoch, state.batch, world.rank))
-                batch = recipe.batch(epoch, state.batch)
-                if batch is not None:
-                    losses = recipe.step(batch)
-                    if not all(math.isfinite(value) for value in losses.values()):
-                        raise FloatingPointError(
-                            f"epoch {epoch + 1}, batch {state.batch + 1}: the loss became"
-                            f" {losses}; try a smaller learning rate"
-                        )
-                    state.step_losses.append(losses)
-                    recent = state.step_losses[-20:]
-                    bar.set_postfix(
-                        {k: f"{sum(s[k] for s in recent) / len(recent):.3f}" for k in losses}
-                    )
+                _train_step(recipe, state, epoch, world, bar)
                 schedule.step()
                 state.batch += 1
                 bar.update()
@@ -192,30 +236,18 @@ def fit(
                     save()
                 if after_batch is not None:
                     after_batch(epoch, state.batch)
-                minutes = (time.monotonic() - started_run) / 60
-                if max_minutes is not None and minutes >= max_minutes:
-                    out_of_time = True
+                out_of_time = max_minutes is not None and (
+                    time.monotonic() - started_run >= 60 * max_minutes
+                )
+                if out_of_time:
                     break
             bar.close()
-            record: dict[str, Any] = {"epoch": epoch + 1, **_means(state.step_losses, world)}
-            record["seconds"] = world.mean([time.monotonic() - started])[0]
-            record["lr"] = recipe.optimizer.param_groups[0]["lr"]
-            if recipe.keep_steps:
-                record["steps"] = [[round(v, 5) for v in s.values()] for s in state.step_losses]
+            record = _epoch_record(recipe, state, epoch, time.monotonic() - started, world)
             if out_of_time:
                 record["stopped"] = True
             if world.main:
                 record.update(recipe.evaluate(epoch + 1, record))
-            state.history.append(record)
-            state.epoch, state.batch, state.step_losses = epoch + 1, 0, []
-            save()
-            if world.main:
-                if checkpoint is not None:
-                    write_json(checkpoint.parent / "metrics.json", state.history)
-                if recipe.after_epoch is not None:
-                    recipe.after_epoch(state.history)
-                log(recipe.describe(record))
-            world.barrier()
+            _close_epoch(recipe, state, record, checkpoint, world, log, save)
     except KeyboardInterrupt:
         save()
         if checkpoint is not None:
