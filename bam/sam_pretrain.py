@@ -315,8 +315,7 @@ def pretrain(
         seed: seeds the weights and the stream of synthetic images.
         max_minutes: stop early after this many minutes (the schedule still assumes ``steps``).
         log: where progress lines go.
-        init: continue from this saved model (a second stage, with a fresh schedule) instead
-            of a random tiny SAM; use another ``seed`` there, so the images are new ones.
+        init: a saved model to continue from (a new stage: fresh schedule; use another seed).
 
     Returns:
         ``{"steps": ..., "seconds": ..., "validation_iou": ...}`` of the saved model.
@@ -334,7 +333,6 @@ def pretrain(
     per_epoch = math.gcd(steps, 100)  # validate and save every 100 steps
     start = time.monotonic()
     done = [0]  # steps taken
-
     validate = functools.partial(_validation_iou, model, validation)
 
     def batch(epoch: int, index: int) -> tuple[Tensor, Tensor, Tensor]:
