@@ -28,11 +28,8 @@ same loop, data, optimiser and schedule.
 
 from __future__ import annotations
 
-import ast
-import inspect
 import json
 import os
-import textwrap
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -42,8 +39,9 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from bam import implementations
 from bam.datasets import SHAPES_ROOT, DetectionFolder
-from bam.implementations import lesson_module
+from bam.implementations import lesson_module, unfinished
 from bam.train import (
     Distributed,
     Recipe,
@@ -57,7 +55,9 @@ from bam.train import (
 from bam.train.loop import CHECKPOINT, step_seed
 
 RUNS_ROOT = Path("runs")
-__all__ = ["CHECKPOINT", "TrainConfig", "load_checkpoint", "pick_device", "predict", "train"]
+__all__ = [
+    "CHECKPOINT", "TrainConfig", "load_checkpoint", "pick_device", "predict", "train",
+]  # fmt: skip
 LOSS_NAMES = ("loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg")
 
 # the exercises a training run calls, lesson by lesson (roi_align only with --pool roi_align)
@@ -73,10 +73,6 @@ REQUIRED_EXERCISES: dict[str, tuple[str, ...]] = {
     "head": ("sample_proposals", "FastRCNNHead", "fast_rcnn_loss", "postprocess_detections"),
     "detector": ("FasterRCNN",),
 }  # fmt: skip
-
-
-class UnfinishedExercises(RuntimeError):
-    """Some exercises a pipeline needs still raise ``NotImplementedError``."""
 
 
 @dataclass
@@ -152,58 +148,23 @@ ModelFactory = Callable[[TrainConfig, int], nn.Module]
 # ----------------------------------------------------------------------------- exercises
 
 
-def _raises_not_implemented(function: ast.FunctionDef) -> bool:
-    return any(
-        isinstance(statement, ast.Raise)
-        and statement.exc is not None
-        and "NotImplementedError" in ast.unparse(statement.exc)
-        for statement in function.body
-    )
-
-
-def is_unfinished(obj: object) -> bool:
-    """Whether a function or class still has a stub body (a top-level ``raise NotImplementedError``)."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
-    except (OSError, TypeError, SyntaxError):
-        return False
-    node = tree.body[0]
-    if isinstance(node, ast.ClassDef):
-        return any(
-            isinstance(item, ast.FunctionDef) and _raises_not_implemented(item)
-            for item in node.body
-        )
-    return isinstance(node, ast.FunctionDef) and _raises_not_implemented(node)
-
-
 def unfinished_exercises(impl: str, pool: str = "roi_pool", hflip: bool = False) -> list[str]:
     """The exercises that a training run needs and that are still stubs in ``impl``.
 
     ``roi_align`` only with ``pool="roi_align"``; lesson 2's ``hflip`` only with ``hflip``.
     """
-    missing = []
-    needed = {"augment": ("hflip",), **REQUIRED_EXERCISES} if hflip else REQUIRED_EXERCISES
-    for lesson, names in needed.items():
-        module = lesson_module(lesson, impl)
-        wanted = names + (("roi_align",) if lesson == "roi" and pool == "roi_align" else ())
-        missing += [
-            f"{impl}/{lesson}.py::{name}"
-            for name in wanted
-            if is_unfinished(getattr(module, name, None))
-        ]
-    return missing
+    needed = {"augment": ("hflip",), **REQUIRED_EXERCISES} if hflip else dict(REQUIRED_EXERCISES)
+    if pool == "roi_align":
+        needed["roi"] = (*needed["roi"], "roi_align")
+    return unfinished(impl, needed)
 
 
 def require_finished(impl: str, pool: str = "roi_pool", hflip: bool = False) -> None:
     """Raises ``UnfinishedExercises`` naming every stub a run would hit."""
-    missing = unfinished_exercises(impl, pool, hflip)
-    if missing:
-        raise UnfinishedExercises(
-            "these exercises are not implemented yet, and training the detector runs them all:\n  "
-            + "\n  ".join(missing)
-            + "\nFinish them (pytest checks --exercise LESSON tells how far you are), or train the"
-            " reference with --impl solutions."
-        )
+    needed = {"augment": ("hflip",), **REQUIRED_EXERCISES} if hflip else dict(REQUIRED_EXERCISES)
+    if pool == "roi_align":
+        needed["roi"] = (*needed["roi"], "roi_align")
+    implementations.require_finished(impl, needed, "training the detector")
 
 
 # ----------------------------------------------------------------------------- set-up

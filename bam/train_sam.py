@@ -25,11 +25,8 @@ that was never interrupted (shuffling, jitter and augmentation are seeded per ep
 
 from __future__ import annotations
 
-import ast
-import inspect
 import json
 import math
-import textwrap
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,7 +37,7 @@ import torch
 from torch import Tensor
 
 from bam.datasets import WATER_ROOT, SegmentationFolder
-from bam.implementations import lesson_module
+from bam.implementations import is_stub, lesson_module, require_finished
 from bam.sam_model import PRETRAINED_TINY_SAM, load_sam
 from bam.train import Recipe, fit, pick_device, runs, write_json
 from bam.train.loop import CHECKPOINT
@@ -64,51 +61,14 @@ EVALUATION_EXERCISES: dict[str, tuple[str, ...]] = {
 }
 
 
-class UnfinishedExercises(RuntimeError):
-    """Exercises the pipeline needs still raise ``NotImplementedError``; the message names them."""
-
-
-def is_stub(function: Callable) -> bool:
-    """Whether ``function``'s body is only a docstring, comments and ``raise NotImplementedError``."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
-        return False
-    body = tree.body[0].body if tree.body and hasattr(tree.body[0], "body") else []
-    statements = [
-        node
-        for node in body
-        if not (
-            isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant)
-        )
-    ]
-    if len(statements) != 1 or not isinstance(statements[0], ast.Raise):
-        return False
-    raised = statements[0].exc
-    name = raised.func if isinstance(raised, ast.Call) else raised
-    return isinstance(name, ast.Name) and name.id == "NotImplementedError"
-
-
 def load_exercises(impl: str, needed: dict[str, tuple[str, ...]]) -> dict[str, ModuleType]:
     """The lesson modules of ``impl`` (``lessons`` or ``solutions``) the pipeline runs.
 
     Raises:
         UnfinishedExercises: naming every needed exercise that is still a stub.
     """
-    modules = {lesson: lesson_module(lesson, impl) for lesson in needed}
-    missing = [
-        f"{lesson}.{name}"
-        for lesson, names in needed.items()
-        for name in names
-        if not hasattr(modules[lesson], name) or is_stub(getattr(modules[lesson], name))
-    ]
-    if missing:
-        raise UnfinishedExercises(
-            f"this pipeline runs your code from {impl}/, and these exercises are not done yet: "
-            + ", ".join(missing)
-            + ". Finish them (`bam check` grades them), or run the reference with --impl solutions."
-        )
-    return modules
+    require_finished(impl, needed, "this pipeline")
+    return {lesson: lesson_module(lesson, impl) for lesson in needed}
 
 
 @dataclass

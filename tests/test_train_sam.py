@@ -7,13 +7,12 @@ import json
 import pytest
 import torch
 
+from bam.implementations import UnfinishedExercises, is_stub
 from bam.sam_model import load_sam, tiny_sam
 from bam.train_sam import (
     TRAINING_EXERCISES,
     RunConfig,
-    UnfinishedExercises,
     compare,
-    is_stub,
     learning_rate_at,
     load_exercises,
     train,

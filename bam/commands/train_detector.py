@@ -109,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from bam.datasets import DatasetError
-    from bam.train_detector import UnfinishedExercises, train
+    from bam.implementations import UnfinishedExercises
+    from bam.train_detector import train
 
     if (args.epochs is not None and args.epochs < 1) or args.batch_size < 1:
         print("bam train detector: --epochs and --batch-size must be positive")
