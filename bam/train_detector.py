@@ -74,6 +74,15 @@ REQUIRED_EXERCISES: dict[str, tuple[str, ...]] = {
     "detector": ("FasterRCNN",),
 }  # fmt: skip
 
+# lesson 10's YOLO: no RPN, no RoI pooling, no Fast R-CNN head; lesson 6's nms
+YOLO_EXERCISES: dict[str, tuple[str, ...]] = {
+    "dataset": ("resize_boxes", "collate_detection"),
+    "metrics": ("box_iou", "average_precision", "mean_average_precision"),
+    "vgg": ("vgg16_backbone",),
+    "rpn": ("nms",),
+    "yolo": ("grid_targets", "yolo_loss", "decode_grid", "yolo_postprocess", "YOLO"),
+}
+
 
 @dataclass
 class TrainConfig:
@@ -114,6 +123,7 @@ class TrainConfig:
     max_train_images: int | None = None
     max_test_images: int | None = None
     classes: tuple[str, ...] = field(default_factory=tuple)
+    model: str = "faster_rcnn"  # or "yolo" (lesson 10, bam train yolo)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,23 +158,32 @@ ModelFactory = Callable[[TrainConfig, int], nn.Module]
 # ----------------------------------------------------------------------------- exercises
 
 
-def unfinished_exercises(impl: str, pool: str = "roi_pool", hflip: bool = False) -> list[str]:
-    """The exercises that a training run needs and that are still stubs in ``impl``.
-
-    ``roi_align`` only with ``pool="roi_align"``; lesson 2's ``hflip`` only with ``hflip``.
-    """
-    needed = {"augment": ("hflip",), **REQUIRED_EXERCISES} if hflip else dict(REQUIRED_EXERCISES)
-    if pool == "roi_align":
+def needed_exercises(
+    pool: str = "roi_pool", hflip: bool = False, model: str = "faster_rcnn"
+) -> dict[str, tuple[str, ...]]:
+    """The exercises a run calls: ``roi_align`` only with that pool, ``hflip`` only with flips."""
+    needed = dict(YOLO_EXERCISES if model == "yolo" else REQUIRED_EXERCISES)
+    if hflip:
+        needed = {"augment": ("hflip",), **needed}
+    if pool == "roi_align" and "roi" in needed:
         needed["roi"] = (*needed["roi"], "roi_align")
-    return unfinished(impl, needed)
+    return needed
 
 
-def require_finished(impl: str, pool: str = "roi_pool", hflip: bool = False) -> None:
+def unfinished_exercises(
+    impl: str, pool: str = "roi_pool", hflip: bool = False, model: str = "faster_rcnn"
+) -> list[str]:
+    """The exercises that a training run needs and that are still stubs in ``impl``."""
+    return unfinished(impl, needed_exercises(pool, hflip, model))
+
+
+def require_finished(
+    impl: str, pool: str = "roi_pool", hflip: bool = False, model: str = "faster_rcnn"
+) -> None:
     """Raises ``UnfinishedExercises`` naming every stub a run would hit."""
-    needed = {"augment": ("hflip",), **REQUIRED_EXERCISES} if hflip else dict(REQUIRED_EXERCISES)
-    if pool == "roi_align":
-        needed["roi"] = (*needed["roi"], "roi_align")
-    implementations.require_finished(impl, needed, "training the detector")
+    implementations.require_finished(
+        impl, needed_exercises(pool, hflip, model), f"training the {model.replace('_', ' ')}"
+    )
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -182,7 +201,12 @@ def load_split(
 
 
 def course_model(config: TrainConfig, num_classes: int) -> nn.Module:
-    """The course's ``FasterRCNN`` from ``config.impl``, with the run's settings."""
+    """The course's ``FasterRCNN`` (or lesson 10's ``YOLO``) from ``config.impl``."""
+    if config.model == "yolo":
+        yolo = lesson_module("yolo", config.impl)
+        return yolo.YOLO(num_classes, width=config.width, hidden=config.hidden)
+    if config.model != "faster_rcnn":
+        raise ValueError(f"model should be faster_rcnn or yolo, got {config.model!r}")
     detector = lesson_module("detector", config.impl)
     return detector.FasterRCNN(num_classes, **config.model_options())
 
@@ -406,19 +430,19 @@ def detector_recipe(
 
     def step(batch: tuple[Tensor, list[dict[str, Tensor]]]) -> dict[str, float]:
         trained.train()
-        losses = trained(*batch)
-        total = sum(losses[name] for name in LOSS_NAMES)
+        losses = trained(*batch)  # the model's named losses (four for either detector)
+        total = sum(losses.values())
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
-        return {name: losses[name].item() for name in LOSS_NAMES}
+        return {name: value.item() for name, value in losses.items()}
 
     def evaluate(epoch: int, record: dict[str, Any]) -> dict[str, Any]:
         detections, truths, images = predict(model, test_loader, device)
         scores = score_detections(detections, truths, config, num_classes)
         shown[:] = [images[:6], detections[:6], truths[:6]]
         return {
-            "loss": sum(record.get(name, 0.0) for name in LOSS_NAMES),
+            "loss": sum(value for name, value in record.items() if name.startswith("loss_")),
             "map": scores["map"],
             "ap": {classes[key - 1]: value for key, value in scores["ap"].items()},
         }
@@ -476,10 +500,11 @@ def train(
     """
     config = _open_run(config, run_dir, resume)
     if model_factory is None:
-        require_finished(config.impl, config.pool, config.hflip)
+        require_finished(config.impl, config.pool, config.hflip, config.model)
     device = pick_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
     world = start_distributed(device)
-    run_dir = Path(run_dir) if run_dir is not None else new_run_dir("detector", RUNS_ROOT)
+    prefix = "yolo" if config.model == "yolo" else "detector"
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(prefix, RUNS_ROOT)
     if resume and not (run_dir / CHECKPOINT).is_file():
         raise FileNotFoundError(
             f"{run_dir / CHECKPOINT}: no checkpoint (did the run finish an epoch?)"
