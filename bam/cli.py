@@ -33,6 +33,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("eval", "detector"): "bam.commands.eval_detector",
     ("predict", "detector"): "bam.commands.predict_detector",
     ("compare", "detector"): "bam.commands.compare_detector",
+    ("compare", "detectors"): "bam.commands.compare_detectors",
 }
 
 
