@@ -15,10 +15,11 @@ Notation:
     B            images in the batch; each image ``[3, H, W]`` float in [0, 1]
     H', W'       grid (feature map) size, ``stride`` = 16 image pixels per cell
     A            anchor shapes per cell: ``anchors`` Tensor[A, 2] of ``(w, h)`` in pixels
-    C            object classes (3 in the shapes set), labels 1..C; ``num_classes = C + 1``
-                 counts background too, as lesson 9's, but YOLO predicts C class logits only
-                 (no background class: objectness says whether there is an object)
-    prediction   ``[..., H', W', A, 5 + C]``: ``(tx, ty, tw, th, objectness, classes...)``
+    C            classes including background, as lessons 8 and 9 (4 for the shapes set):
+                 objects are 1..C-1; YOLO predicts C-1 class logits and no background class
+                 (a low objectness says "no object")
+    K            ``C - 1``, the number of class logits
+    prediction   ``[..., H', W', A, 5 + K]``: ``(tx, ty, tw, th, objectness, classes...)``
     boxes        float ``[N, 4]`` ``(x1, y1, x2, y2)`` in pixel edges (conventions page)
 
 Decoding cell ``(i, j)`` (row, column), anchor ``(w_a, h_a)``::
@@ -76,7 +77,7 @@ def grid_targets(
 
     Args:
         boxes: Tensor[G, 4] float ``(x1, y1, x2, y2)`` in pixels (``G`` may be 0).
-        labels: Tensor[G] int64 in 1..C.
+        labels: Tensor[G] int64 in 1..C-1.
         grid_size: ``(H', W')`` cells.
         stride: pixels per cell.
         anchors: Tensor[A, 2] anchor ``(w, h)`` in pixels.
@@ -117,7 +118,7 @@ def yolo_loss(
     Sums over nothing are 0: a batch without objects has only the no-object term.
 
     Args:
-        predictions: Tensor[B, H', W', A, 5 + C] raw outputs (``C`` class logits).
+        predictions: Tensor[B, H', W', A, 5 + K] raw outputs (``K = C - 1`` class logits).
         targets: ``grid_targets`` of each image, stacked: ``responsible`` [B, H', W', A],
             ``offsets`` and ``log_sizes`` [B, H', W', A, 2], ``labels`` [B, H', W', A].
         lambda_coord: weight of the box term (YOLOv1: 5).
@@ -127,7 +128,7 @@ def yolo_loss(
         ``{"loss_box", "loss_objectness", "loss_no_object", "loss_class"}``: scalar tensors,
         differentiable with respect to ``predictions``.
     """
-    # TODO: responsible = targets['responsible']; predictions[responsible] are the [R, 5 + C] rows
+    # TODO: responsible = targets['responsible']; predictions[responsible] are the [R, 5 + K] rows
     #   of the responsible anchors, predictions[~responsible] the others. Squared errors of
     #   sigmoid(tx, ty) and of (tw, th), BCE with logits on the objectness (against 1, and
     #   against 0 for the others), cross-entropy on the class logits against labels - 1; sum
@@ -143,10 +144,10 @@ def decode_grid(
     Boxes follow the decoding in the module's notation (``tw``, ``th`` clamped at
     ``SIZE_CLAMP`` before ``exp``) and are clipped to the image. The score of a box is
     ``sigmoid(objectness) * p``, with ``p`` the largest class probability (softmax of the class
-    logits); its label is that class, 1..C.
+    logits); its label is that class, 1..C-1.
 
     Args:
-        predictions: Tensor[H', W', A, 5 + C] raw outputs of one image.
+        predictions: Tensor[H', W', A, 5 + K] raw outputs of one image.
         stride: pixels per cell.
         anchors: Tensor[A, 2] anchor ``(w, h)`` in pixels.
         image_size: ``(height, width)`` to clip to.
@@ -155,7 +156,7 @@ def decode_grid(
         ``(boxes [N, 4], scores [N], labels [N] int64)`` with ``N = H' * W' * A``, in the order
         of ``predictions.reshape(N, -1)``: row by row, column by column, anchor by anchor.
     """
-    # TODO: flatten to [N, 5 + C]; build each row's (column, row) cell and (w_a, h_a) anchor in the
+    # TODO: flatten to [N, 5 + K]; build each row's (column, row) cell and (w_a, h_a) anchor in the
     #   same order (repeat_interleave / repeat); centre = (cell + sigmoid(txy)) * stride, size =
     #   anchor * exp(twh clamped at SIZE_CLAMP); boxes = centre -/+ size / 2, clipped to the
     #   image; softmax of the class logits: its max times sigmoid(objectness) is the score, its
@@ -210,7 +211,7 @@ class YOLO(nn.Module):
     10 in training or decoding and post-processing in evaluation.
 
     Args:
-        num_classes: ``C + 1``, object classes plus background (3 shapes + 1 = 4), as lesson 9.
+        num_classes: classes including background (3 shapes + background = 4), as lesson 9.
         width: channel multiplier of the VGG16 backbone.
         anchors: anchor ``(w, h)`` shapes in pixels, ``A`` of them.
         hidden: channels of the head's 3x3 convolution.
@@ -276,13 +277,13 @@ class YOLO(nn.Module):
         Returns:
             Training: ``{"loss_box", "loss_objectness", "loss_no_object", "loss_class"}``.
             Evaluation: a list of B dicts with ``"boxes"`` Tensor[D, 4], ``"scores"`` Tensor[D]
-            and ``"labels"`` Tensor[D] int64 (1..C), boxes inside each image.
+            and ``"labels"`` Tensor[D] int64 (1..C-1), boxes inside each image.
 
         Raises:
             ValueError: in training mode without valid targets.
         """
         # TODO: batch_images; in training, check_targets; raw = self.head(self.backbone(batch))
-        #   is [B, A * (5 + C), H', W']: permute and reshape it to [B, H', W', A, 5 + C]. Training:
+        #   is [B, A * (5 + K), H', W']: permute and reshape it to [B, H', W', A, 5 + K]. Training:
         #   grid_targets of each image (STRIDE, self.anchors), stacked key by key, then yolo_loss
         #   with self.loss_weights. Evaluation: per image, decode_grid with its own size, then
         #   yolo_postprocess with self.detection_settings, into {"boxes", "scores", "labels"}.

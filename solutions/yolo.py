@@ -15,10 +15,11 @@ Notation:
     B            images in the batch; each image ``[3, H, W]`` float in [0, 1]
     H', W'       grid (feature map) size, ``stride`` = 16 image pixels per cell
     A            anchor shapes per cell: ``anchors`` Tensor[A, 2] of ``(w, h)`` in pixels
-    C            object classes (3 in the shapes set), labels 1..C; ``num_classes = C + 1``
-                 counts background too, as lesson 9's, but YOLO predicts C class logits only
-                 (no background class: objectness says whether there is an object)
-    prediction   ``[..., H', W', A, 5 + C]``: ``(tx, ty, tw, th, objectness, classes...)``
+    C            classes including background, as lessons 8 and 9 (4 for the shapes set):
+                 objects are 1..C-1; YOLO predicts C-1 class logits and no background class
+                 (a low objectness says "no object")
+    K            ``C - 1``, the number of class logits
+    prediction   ``[..., H', W', A, 5 + K]``: ``(tx, ty, tw, th, objectness, classes...)``
     boxes        float ``[N, 4]`` ``(x1, y1, x2, y2)`` in pixel edges (conventions page)
 
 Decoding cell ``(i, j)`` (row, column), anchor ``(w_a, h_a)``::
@@ -76,7 +77,7 @@ def grid_targets(
 
     Args:
         boxes: Tensor[G, 4] float ``(x1, y1, x2, y2)`` in pixels (``G`` may be 0).
-        labels: Tensor[G] int64 in 1..C.
+        labels: Tensor[G] int64 in 1..C-1.
         grid_size: ``(H', W')`` cells.
         stride: pixels per cell.
         anchors: Tensor[A, 2] anchor ``(w, h)`` in pixels.
@@ -147,7 +148,7 @@ def yolo_loss(
     Sums over nothing are 0: a batch without objects has only the no-object term.
 
     Args:
-        predictions: Tensor[B, H', W', A, 5 + C] raw outputs (``C`` class logits).
+        predictions: Tensor[B, H', W', A, 5 + K] raw outputs (``K = C - 1`` class logits).
         targets: ``grid_targets`` of each image, stacked: ``responsible`` [B, H', W', A],
             ``offsets`` and ``log_sizes`` [B, H', W', A, 2], ``labels`` [B, H', W', A].
         lambda_coord: weight of the box term (YOLOv1: 5).
@@ -159,8 +160,8 @@ def yolo_loss(
     """
     images = predictions.shape[0]
     responsible = targets["responsible"]  # [B, H', W', A]
-    chosen = predictions[responsible]  # [R, 5 + C]
-    others = predictions[~responsible]  # [B*H'*W'*A - R, 5 + C]
+    chosen = predictions[responsible]  # [R, 5 + K]
+    others = predictions[~responsible]  # [B*H'*W'*A - R, 5 + K]
     centre_error = (torch.sigmoid(chosen[:, :2]) - targets["offsets"][responsible]) ** 2  # [R, 2]
     size_error = (chosen[:, 2:4] - targets["log_sizes"][responsible]) ** 2  # [R, 2]
     loss_box = lambda_coord * (centre_error.sum() + size_error.sum()) / images
@@ -192,10 +193,10 @@ def decode_grid(
     Boxes follow the decoding in the module's notation (``tw``, ``th`` clamped at
     ``SIZE_CLAMP`` before ``exp``) and are clipped to the image. The score of a box is
     ``sigmoid(objectness) * p``, with ``p`` the largest class probability (softmax of the class
-    logits); its label is that class, 1..C.
+    logits); its label is that class, 1..C-1.
 
     Args:
-        predictions: Tensor[H', W', A, 5 + C] raw outputs of one image.
+        predictions: Tensor[H', W', A, 5 + K] raw outputs of one image.
         stride: pixels per cell.
         anchors: Tensor[A, 2] anchor ``(w, h)`` in pixels.
         image_size: ``(height, width)`` to clip to.
@@ -206,7 +207,7 @@ def decode_grid(
     """
     rows, columns, count = predictions.shape[:3]
     height, width = image_size
-    flat = predictions.reshape(rows * columns * count, -1)  # [N, 5 + C]
+    flat = predictions.reshape(rows * columns * count, -1)  # [N, 5 + K]
     row = torch.arange(rows, device=flat.device).repeat_interleave(columns * count)  # [N]
     column = torch.arange(columns, device=flat.device).repeat_interleave(count).repeat(rows)
     cell = torch.stack([column, row], dim=1).to(flat.dtype)  # [N, 2] (column, row)
@@ -271,7 +272,7 @@ class YOLO(nn.Module):
     10 in training or decoding and post-processing in evaluation.
 
     Args:
-        num_classes: ``C + 1``, object classes plus background (3 shapes + 1 = 4), as lesson 9.
+        num_classes: classes including background (3 shapes + background = 4), as lesson 9.
         width: channel multiplier of the VGG16 backbone.
         anchors: anchor ``(w, h)`` shapes in pixels, ``A`` of them.
         hidden: channels of the head's 3x3 convolution.
@@ -337,7 +338,7 @@ class YOLO(nn.Module):
         Returns:
             Training: ``{"loss_box", "loss_objectness", "loss_no_object", "loss_class"}``.
             Evaluation: a list of B dicts with ``"boxes"`` Tensor[D, 4], ``"scores"`` Tensor[D]
-            and ``"labels"`` Tensor[D] int64 (1..C), boxes inside each image.
+            and ``"labels"`` Tensor[D] int64 (1..C-1), boxes inside each image.
 
         Raises:
             ValueError: in training mode without valid targets.
@@ -345,10 +346,10 @@ class YOLO(nn.Module):
         batch, image_sizes = batch_images(images, self.image_mean, self.image_std)  # [B, 3, H, W]
         if self.training:
             check_targets(targets, len(batch))
-        raw = self.head(self.backbone(batch))  # [B, A * (5 + C), H', W']
+        raw = self.head(self.backbone(batch))  # [B, A * (5 + K), H', W']
         grid = tuple(raw.shape[-2:])
         predictions = raw.permute(0, 2, 3, 1).reshape(*raw.shape[:1], *grid, len(self.anchors), -1)
-        if self.training:  # [B, H', W', A, 5 + C] above; targets per image, stacked
+        if self.training:  # [B, H', W', A, 5 + K] above; targets per image, stacked
             per_image = [
                 grid_targets(t["boxes"].to(raw), t["labels"], grid, STRIDE, self.anchors)
                 for t in targets
