@@ -1,0 +1,188 @@
+"""``bam compare detectors``: two-stage against one-stage on the same data, backbone and budget.
+
+Trains, for each seed, the course's Faster R-CNN (lesson 9), the course's YOLO (lesson 10) and
+torchvision's Faster R-CNN (with the course's backbone, as ``bam compare detector``) with the one
+training loop — same split, image size, epochs, optimiser, schedule, pretrained backbone and
+flips — then times inference of the three final models side by side: images per second on the
+test images at batch 1 and batch 8, the three models interleaved, the median of the repeats.
+Reports mAP@0.5 of the *last* epoch on the test split (no best-epoch picking), training time and
+inference speed, as mean and standard deviation over the seeds; writes ``summary.json`` and
+``summary.md`` into the output folder. A run folder that already holds all its epochs is reused,
+so an interrupted comparison continues where it stopped. A benchmark, not a test.
+
+Layout::
+
+    OUT/seed-0/{faster_rcnn,yolo,torchvision}/   run folders (bam eval detector reads them)
+    OUT/summary.json, OUT/summary.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+DESCRIPTION = (
+    "Faster R-CNN (ours, torchvision's) against lesson 10's YOLO: mAP, training time, speed"
+)
+MODELS = ("faster_rcnn", "yolo", "torchvision")
+LABELS = {
+    "faster_rcnn": "Faster R-CNN (course)",
+    "yolo": "YOLO (course, lesson 10)",
+    "torchvision": "Faster R-CNN (torchvision)",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bam.commands.train_detector import add_arguments as add_train_arguments
+
+    add_train_arguments(parser)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed passes per model and batch size (median)"
+    )
+    parser.add_argument(
+        "--speed-images", type=int, default=16, help="test images timed per pass (default 16)"
+    )
+
+
+def _train_or_reuse(config: Any, run_dir: Path, model: str, log: Any, progress: bool) -> None:
+    from bam.commands.compare_detector import torchvision_twin
+    from bam.train_detector import train
+
+    done = run_dir / "metrics.json"
+    if done.is_file() and len(json.loads(done.read_text())) >= config.epochs:
+        log(f"reusing {run_dir}")
+        return
+    resume = (run_dir / "checkpoint.pt").is_file()
+    factory = torchvision_twin if model == "torchvision" else None
+    train(config, run_dir, resume=resume, model_factory=factory, log=log, show_progress=progress)
+
+
+def _load(run_dir: Path, model: str) -> Any:
+    """The trained model of a run folder, in eval mode on the CPU."""
+    from bam.commands.compare_detector import torchvision_twin
+    from bam.train_detector import CHECKPOINT, load_checkpoint, load_trained, read_config
+
+    if model != "torchvision":
+        return load_trained(run_dir, device="cpu")[0]
+    config = read_config(run_dir)
+    network = torchvision_twin(config, len(config.classes) + 1)
+    network.load_state_dict(load_checkpoint(run_dir / CHECKPOINT)["model"])
+    return network.eval()
+
+
+def images_per_second(
+    models: dict[str, Any], images: list[Any], batch_size: int, repeats: int
+) -> dict[str, float]:
+    """Median images per second of each model on ``images`` in batches, the models interleaved."""
+    import torch
+
+    times: dict[str, list[float]] = {name: [] for name in models}
+    batches = [images[start : start + batch_size] for start in range(0, len(images), batch_size)]
+    with torch.no_grad():
+        for model in models.values():  # one warm-up pass each
+            model(batches[0])
+        for _ in range(repeats):
+            for name, model in models.items():
+                started = time.perf_counter()
+                for batch in batches:
+                    model(batch)
+                times[name].append(time.perf_counter() - started)
+    return {name: len(images) / statistics.median(values) for name, values in times.items()}
+
+
+def _spread(values: list[float]) -> tuple[float, float]:
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """Per model, each measured quantity over the seeds (mean and spread come from these)."""
+    summary: dict[str, dict[str, list[float]]] = {}
+    for row in rows:
+        entry = summary.setdefault(row["model"], {})
+        for key in ("map", "training_seconds", "ips_batch_1", "ips_batch_8"):
+            entry.setdefault(key, []).append(row[key])
+    return summary
+
+
+def markdown(summary: dict[str, dict[str, list[float]]], header: str) -> str:
+    lines = [
+        header,
+        "",
+        "| model | mAP@0.5 (last epoch) | training (s) | images/s, batch 1 | images/s, batch 8 |",
+        "|---|---|---|---|---|",
+    ]
+    for model in MODELS:
+        if model not in summary:
+            continue
+        cells = []
+        for key, digits in (
+            ("map", 3),
+            ("training_seconds", 0),
+            ("ips_batch_1", 1),
+            ("ips_batch_8", 1),
+        ):
+            mean, spread = _spread(summary[model][key])
+            cells.append(f"{mean:.{digits}f} ± {spread:.{digits}f}")
+        lines.append(f"| {LABELS[model]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    import platform
+
+    import torch
+
+    from bam.commands.train_detector import config_from_args
+    from bam.datasets import DatasetError
+    from bam.implementations import UnfinishedExercises
+    from bam.train_detector import RUNS_ROOT, load_split
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = (
+        Path(args.out) if args.out else RUNS_ROOT / time.strftime("compare-detectors-%Y%m%d-%H%M%S")
+    )
+    rows: list[dict[str, Any]] = []
+    try:
+        for seed in args.seeds:
+            models = {}
+            for model in MODELS:
+                config = config_from_args(args, "faster_rcnn" if model == "torchvision" else model)
+                config.seed = seed
+                run_dir = out / f"seed-{seed}" / model
+                log = lambda line, tag=f"[seed {seed} {model}]": print(f"{tag} {line}", flush=True)  # noqa: E731
+                _train_or_reuse(config, run_dir, model, log, not args.no_progress)
+                models[model] = _load(run_dir, model)
+            test = load_split(config, config.test_split, args.speed_images)
+            images = [test[index][0] for index in range(len(test))]
+            speed = {size: images_per_second(models, images, size, args.repeats) for size in (1, 8)}
+            for model in MODELS:
+                history = json.loads((out / f"seed-{seed}" / model / "metrics.json").read_text())
+                rows.append({
+                    "seed": seed, "model": model, "map": history[-1]["map"],
+                    "epochs": len(history),
+                    "training_seconds": sum(record["seconds"] for record in history),
+                    "ips_batch_1": speed[1][model], "ips_batch_8": speed[8][model],
+                })  # fmt: skip
+    except (UnfinishedExercises, DatasetError, FileNotFoundError, ValueError) as error:
+        print(f"bam compare detectors: {error}")
+        return 1
+    summary = summarise(rows)
+    header = (
+        f"{config.epochs} epochs, seeds {' '.join(map(str, args.seeds))}, {config.image_size[0]}x"
+        f"{config.image_size[1]} images, VGG16 width {config.width}, {torch.get_num_threads()}"
+        f" thread(s), {platform.processor() or platform.machine()}, impl {config.impl}"
+    )
+    table = markdown(summary, header)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(
+        json.dumps({"header": header, "rows": rows, "summary": summary}, indent=2) + "\n"
+    )
+    (out / "summary.md").write_text(table)
+    print("\n" + table + f"runs: {out}")
+    return 0
