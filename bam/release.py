@@ -144,7 +144,11 @@ def check_points(course: Path) -> dict[str, dict[str, int]]:
         ``{"metrics": {"metrics.box_iou": 4, ...}, ...}``, lessons in file-name order.
     """
     points: dict[str, dict[str, int]] = {}
-    for path in sorted((course / "checks").rglob("test_*.py")):  # speed checks too
+    checks = course / "checks"
+    # the lessons' own check files first, then checks/speed/ (an exercise before its speed)
+    for path in sorted(
+        checks.rglob("test_*.py"), key=lambda p: (len(p.relative_to(checks).parts), p.name)
+    ):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
