@@ -67,7 +67,8 @@ def grade(lesson: str, course: Path, max_score: int | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bam-classroom-") as scratch:
         results = Path(scratch) / "results.json"
         command = [sys.executable, "-m", "pytest", "checks", "--exercise", lesson]
-        command += ["-q", "--tb=no", "-p", "no:cacheprovider", "--gradescope", str(results)]
+        command += ["-q", "--tb=no", "-p", "no:cacheprovider", "-p", "no:unraisableexception"]
+        command += ["--gradescope", str(results)]
         done = subprocess.run(command, cwd=course, check=False)
         try:
             payload = json.loads(results.read_text("utf-8"))
