@@ -11,6 +11,7 @@ test: the numbers depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -114,14 +115,12 @@ def run(args: argparse.Namespace) -> int:
             args=(checker,),
             kwargs={
                 "interval": args.interval,
-                "max_events": 1 + args.saves,
+                "max_events": None,  # a daemon thread: it ends with the command
                 "out": screens,
                 "clear": False,
             },
             daemon=True,
         )
-        import os
-
         saved_environment = dict(os.environ)
         os.environ["BAM_STATE_DIR"] = environment["BAM_STATE_DIR"]
         thread.start()
@@ -135,8 +134,10 @@ def run(args: argparse.Namespace) -> int:
         for count in range(1, args.saves + 1):
             time.sleep(max(args.interval * 2, 0.5))  # a pause between saves, as a person makes
             text = _edit_inside(text, function, count)
+            scratch_file = target.with_suffix(".py.saving")
+            scratch_file.write_text(text, "utf-8")
             saved = time.perf_counter()
-            target.write_text(text, "utf-8")
+            os.replace(scratch_file, target)  # as editors save: the file is never half-written
             shown = screens.wait_for(rf"checking {re.escape(args.exercise)}…", saved, 120)
             done = screens.wait_for(rf"checked {re.escape(args.exercise)} in", saved, 300)
             if shown is None or done is None:
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"save {count:>2}: 'checking…' after {shown - saved:.2f} s, verdict after {done - saved:.2f} s"
             )
-        thread.join(timeout=60)
+        checker.runner.stop()  # the watch thread (a daemon) ends with the command
         os.environ.clear()
         os.environ.update(saved_environment)
         last = screens.events[-1][1] if screens.events else ""

@@ -673,6 +673,20 @@ def changed_files(before: dict[Path, float], after: dict[Path, float]) -> list[P
     return sorted(changed, key=lambda path: after[path])
 
 
+def settled(
+    checker: Checker, now: dict[Path, float], pause: float = 0.03, tries: int = 20
+) -> dict[Path, float]:
+    """The lesson files' modification times once they stop changing for ``pause`` seconds
+    (a save caught half-way, truncated but not yet written, would be checked as empty)."""
+    for _ in range(tries):
+        time.sleep(pause)
+        again = checker.lesson_files()
+        if again == now:
+            break
+        now = again
+    return now
+
+
 def starting_lesson(checker: Checker, files: dict[Path, float]) -> Path | None:
     """The lesson file to check when watch mode starts: the most recently saved one with
     checks (ties: the earliest in the course)."""
@@ -741,6 +755,9 @@ def watch(
         while max_events is None or events < max_events:
             sleep(interval)
             now = checker.lesson_files()
+            if not changed_files(seen, now):
+                continue
+            now = settled(checker, now)  # an editor may still be writing the file
             changed = changed_files(seen, now)
             seen = now
             if not changed:
