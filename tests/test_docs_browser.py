@@ -242,7 +242,7 @@ for (const e of article.querySelectorAll('*')) {
   if (wide && scrolls(e) && !e.closest(SCROLL_OK))
     bad.push(`scrolls sideways: <${e.tagName.toLowerCase()} class="${e.className}"> ${e.clientWidth} of ${e.scrollWidth} px: "${short(e.textContent)}"`);
   // (display math may bleed into the page margin on a phone, as Material lays it out)
-  if (e.matches('img, figure, .admonition, details, p')) {
+  if (e.matches('img, figure, .admonition, details, p') && style.display !== 'inline') {
     const box = e.getBoundingClientRect();
     let parent = e.parentElement, clipped = false;
     while (parent && parent !== article) { if (scrolls(parent)) { clipped = true; break; } parent = parent.parentElement; }

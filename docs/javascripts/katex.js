@@ -12,8 +12,12 @@ document$.subscribe(({ body }) => {
     throwOnError: true,
     errorCallback: (message, error) => console.error(message, String(error)),
   });
-  fitDisplayMath(body);
-  body.dataset.mathTypeset = "done"; // lets the browser test know the page is typeset
+  void body.offsetHeight; // lay the formulas out, so that their fonts start loading
+  const fonts = document.fonts ? document.fonts.ready : Promise.resolve();
+  fonts.then(() => {
+    fitDisplayMath(body); // measured once KaTeX's fonts are in
+    body.dataset.mathTypeset = "done"; // lets the browser test know the page is typeset
+  });
 });
 
 // A display formula a little wider than a phone's column is shown a little smaller, whole,
@@ -22,7 +26,8 @@ document$.subscribe(({ body }) => {
 function fitDisplayMath(root) {
   for (const display of root.querySelectorAll(".katex-display")) {
     display.style.fontSize = "";
-    const needed = display.scrollWidth, room = display.clientWidth;
+    const box = display.closest(".arithmatex") || display;
+    const needed = Math.max(box.scrollWidth, display.scrollWidth), room = box.clientWidth;
     if (room > 0 && needed > room + 1) {
       display.style.fontSize = `${Math.max(0.7, (room - 2) / needed).toFixed(3)}em`;
     }
