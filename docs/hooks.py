@@ -658,10 +658,20 @@ def _gallery(page: Any) -> str:
     return "\n".join(parts)
 
 
-def _results(name: str) -> str:
+RELATIVE_LINK = re.compile(r"(\]\()(?![a-z][a-z0-9+.-]*:|/|#)([^)\s]+)(\))")
+
+
+def _results(name: str, page: Any = None) -> str:
+    """``docs/results/NAME.md``, its links (written relative to docs/results/) made page-relative."""
     path = DOCS / "results" / f"{name}.md"
     if path.is_file():
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        if page is None:
+            return text
+        return RELATIVE_LINK.sub(
+            lambda found: found.group(1) + _relative(page, f"results/{found.group(2)}") + ")",
+            text,
+        )
     return (
         '!!! warning "Not measured yet"\n'
         "    No measured numbers are in this copy of the docs yet. They come from"
@@ -695,7 +705,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if kind == "gallery":
             return _gallery(page)
         if kind == "results":
-            return _results(argument)
+            return _results(argument, page)
         if kind == "figure":
             if argument not in STATE.figures:
                 log.warning(
