@@ -674,8 +674,8 @@ def _results(name: str, page: Any = None) -> str:
         )
     return (
         '!!! warning "Not measured yet"\n'
-        "    No measured numbers are in this copy of the docs yet. They come from"
-        f" `bam {name.replace('-', ' ', 1)}`, saved as `docs/results/{name}.md`;"
+        "    No measured numbers are in this copy of the docs yet. They come from a real run,"
+        f" saved as `docs/results/{name}.md` (see `docs/results/README.md`);"
         " nothing here is estimated or copied from elsewhere.\n"
     )
 
