@@ -259,3 +259,27 @@ def test_every_lesson_page_ends_with_its_references() -> None:
         assert headings and headings[-1] == "References", f"{lesson}: ends with {headings[-1:]}"
         references = text.rsplit("## References", 1)[1]
         assert re.search(r"§|Table|torchvision|seed report", references), lesson
+
+
+def test_api_returns_sections_are_one_description(site: Path) -> None:
+    """A Returns section renders as one item: Google-style parsing must not split a
+    description across rows at every line that holds a colon (22 sections once did)."""
+    split = []
+    for lesson in built_lessons():
+        text = page_text(site, f"lessons/{lesson}")
+        for section in text.split('<span class="doc-section-title">Returns:</span>')[1:]:
+            items = section.split("</ul>", 1)[0].count('class="doc-section-item')
+            if items != 1:
+                split.append(f"{lesson}: a Returns section with {items} items")
+    assert not split, split
+
+
+def test_api_notation_blocks_are_lists(site: Path) -> None:
+    """Each lesson module's "Notation:" block renders as a list, one item per symbol, not as
+    one run-on paragraph (docs/griffe_notation.py)."""
+    for lesson in built_lessons():
+        text = page_text(site, f"lessons/{lesson}")
+        if "<summary>Notation</summary>" not in text:
+            continue
+        block = text.split("<summary>Notation</summary>", 1)[1].split("</details>", 1)[0]
+        assert block.count("<li>") >= 2, f"{lesson}: the Notation block is not a list"
