@@ -150,7 +150,7 @@ def faster_rcnn_layout() -> Figure:
     s = _detector_shapes()
     b, (h, w), (fh, fw), c, a = s["batch"], s["image"], s["map"], s["channels"], s["A"]
     k_train, hidden, classes = s["rois"], s["hidden"], s["classes"]
-    figure, axes = _canvas(16.4, 6.4, (12.4, 4.9))
+    figure, axes = _canvas(16.4, 6.4, (10.6, 4.2))
     _block(axes, 0.1, 2.5, 2.0, 1.5, "images", (f"[{b}, 3, {h}, {w}]", "normalised"), GREY)
     _block(
         axes,
@@ -158,8 +158,8 @@ def faster_rcnn_layout() -> Figure:
         2.3,
         2.6,
         1.9,
-        "VGG16 conv1_1..conv5_3 [5]",
-        ("13 conv + ReLU, 4 pools", f"width {s['width']}", "stride 16"),
+        "VGG16 backbone [5]",
+        ("conv1_1 .. conv5_3", "13 conv + ReLU, 4 pools", f"width {s['width']}, stride 16"),
         BLUE,
     )
     _arrow(axes, (2.1, 3.25), (2.7, 3.25))
@@ -255,7 +255,7 @@ def faster_rcnn_layout() -> Figure:
     axes.text(
         0.1,
         6.25,
-        f"B = {b} images of {h} x {w}, VGG16 at width {s['width']}, anchors"
+        f"B = {b} images of {h} x {w}, VGG16 at width {s['width']},\nanchors"
         f" {'/'.join(str(int(v)) for v in s['anchor_sizes'])} px x 3 ratios, head {hidden} wide",
         fontsize=8.5,
         va="top",
@@ -268,7 +268,7 @@ def vgg16_conv_stack() -> Figure:
     from solutions.vgg import VGG16_CONFIG
 
     height, width, scale = 600, 1000, 0.125
-    figure, axes = _canvas(16.4, 4.6, (12.4, 3.5))
+    figure, axes = _canvas(16.4, 4.6, (10.6, 3.0))
     blocks: list[list[int]] = [[]]
     for item in VGG16_CONFIG:
         if item == "M":
@@ -332,7 +332,7 @@ def fast_rcnn_head_drawing() -> Figure:
     """The Fast R-CNN head of lesson 8: one RoI's pooled features, flattened, through fc6 and fc7, into class logits and per-class box deltas (paper sizes, and the course's default sizes in brackets)."""
     s = _detector_shapes()
     c, hidden, classes = s["channels"], s["hidden"], s["classes"]
-    figure, axes = _canvas(16.4, 4.2, (12.4, 3.2))
+    figure, axes = _canvas(16.4, 4.2, (10.2, 2.65))
     _block(axes, 0.1, 1.0, 2.5, 2.2, "pooled RoI", ("[512, 7, 7]", f"([{c}, 7, 7])"), ORANGE, 8.5)
     _arrow(axes, (2.6, 2.1), (3.4, 2.1), "flatten", (0.0, 0.1))
     _block(axes, 3.4, 1.0, 2.3, 2.2, "vector", ("25088", f"({c * 49})"), GREY, 8.5)
@@ -385,7 +385,7 @@ def sam_parts() -> Figure:
     grid = size // patch
     width = vision.output_channels
     low = grid * 4
-    figure, axes = _canvas(16.4, 6.2, (12.4, 4.7))
+    figure, axes = _canvas(16.4, 6.2, (10.2, 3.9))
     _block(
         axes, 0.1, 3.4, 2.2, 1.6, "image", (f"[B, 3, {size}, {size}]", "([B, 3, 1024, 1024])"), GREY
     )
