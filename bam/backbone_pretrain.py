@@ -20,8 +20,11 @@ The shipped weights (``data/vgg-tiny-pretrained/``, 0.9 MB) were made with::
     bam pretrain backbone --width 0.125 --seed 0 --steps 900 --minutes 8 --threads 1
 
 which ran all 900 steps (10,800 images) in 6.0 minutes on a 2-core CPU shared with other jobs
-(``config.json`` there records the steps, seconds and final losses). ``--minutes`` stops a run on
-the clock, so on a slower machine a rerun may stop earlier and differ; otherwise it is seeded.
+(``config.json`` there records the steps, seconds and final losses). That was the loop before
+``bam.train.fit`` (OneCycleLR and one sequential stream of images); today's recipe draws each
+step's images from ``(seed, step)`` and uses ``warmup_cosine``, so a rerun gives similar, not
+identical, weights. ``--minutes`` stops a run on the clock, so on a slower machine a rerun may
+stop earlier; otherwise it is seeded.
 
 Notation:
     B           batch size
@@ -45,6 +48,7 @@ from torch import Tensor, nn
 
 from bam.datasets import BUNDLED_DATA
 from bam.implementations import lesson_module
+from bam.train import Recipe, fit
 
 PRETRAINED_BACKBONE = BUNDLED_DATA / "vgg-tiny-pretrained"
 WEIGHTS_FILE = "model.safetensors"
@@ -307,6 +311,33 @@ def load_backbone_weights(backbone: nn.Module, path: str | Path, width: float) -
 # ----------------------------------------------------------------------------- training
 
 
+def pretraining_batch(
+    batch_size: int,
+    image_size: tuple[int, int],
+    feature_size: tuple[int, int],
+    generator: torch.Generator,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """A batch of synthetic images (half of the batches flipped) and their cell targets."""
+    from bam.detection import batch_images
+
+    images, boxes, kinds = synthetic_batch(batch_size, *image_size, generator)
+    if bool(torch.rand((), generator=generator) < 0.5):  # horizontal flips: x' = W - x
+        images, width = images.flip(-1), image_size[1]
+        boxes = [
+            torch.stack([width - b[:, 2], b[:, 1], width - b[:, 0], b[:, 3]], 1) for b in boxes
+        ]
+    return batch_images(images)[0], cell_targets(boxes, kinds, feature_size)
+
+
+def warmup_cosine(step: int, steps: int, warmup_share: float = 0.05) -> float:
+    """Learning-rate factor: a linear warm-up from 1/25 over the first 5%, then a cosine to 0."""
+    warmup = max(1, round(warmup_share * steps))
+    if step < warmup:
+        return 0.04 + 0.96 * step / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return max(1e-4, 0.5 * (1 + math.cos(math.pi * progress)))
+
+
 def pretrain(
     out_dir: str | Path,
     width: float = 0.125,
@@ -321,68 +352,68 @@ def pretrain(
 ) -> dict[str, Any]:
     """Trains ``vgg16_backbone(width)`` with :class:`DenseShapeHead` and saves the backbone.
 
-    Adam with a cosine schedule over ``steps``; stops early after ``max_minutes`` (the schedule
-    is then cut short). Returns the saved config (steps, seconds, final mean losses, ...).
+    A recipe of the one training loop (``bam.train.fit``): Adam with a warm-up and a cosine
+    decay over ``steps`` (``warmup_cosine``), a fresh synthetic batch per step (seeded by
+    ``(seed, step)``, ``pretraining_batch``); an "epoch" of 50 steps (or a divisor of ``steps``)
+    logs the mean losses. ``max_minutes`` stops early. Returns the saved config.
     """
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     vgg = lesson_module("vgg", impl)
-    from bam.detection import batch_images, init_from_scratch
+    from bam.detection import init_from_scratch
 
     backbone = vgg.vgg16_backbone(width)
     init_from_scratch(backbone)
     head = DenseShapeHead(backbone_channels(backbone))
-    parameters = [*backbone.parameters(), *head.parameters()]
-    optimizer = torch.optim.Adam(parameters, lr=learning_rate, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, learning_rate, total_steps=steps, pct_start=0.05
-    )
+    model = nn.ModuleDict({"backbone": backbone, "head": head})
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     feature_size = vgg.feature_map_size(*image_size)
+    per_epoch = math.gcd(steps, 50)
     started = time.perf_counter()
-    recent: list[dict[str, float]] = []
-    step = 0
-    while step < steps:
-        if max_minutes is not None and time.perf_counter() - started > max_minutes * 60:
-            log(f"stopping at the time limit ({max_minutes} min) after {step} steps")
-            break
-        images, boxes, kinds = synthetic_batch(batch_size, *image_size, generator)
-        if bool(torch.rand((), generator=generator) < 0.5):  # horizontal flips
-            images = images.flip(-1)
-            boxes = [
-                torch.stack([image_size[1] - b[:, 2], b[:, 1], image_size[1] - b[:, 0], b[:, 3]], 1)
-                for b in boxes
-            ]
-        targets = cell_targets(boxes, kinds, feature_size)
-        batch, _ = batch_images(images)
-        losses = pretraining_loss(head(backbone(batch)), targets)
-        total = losses["class"] + losses["size"] + losses["inside"]
+    done = [0]
+
+    def batch(epoch: int, index: int) -> tuple[Tensor, dict[str, Tensor]]:
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch * per_epoch + index)
+        return pretraining_batch(batch_size, image_size, feature_size, generator)
+
+    def step(batch: tuple[Tensor, dict[str, Tensor]]) -> dict[str, float]:
+        images, targets = batch
+        losses = pretraining_loss(head(backbone(images)), targets)
         optimizer.zero_grad(set_to_none=True)
-        total.backward()
+        (losses["class"] + losses["size"] + losses["inside"]).backward()
         optimizer.step()
-        schedule.step()
-        step += 1
-        recent = [*recent, {key: value.item() for key, value in losses.items()}][-50:]
-        if step % 50 == 0 or step == steps:
-            means = {key: sum(r[key] for r in recent) / len(recent) for key in recent[0]}
-            log(
-                f"step {step}/{steps}  "
-                + "  ".join(f"{key} {value:.3f}" for key, value in means.items())
-                + f"  ({time.perf_counter() - started:.0f} s)"
-            )
-    means = {key: round(sum(r[key] for r in recent) / max(len(recent), 1), 4) for key in recent[0]}
+        done[0] += 1
+        return {key: value.item() for key, value in losses.items()}
+
+    recipe = Recipe(
+        model=model, optimizer=optimizer, epochs=steps // per_epoch, steps_per_epoch=per_epoch,
+        batch=batch, step=step, evaluate=lambda epoch, record: {},
+        lr_factor=lambda step: warmup_cosine(step, steps),
+        describe=lambda r: (
+            f"step {r['epoch'] * per_epoch if not r.get('stopped') else done[0]}/{steps}  "
+            + "  ".join(f"{key} {r[key]:.3f}" for key in ("class", "size", "inside") if key in r)
+            + f"  ({time.perf_counter() - started:.0f} s)"
+        ),
+        seed=seed,
+    )  # fmt: skip
+    history = fit(recipe, None, log=log, progress=False, max_minutes=max_minutes)
+    if history and history[-1].get("stopped"):
+        log(f"stopping at the time limit ({max_minutes} min) after {done[0]} steps")
+    last = history[-1] if history else {}
     config = {
         "architecture": "solutions.vgg.vgg16_backbone",
         "width": width,
         "image_size": list(image_size),
         "shape_kinds": list(SHAPE_KINDS),
         "seed": seed,
-        "steps": step,
+        "steps": done[0],
         "planned_steps": steps,
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "seconds": round(time.perf_counter() - started, 1),
         "threads": torch.get_num_threads(),
-        "final_losses": means,
+        "final_losses": {
+            key: round(last[key], 4) for key in ("class", "size", "inside") if key in last
+        },
         "made_by": "bam pretrain backbone (bam/backbone_pretrain.py)",
     }
     save_backbone(out_dir, backbone, config)

@@ -29,6 +29,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("train", "sam"): "bam.commands.train_sam",
     ("compare", "sam"): "bam.commands.compare_sam",
     ("train", "detector"): "bam.commands.train_detector",
+    ("train", "yolo"): "bam.commands.train_yolo",
     ("eval", "detector"): "bam.commands.eval_detector",
     ("predict", "detector"): "bam.commands.predict_detector",
     ("compare", "detector"): "bam.commands.compare_detector",

@@ -9,11 +9,13 @@ Everything is checked when a folder is opened (file headers only, which is fast)
 fails at once with a ``DatasetError`` that names the file and the problem, not later deep inside
 a training loop.
 
-Box conventions. Tensors hold ``(x1, y1, x2, y2)`` floats in pixels with an inclusive maximum
-(torchvision's ``masks_to_boxes``: ``x2`` is the column of the rightmost pixel, 0-based). A VOC
-file stores the same four pixel indices 1-based, as integers: ``xmin = x1 + 1``, ...,
-``ymax = y2 + 1``; a box inside a ``W x H`` image has ``1 <= xmin`` and ``xmax <= W``. Loading
-subtracts 1 from all four.
+Box convention (the course's one, see the conventions page). Tensors hold ``(x1, y1, x2, y2)``
+floats in continuous pixel-edge coordinates, as torchvision's box ops and albumentations'
+``pascal_voc``: pixel ``i`` spans ``[i, i + 1)``, so a box around the pixels ``a..b`` (inclusive)
+has ``x1 = a`` and ``x2 = b + 1``, its width is ``x2 - x1``, and a horizontal flip is
+``x' = W - x``. A VOC file stores the first and last pixel of the box, 1-based:
+``xmin = a + 1`` and ``xmax = b + 1``; a box inside a ``W x H`` image has ``1 <= xmin <= xmax <= W``.
+Loading gives ``(xmin - 1, ymin - 1, xmax, ymax)``, as detectron2's VOC loader does.
 """
 
 from __future__ import annotations
@@ -200,7 +202,7 @@ class SegmentationFolder(Dataset):
 
 @dataclass
 class VocAnnotation:
-    """One parsed VOC file: boxes already in the course convention (0-based, inclusive max)."""
+    """One parsed VOC file: boxes already in the course convention (pixel edges)."""
 
     path: Path
     filename: str
@@ -211,7 +213,7 @@ class VocAnnotation:
 
 
 def read_voc_annotation(path: str | Path) -> VocAnnotation:
-    """Parses a Pascal VOC XML file; boxes are converted to 0-based inclusive ``(x1, y1, x2, y2)``.
+    """Parses a Pascal VOC XML file; boxes become pixel-edge ``(xmin - 1, ymin - 1, xmax, ymax)``.
 
     Raises:
         DatasetError: for a file that is not XML or an object without a name or a box.
@@ -237,7 +239,8 @@ def read_voc_annotation(path: str | Path) -> VocAnnotation:
             raise DatasetError(
                 f"{path}: object {number} ({name}) has a box that is not 4 numbers"
             ) from None
-        rows.append([value - 1 for value in values])  # VOC is 1-based
+        xmin, ymin, xmax, ymax = values  # 1-based first and last pixel
+        rows.append([xmin - 1, ymin - 1, xmax, ymax])  # pixel edges
         names.append(name)
         difficult.append((node.findtext("difficult") or "0").strip() == "1")
     filename = (root.findtext("filename") or f"{path.stem}.jpg").strip()
@@ -267,13 +270,13 @@ class DetectionFolder(Dataset):
         impl: whose ``resize_boxes`` to run (see ``dataset_impl``).
 
     A sample is ``(image float [3, H, W] in [0, 1], target)`` with ``target["boxes"]`` float32
-    ``[N, 4]`` (0-based, inclusive max), ``target["labels"]`` int64 ``[N]`` in 1..C,
+    ``[N, 4]`` (pixel edges), ``target["labels"]`` int64 ``[N]`` in 1..C,
     ``target["difficult"]`` bool ``[N]`` and ``target["image_id"]`` (the position in the split).
 
     Raises:
         DatasetError: for a missing or empty split, a missing or unreadable image, an image whose
-            size differs from its annotation's, a box outside the image or with ``x2 <= x1`` or
-            ``y2 <= y1``, or a class not in ``classes``.
+            size differs from its annotation's, a box outside the image or with ``xmax < xmin`` or
+            ``ymax < ymin``, or a class not in ``classes``.
     """
 
     def __init__(
@@ -324,7 +327,7 @@ class DetectionFolder(Dataset):
         for number, ((x1, y1, x2, y2), name) in enumerate(
             zip(entry.boxes, entry.names, strict=True)
         ):
-            voc = f"VOC ({x1 + 1:g}, {y1 + 1:g}, {x2 + 1:g}, {y2 + 1:g})"
+            voc = f"VOC ({x1 + 1:g}, {y1 + 1:g}, {x2:g}, {y2:g})"
             if name not in self.classes:
                 raise DatasetError(
                     f"{entry.path}: object {number} has unknown class {name!r}"
@@ -332,9 +335,9 @@ class DetectionFolder(Dataset):
                 )
             if x2 <= x1 or y2 <= y1:
                 raise DatasetError(
-                    f"{entry.path}: object {number} ({name}) box {voc} has x2 <= x1 or y2 <= y1"
+                    f"{entry.path}: object {number} ({name}) box {voc} has xmax < xmin or ymax < ymin"
                 )
-            if x1 < 0 or y1 < 0 or x2 > width - 1 or y2 > height - 1:
+            if x1 < 0 or y1 < 0 or x2 > width or y2 > height:
                 raise DatasetError(
                     f"{entry.path}: object {number} ({name}) box {voc} is outside the"
                     f" {width}x{height} image (VOC boxes are 1-based: 1 <= xmin, xmax <= width)"

@@ -14,12 +14,13 @@ starts to learn; pretrained, its decoder adapts in minutes.
 Notation:
     S           image side (the model input size, 256)
     B           batch size
-    boxes       Tensor[B, 4] float, ``(x1, y1, x2, y2)`` in pixels, tight box (inclusive max,
-                torchvision's ``masks_to_boxes``) with each side moved by up to ``jitter`` px
+    boxes       Tensor[B, 4] float, ``(x1, y1, x2, y2)`` in pixel edges (pixel ``i`` spans
+                ``[i, i + 1)``), tight box with each side moved by up to ``jitter`` px
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
 from bam.sam_model import input_size, load_sam, sam_inputs, tiny_sam
+from bam.train import Recipe, fit
 
 # ----------------------------------------------------------------------------- synthetic shapes
 
@@ -159,9 +161,9 @@ def jittered_box(mask: Tensor, jitter: int, generator: torch.Generator) -> Tenso
         Tensor[4] float ``(x1, y1, x2, y2)``.
     """
     height, width = mask.shape
-    box = masks_to_boxes(mask[None])[0]
+    box = masks_to_boxes(mask[None])[0] + torch.tensor([0.0, 0.0, 1.0, 1.0])  # pixel edges
     box = box + torch.randint(-jitter, jitter + 1, (4,), generator=generator).float()
-    upper = torch.tensor([width - 1, height - 1, width - 1, height - 1], dtype=torch.float32)
+    upper = torch.tensor([width, height, width, height], dtype=torch.float32)
     box = torch.minimum(box.clamp(min=0), upper)
     low, high = torch.minimum(box[:2], box[2:]), torch.maximum(box[:2], box[2:])
     return torch.cat([low, high])
@@ -271,6 +273,23 @@ def _forward(model: torch.nn.Module, images: Tensor, boxes: Tensor) -> Tensor:
     return F.interpolate(low_res, size=images.shape[-2:], mode="bilinear", align_corners=False)
 
 
+def warmup_then_cosine(step: int, steps: int) -> float:
+    """Learning-rate factor: linear warm-up over the first 5% of ``steps``, cosine down to 5%."""
+    warmup = max(1, steps // 20)
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _validation_iou(model: torch.nn.Module, validation: tuple[Tensor, Tensor, Tensor]) -> float:
+    model.eval()
+    with torch.no_grad():
+        iou = _mean_iou(_forward(model, validation[0], validation[2]), validation[1])
+    model.train()
+    return iou
+
+
 def pretrain(
     out_dir: str | Path,
     steps: int = 800,
@@ -283,9 +302,10 @@ def pretrain(
 ) -> dict[str, float]:
     """Trains a tiny SAM from scratch on synthetic shapes and saves it with ``save_pretrained``.
 
-    AdamW with a linear warm-up and a cosine decay; DiceCE loss on the full-resolution
-    (bilinearly upsampled) single-mask output. The model is saved to ``out_dir`` every 100
-    steps and at the end, so an interrupted run still leaves a usable model.
+    A recipe of the one training loop (``bam.train.fit``): AdamW with a linear warm-up and a
+    cosine decay; DiceCE loss on the full-resolution (bilinearly upsampled) single-mask output;
+    each step's images drawn from ``(seed, step)``. Validated and saved to ``out_dir`` every 100
+    steps (one "epoch") and at the end: an interrupted run still leaves a usable model.
 
     Args:
         out_dir: folder to write ``config.json`` and ``model.safetensors`` into.
@@ -295,8 +315,7 @@ def pretrain(
         seed: seeds the weights and the stream of synthetic images.
         max_minutes: stop early after this many minutes (the schedule still assumes ``steps``).
         log: where progress lines go.
-        init: continue from this saved model (a second stage, with a fresh schedule) instead
-            of a random tiny SAM; use another ``seed`` there, so the images are new ones.
+        init: a saved model to continue from (a new stage: fresh schedule; use another seed).
 
     Returns:
         ``{"steps": ..., "seconds": ..., "validation_iou": ...}`` of the saved model.
@@ -309,51 +328,45 @@ def pretrain(
             f"pretraining draws {size}x{size} images; {init} takes {input_size(model)}"
         )
     model.train()
-    generator = torch.Generator().manual_seed(seed)
     validation = synthetic_batch(12, size, torch.Generator().manual_seed(seed + 10_000))
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
-    warmup = max(1, steps // 20)
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, steps - warmup)
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-
-    def validate() -> float:
-        model.eval()
-        with torch.no_grad():
-            iou = _mean_iou(_forward(model, validation[0], validation[2]), validation[1])
-        model.train()
-        return iou
-
+    per_epoch = math.gcd(steps, 100)  # validate and save every 100 steps
     start = time.monotonic()
-    running = None
-    step = 0
-    iou = validate()
-    log(f"step 0: validation IoU {iou:.3f}")
-    for step in range(1, steps + 1):
-        images, masks, boxes = synthetic_batch(batch_size, size, generator)
+    done = [0]  # steps taken
+    validate = functools.partial(_validation_iou, model, validation)
+
+    def batch(epoch: int, index: int) -> tuple[Tensor, Tensor, Tensor]:
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch * per_epoch + index)
+        return synthetic_batch(batch_size, size, generator)
+
+    def step(batch: tuple[Tensor, Tensor, Tensor]) -> dict[str, float]:
+        images, masks, boxes = batch
         loss = _dice_ce(_forward(model, images, boxes), masks)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        scheduler.step()
-        running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
-        minutes = (time.monotonic() - start) / 60
-        out_of_time = max_minutes is not None and minutes >= max_minutes
-        if step % 25 == 0 or step == steps or out_of_time:
-            message = f"step {step}/{steps}: loss {running:.3f}, {minutes:.1f} min"
-            if step % 100 == 0 or step == steps or out_of_time:
-                iou = validate()
-                message += f", validation IoU {iou:.3f}"
-                model.save_pretrained(out)
-            log(message)
-        if out_of_time:
-            log(f"stopping after {max_minutes} minutes")
-            break
+        done[0] += 1
+        return {"loss": loss.item()}
+
+    recipe = Recipe(
+        model=model, optimizer=optimizer, epochs=steps // per_epoch, steps_per_epoch=per_epoch,
+        batch=batch, step=step, evaluate=lambda epoch, record: {"validation_iou": validate()},
+        lr_factor=lambda step: warmup_then_cosine(step, steps),
+        describe=lambda r: (
+            f"step {r['epoch'] * per_epoch}/{steps}: loss {r['loss']:.3f},"
+            f" {(time.monotonic() - start) / 60:.1f} min, validation IoU {r['validation_iou']:.3f}"
+        ),
+        after_epoch=lambda history: model.save_pretrained(out),
+        seed=seed,
+    )  # fmt: skip
+    log(f"step 0: validation IoU {validate():.3f}")
+    history = fit(recipe, None, log=log, progress=False, max_minutes=max_minutes)
+    if history and history[-1].get("stopped"):
+        log(f"stopping after {max_minutes} minutes")
     model.save_pretrained(out)
-    return {"steps": step, "seconds": time.monotonic() - start, "validation_iou": iou}
+    return {
+        "steps": done[0],
+        "seconds": time.monotonic() - start,
+        "validation_iou": history[-1]["validation_iou"] if history else validate(),
+    }

@@ -18,9 +18,10 @@ rounded everywhere), while ``sin``/``cos`` run on Python floats for a handful of
 the pixels do not depend on the CPU's vector units. JPEG bytes depend on Pillow's libjpeg build
 only.
 
-Box convention (see ``bam.datasets``): boxes are ``(x1, y1, x2, y2)`` with the *inclusive*
-maximum (torchvision's ``masks_to_boxes``): ``x2`` is the column of the rightmost pixel. VOC
-files store the same pixels 1-based: ``xmin = x1 + 1`` ... ``ymax = y2 + 1``.
+Box convention (see ``bam.datasets``): boxes are ``(x1, y1, x2, y2)`` in continuous pixel-edge
+coordinates: pixel ``i`` spans ``[i, i + 1)``, so ``x2`` is the rightmost pixel's column + 1. VOC
+files store the first and last pixels 1-based: ``xmin = x1 + 1``, ``ymin = y1 + 1``,
+``xmax = x2``, ``ymax = y2``.
 """
 
 from __future__ import annotations
@@ -358,7 +359,7 @@ def shapes_sample(seed: int, index: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
     Returns:
         ``(image uint8 [H, W, 3], boxes float [N, 4], labels int [N])``: boxes ``(x1, y1, x2,
-        y2)`` tight around each object's visible pixels, inclusive max; labels index
+        y2)`` tight around each object's visible pixels, in pixel edges; labels index
         ``SHAPES_CLASSES`` (0-based here; the loaders add 1 for the background).
     """
     rng = np.random.default_rng([seed, _SHAPES_STREAM, index])
@@ -402,14 +403,17 @@ def shapes_sample(seed: int, index: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def masks_to_boxes_numpy(masks: np.ndarray) -> np.ndarray:
-    """Tight ``(x1, y1, x2, y2)`` boxes of ``bool [N, H, W]`` masks, inclusive max. ``[N, 4]``."""
+    """Tight pixel-edge ``(x1, y1, x2, y2)`` boxes of ``bool [N, H, W]`` masks. ``[N, 4]``.
+
+    ``x2`` is the last column holding mask pixels + 1 (torchvision's ``masks_to_boxes`` + 1).
+    """
     rows = masks.any(axis=2)  # [N, H]
     cols = masks.any(axis=1)  # [N, W]
     height, width = masks.shape[1:]
     y1 = rows.argmax(axis=1)
-    y2 = height - 1 - rows[:, ::-1].argmax(axis=1)
+    y2 = height - rows[:, ::-1].argmax(axis=1)  # last row + 1
     x1 = cols.argmax(axis=1)
-    x2 = width - 1 - cols[:, ::-1].argmax(axis=1)
+    x2 = width - cols[:, ::-1].argmax(axis=1)  # last column + 1
     return np.stack([x1, y1, x2, y2], axis=1).astype(np.float64)
 
 
@@ -439,10 +443,10 @@ def _mask_jpeg(mask: np.ndarray, where: str) -> bytes:
 def voc_annotation(
     filename: str, width: int, height: int, boxes: np.ndarray, names: list[str]
 ) -> str:
-    """A Pascal VOC annotation; boxes ``(x1, y1, x2, y2)`` 0-based inclusive become 1-based."""
+    """A Pascal VOC annotation of pixel-edge boxes: ``(x1 + 1, y1 + 1, x2, y2)``, 1-based pixels."""
     objects = []
     for (x1, y1, x2, y2), name in zip(boxes.astype(int).tolist(), names, strict=True):
-        truncated = int(x1 == 0 or y1 == 0 or x2 == width - 1 or y2 == height - 1)
+        truncated = int(x1 == 0 or y1 == 0 or x2 == width or y2 == height)
         objects.append(
             "\t<object>\n"
             f"\t\t<name>{name}</name>\n"
@@ -452,8 +456,8 @@ def voc_annotation(
             "\t\t<bndbox>\n"
             f"\t\t\t<xmin>{x1 + 1}</xmin>\n"
             f"\t\t\t<ymin>{y1 + 1}</ymin>\n"
-            f"\t\t\t<xmax>{x2 + 1}</xmax>\n"
-            f"\t\t\t<ymax>{y2 + 1}</ymax>\n"
+            f"\t\t\t<xmax>{x2}</xmax>\n"
+            f"\t\t\t<ymax>{y2}</ymax>\n"
             "\t\t</bndbox>\n"
             "\t</object>\n"
         )

@@ -1,23 +1,26 @@
 """Training, evaluation and prediction for the course's Faster R-CNN (``bam train detector``).
 
-The loop is the usual one: batches of the training split, the model's four losses summed,
-one optimiser step; after every epoch, mAP@0.5 on the test split (lesson 3's
+A recipe of the one training loop (``bam.train.fit``): batches of the training split, flipped
+with lesson 2's ``hflip``, the model's four losses summed, one Adam step; the learning rate drops
+10x at ``lr_drop`` of the run; after every epoch, mAP@0.5 on the test split (lesson 3's
 ``mean_average_precision``) and a checkpoint. A run folder holds everything::
 
     runs/detector-YYYYmmdd-HHMMSS/
         config.json            the settings (resume and eval read them back)
-        checkpoint.pt          model, optimiser and schedule after the last finished epoch
+        checkpoint.pt          model, optimiser, schedule and loop state after the last epoch
+        metrics.json           every epoch's record
         metrics/epoch_001.json losses (per step and mean), mAP, AP per class, seconds
         loss_curves.png        losses and mAP per epoch (the seed's figure 2-7)
         detections.png         test images with detections (solid) and ground truth (dashed)
 
-Resuming (``--resume RUN_DIR``) restarts after the last finished epoch. Each epoch draws its
-data order, flips and samples from a generator seeded by ``(seed, epoch, rank)``, so an
-interrupted and resumed run ends with the same weights as an uninterrupted one.
+Resuming (``--resume RUN_DIR``) restarts after the last finished epoch. Batch ``i`` of epoch
+``e`` is a function of ``(seed, e, i, rank)`` alone — the epoch's order, the flips and the
+samplers inside the model — so an interrupted and resumed run ends with the same weights as an
+uninterrupted one.
 
-Under ``torchrun --nproc_per_node=N`` each process trains on its share of every epoch
-(``DistributedSampler``) and gradients are averaged (``DistributedDataParallel``; gloo on CPU,
-NCCL on GPUs); process 0 evaluates, writes files and shows progress.
+Under ``torchrun --nproc_per_node=N`` each process trains on its share of every epoch and
+gradients are averaged (``DistributedDataParallel``; gloo on CPU, NCCL on GPUs); process 0
+evaluates, writes files and shows progress.
 
 ``model_factory`` lets ``bam compare detector`` train torchvision's ``FasterRCNN`` with the very
 same loop, data, optimiser and schedule.
@@ -25,14 +28,9 @@ same loop, data, optimiser and schedule.
 
 from __future__ import annotations
 
-import ast
-import contextlib
-import inspect
 import json
 import os
-import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -41,11 +39,25 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from bam import implementations
 from bam.datasets import SHAPES_ROOT, DetectionFolder
-from bam.implementations import lesson_module
+from bam.implementations import lesson_module, unfinished
+from bam.train import (
+    Distributed,
+    Recipe,
+    fit,
+    load_checkpoint,
+    new_run_dir,
+    pick_device,
+    start_distributed,
+    write_json,
+)
+from bam.train.loop import CHECKPOINT, step_seed
 
 RUNS_ROOT = Path("runs")
-CHECKPOINT = "checkpoint.pt"
+__all__ = [
+    "CHECKPOINT", "TrainConfig", "load_checkpoint", "pick_device", "predict", "train",
+]  # fmt: skip
 LOSS_NAMES = ("loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg")
 
 # the exercises a training run calls, lesson by lesson (roi_align only with --pool roi_align)
@@ -62,9 +74,14 @@ REQUIRED_EXERCISES: dict[str, tuple[str, ...]] = {
     "detector": ("FasterRCNN",),
 }  # fmt: skip
 
-
-class UnfinishedExercises(RuntimeError):
-    """Some exercises a pipeline needs still raise ``NotImplementedError``."""
+# lesson 10's YOLO: no RPN, no RoI pooling, no Fast R-CNN head; lesson 6's nms
+YOLO_EXERCISES: dict[str, tuple[str, ...]] = {
+    "dataset": ("resize_boxes", "collate_detection"),
+    "metrics": ("box_iou", "average_precision", "mean_average_precision"),
+    "vgg": ("vgg16_backbone",),
+    "rpn": ("nms",),
+    "yolo": ("grid_targets", "yolo_loss", "decode_grid", "yolo_postprocess", "YOLO"),
+}
 
 
 @dataclass
@@ -106,6 +123,7 @@ class TrainConfig:
     max_train_images: int | None = None
     max_test_images: int | None = None
     classes: tuple[str, ...] = field(default_factory=tuple)
+    model: str = "faster_rcnn"  # or "yolo" (lesson 10, bam train yolo)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,101 +158,35 @@ ModelFactory = Callable[[TrainConfig, int], nn.Module]
 # ----------------------------------------------------------------------------- exercises
 
 
-def _raises_not_implemented(function: ast.FunctionDef) -> bool:
-    return any(
-        isinstance(statement, ast.Raise)
-        and statement.exc is not None
-        and "NotImplementedError" in ast.unparse(statement.exc)
-        for statement in function.body
-    )
+def needed_exercises(
+    pool: str = "roi_pool", hflip: bool = False, model: str = "faster_rcnn"
+) -> dict[str, tuple[str, ...]]:
+    """The exercises a run calls: ``roi_align`` only with that pool, ``hflip`` only with flips."""
+    needed = dict(YOLO_EXERCISES if model == "yolo" else REQUIRED_EXERCISES)
+    if hflip:
+        needed = {"augment": ("hflip",), **needed}
+    if pool == "roi_align" and "roi" in needed:
+        needed["roi"] = (*needed["roi"], "roi_align")
+    return needed
 
 
-def is_unfinished(obj: object) -> bool:
-    """Whether a function or class still has a stub body (a top-level ``raise NotImplementedError``)."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
-    except (OSError, TypeError, SyntaxError):
-        return False
-    node = tree.body[0]
-    if isinstance(node, ast.ClassDef):
-        return any(
-            isinstance(item, ast.FunctionDef) and _raises_not_implemented(item)
-            for item in node.body
-        )
-    return isinstance(node, ast.FunctionDef) and _raises_not_implemented(node)
-
-
-def unfinished_exercises(impl: str, pool: str = "roi_pool") -> list[str]:
+def unfinished_exercises(
+    impl: str, pool: str = "roi_pool", hflip: bool = False, model: str = "faster_rcnn"
+) -> list[str]:
     """The exercises that a training run needs and that are still stubs in ``impl``."""
-    missing = []
-    for lesson, names in REQUIRED_EXERCISES.items():
-        module = lesson_module(lesson, impl)
-        wanted = names + (("roi_align",) if lesson == "roi" and pool == "roi_align" else ())
-        missing += [
-            f"{impl}/{lesson}.py::{name}"
-            for name in wanted
-            if is_unfinished(getattr(module, name, None))
-        ]
-    return missing
+    return unfinished(impl, needed_exercises(pool, hflip, model))
 
 
-def require_finished(impl: str, pool: str = "roi_pool") -> None:
+def require_finished(
+    impl: str, pool: str = "roi_pool", hflip: bool = False, model: str = "faster_rcnn"
+) -> None:
     """Raises ``UnfinishedExercises`` naming every stub a run would hit."""
-    missing = unfinished_exercises(impl, pool)
-    if missing:
-        raise UnfinishedExercises(
-            "these exercises are not implemented yet, and training the detector runs them all:\n  "
-            + "\n  ".join(missing)
-            + "\nFinish them (pytest checks --exercise LESSON tells how far you are), or train the"
-            " reference with --impl solutions."
-        )
+    implementations.require_finished(
+        impl, needed_exercises(pool, hflip, model), f"training the {model.replace('_', ' ')}"
+    )
 
 
 # ----------------------------------------------------------------------------- set-up
-
-
-@dataclass
-class Distributed:
-    """Where this process stands in a ``torchrun`` job (rank 0 of 1 without one)."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def barrier(self) -> None:
-        if self.enabled:
-            dist.barrier()
-
-
-def start_distributed(device: torch.device) -> Distributed:
-    """Joins the ``torchrun`` process group when launched by it (``WORLD_SIZE`` > 1)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return Distributed()
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Distributed(
-        dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0"))
-    )
-
-
-def pick_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` is CUDA when available, else the CPU; ``cuda`` without a GPU is an error."""
-    if name not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"--device should be auto, cpu or cuda, got {name!r}")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is available here (use --device cpu or auto)")
-    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    return torch.device("cuda", local_rank % torch.cuda.device_count())
 
 
 def load_split(
@@ -249,7 +201,12 @@ def load_split(
 
 
 def course_model(config: TrainConfig, num_classes: int) -> nn.Module:
-    """The course's ``FasterRCNN`` from ``config.impl``, with the run's settings."""
+    """The course's ``FasterRCNN`` (or lesson 10's ``YOLO``) from ``config.impl``."""
+    if config.model == "yolo":
+        yolo = lesson_module("yolo", config.impl)
+        return yolo.YOLO(num_classes, width=config.width, hidden=config.hidden)
+    if config.model != "faster_rcnn":
+        raise ValueError(f"model should be faster_rcnn or yolo, got {config.model!r}")
     detector = lesson_module("detector", config.impl)
     return detector.FasterRCNN(num_classes, **config.model_options())
 
@@ -294,39 +251,38 @@ def load_pretrained_backbone(model: nn.Module, config: TrainConfig) -> None:
     load_backbone_weights(backbone, config.backbone_weights, config.width)
 
 
-def new_run_dir() -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = RUNS_ROOT / f"detector-{stamp}"
-    suffix = 1
-    while path.exists():
-        suffix += 1
-        path = RUNS_ROOT / f"detector-{stamp}-{suffix}"
-    return path
-
-
 def _to_device(targets: list[dict[str, Tensor]], device: torch.device) -> list[dict[str, Tensor]]:
     return [{key: value.to(device) for key, value in target.items()} for target in targets]
 
 
 def hflip_batch(
-    images: Tensor, targets: list[dict[str, Tensor]], flip: Tensor
+    images: Tensor,
+    targets: list[dict[str, Tensor]],
+    flip: Tensor,
+    hflip: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor, Tensor]],
 ) -> tuple[Tensor, list]:
-    """Mirrors the images where ``flip`` is True, and their boxes with them (``x' = W - x``)."""
-    width = images.shape[-1]
-    images = torch.where(flip[:, None, None, None], images.flip(-1), images)
-    flipped = []
-    for target, mirror in zip(targets, flip.tolist(), strict=True):
-        boxes = target["boxes"]
+    """Mirrors the images where ``flip`` is True, with lesson 2's ``hflip`` (boxes ``x' = W - x``)."""
+    flipped_images, flipped_targets = [], []
+    for image, target, mirror in zip(images, targets, flip.tolist(), strict=True):
         if mirror:
-            boxes = torch.stack(
-                [width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1
-            )
-        flipped.append({**target, "boxes": boxes})
-    return images, flipped
+            blank = torch.zeros(image.shape[-2:], dtype=torch.bool, device=image.device)
+            image, _, boxes = hflip(image, blank, target["boxes"])
+            target = {**target, "boxes": boxes}
+        flipped_images.append(image)
+        flipped_targets.append(target)
+    return torch.stack(flipped_images), flipped_targets
 
 
-def epoch_generator(config: TrainConfig, epoch: int, rank: int) -> torch.Generator:
-    return torch.Generator().manual_seed(config.seed * 1_000_003 + epoch * 1_009 + rank)
+def epoch_order(config: TrainConfig, epoch: int, size: int, world: Distributed) -> Tensor:
+    """This process's image positions of ``epoch``, in batch order (whole batches only).
+
+    One permutation per epoch, seeded by ``(seed, epoch)``, shared out among the processes
+    like ``DistributedSampler``: process ``r`` takes positions ``r, r + N, ...``.
+    """
+    generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch * 1_009)
+    order = torch.randperm(size, generator=generator)  # [size]
+    per_step = world.world_size * config.batch_size
+    return order[: size // per_step * per_step][world.rank :: world.world_size]
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -372,32 +328,6 @@ def evaluate(
 # ----------------------------------------------------------------------------- files
 
 
-def _write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` of plain state dicts, written to a temporary file first (a kill never
-    leaves half a checkpoint)."""
-    temporary = path.with_suffix(".tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Loads a checkpoint with ``weights_only=True``: tensors and plain containers, no pickled code.
-
-    Raises:
-        FileNotFoundError: with advice, when the run has no checkpoint yet.
-    """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no checkpoint (did the run finish an epoch?)")
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def read_config(run_dir: Path) -> TrainConfig:
     path = run_dir / "config.json"
     if not path.is_file():
@@ -441,15 +371,100 @@ def write_figures(
 # ----------------------------------------------------------------------------- training
 
 
-@contextlib.contextmanager
-def _progress(total: int, description: str, enabled: bool) -> Iterator[Any]:
-    from tqdm import tqdm
+def optimizer_for(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay
+        )
+    raise ValueError(f"optimizer should be adam or sgd, got {config.optimizer!r}")
 
-    bar = tqdm(total=total, desc=description, disable=not enabled, leave=False, dynamic_ncols=True)
-    try:
-        yield bar
-    finally:
-        bar.close()
+
+def _open_run(config: TrainConfig, run_dir: str | Path | None, resume: bool) -> TrainConfig:
+    """The run's settings: ``config``, or the run folder's own when resuming."""
+    if not resume:
+        return config
+    if run_dir is None:
+        raise ValueError("resume needs the run folder")
+    requested = config.epochs  # 0: the run's own number of epochs
+    saved = read_config(Path(run_dir))
+    saved.epochs = requested or saved.epochs
+    return saved
+
+
+def detector_recipe(
+    config: TrainConfig,
+    model: nn.Module,
+    data: tuple[Any, Any],
+    device: torch.device,
+    world: Distributed,
+    run_dir: Path,
+) -> Recipe:
+    """``bam train detector`` as a recipe of ``fit``: Adam, a 10x drop at ``lr_drop``, flips."""
+    train_set, test_set = data
+    classes, num_classes = config.classes, len(config.classes) + 1
+    collate = lesson_module("dataset", config.impl).collate_detection
+    hflip = lesson_module("augment", config.impl).hflip if config.hflip else None
+    optimizer = optimizer_for(model, config)
+    trained = nn.parallel.DistributedDataParallel(model) if world.enabled else model
+    test_loader = torch.utils.data.DataLoader(
+        test_set, batch_size=config.batch_size, collate_fn=collate
+    )
+    steps = len(train_set) // (world.world_size * config.batch_size)
+    milestone = max(1, round(config.lr_drop * config.epochs)) * steps  # lr / 10 from there
+    orders: dict[int, Tensor] = {}
+    shown: list[Any] = []
+
+    def batch(epoch: int, index: int) -> tuple[Tensor, list[dict[str, Tensor]]]:
+        order = orders.setdefault(epoch, epoch_order(config, epoch, len(train_set), world))
+        positions = order[index * config.batch_size : (index + 1) * config.batch_size]
+        images, targets = collate([train_set[int(position)] for position in positions])
+        if hflip is not None:
+            generator = torch.Generator().manual_seed(
+                int(step_seed(config.seed, epoch, index, world.rank))
+            )
+            flip = torch.rand(len(images), generator=generator) < 0.5
+            images, targets = hflip_batch(images, targets, flip, hflip)
+        return images.to(device), _to_device(targets, device)
+
+    def step(batch: tuple[Tensor, list[dict[str, Tensor]]]) -> dict[str, float]:
+        trained.train()
+        losses = trained(*batch)  # the model's named losses (four for either detector)
+        total = sum(losses.values())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        return {name: value.item() for name, value in losses.items()}
+
+    def evaluate(epoch: int, record: dict[str, Any]) -> dict[str, Any]:
+        detections, truths, images = predict(model, test_loader, device)
+        scores = score_detections(detections, truths, config, num_classes)
+        shown[:] = [images[:6], detections[:6], truths[:6]]
+        return {
+            "loss": sum(value for name, value in record.items() if name.startswith("loss_")),
+            "map": scores["map"],
+            "ap": {classes[key - 1]: value for key, value in scores["ap"].items()},
+        }
+
+    def after_epoch(history: list[dict[str, Any]]) -> None:
+        record = history[-1]
+        write_json(run_dir / "metrics" / f"epoch_{record['epoch']:03d}.json", record)
+        write_figures(run_dir, history, tuple(shown), classes)
+
+    def describe(record: dict[str, Any]) -> str:
+        return (
+            f"epoch {record['epoch']}/{config.epochs}  loss {record['loss']:.3f}"
+            f"  mAP@0.5 {record['map']:.3f}  ({record['seconds']:.0f} s)  "
+            + "  ".join(f"{name} {ap:.2f}" for name, ap in record["ap"].items())
+        )
+
+    return Recipe(
+        model=model, optimizer=optimizer, epochs=config.epochs, steps_per_epoch=steps,
+        batch=batch, step=step, evaluate=evaluate,
+        lr_factor=lambda step: 0.1 if step >= milestone else 1.0,
+        describe=describe, after_epoch=after_epoch, seed=config.seed, keep_steps=True,
+    )  # fmt: skip
 
 
 def train(
@@ -483,172 +498,42 @@ def train(
             ``.backbone`` (a new run loads ``config.backbone_weights`` into it, for our model and
             for ``model_factory``'s alike).
     """
-    if resume:
-        if run_dir is None:
-            raise ValueError("resume needs the run folder")
-        requested = config.epochs  # 0: the run's own number of epochs
-        config = read_config(Path(run_dir))
-        config.epochs = requested or config.epochs
+    config = _open_run(config, run_dir, resume)
     if model_factory is None:
-        require_finished(config.impl, config.pool)
+        require_finished(config.impl, config.pool, config.hflip, config.model)
     device = pick_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
     world = start_distributed(device)
-    run_dir = Path(run_dir) if run_dir is not None else new_run_dir()
+    prefix = "yolo" if config.model == "yolo" else "detector"
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(prefix, RUNS_ROOT)
+    if resume and not (run_dir / CHECKPOINT).is_file():
+        raise FileNotFoundError(
+            f"{run_dir / CHECKPOINT}: no checkpoint (did the run finish an epoch?)"
+        )
 
     train_set = load_split(config, config.train_split, config.max_train_images)
     test_set = load_split(config, config.test_split, config.max_test_images)
-    classes = (
-        train_set.dataset if isinstance(train_set, torch.utils.data.Subset) else train_set
-    ).classes
-    config.classes = tuple(classes)
-    num_classes = len(classes) + 1
-    collate = lesson_module("dataset", config.impl).collate_detection
-
+    folder = train_set.dataset if isinstance(train_set, torch.utils.data.Subset) else train_set
+    config.classes = tuple(folder.classes)
     if not resume:
         config.backbone_weights = resolve_backbone_weights(config)
     torch.manual_seed(config.seed)  # the same initial weights in every process
-    model = (model_factory or course_model)(config, num_classes)
+    model = (model_factory or course_model)(config, len(config.classes) + 1)
     if not resume:  # a resumed run's checkpoint holds the backbone
         load_pretrained_backbone(model, config)
     model = model.to(device)
-    if config.optimizer == "adam":
-        optimizer = torch.optim.Adam(
-            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
-    elif config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(
-            model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay
-        )
-    else:
-        raise ValueError(f"optimizer should be adam or sgd, got {config.optimizer!r}")
-    milestone = max(1, round(config.lr_drop * config.epochs))  # the learning rate drops 10x there
-    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, [milestone], gamma=0.1)
-    history: list[dict] = []
-    start_epoch = 0
-    if resume:
-        state = load_checkpoint(run_dir / CHECKPOINT)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        history = json.loads(state["history"])
-        start_epoch = int(state["epoch"])
-        log(f"resuming {run_dir} after epoch {start_epoch} of {config.epochs}")
-    elif world.main:
+    if not resume and world.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(run_dir / "config.json", config.to_json())
+        write_json(run_dir / "config.json", config.to_json())
         log(f"run folder: {run_dir}")
-        log(
-            "backbone: "
-            + (
-                "trained from scratch (no pretrained weights)"
-                if config.backbone_weights == "none"
-                else f"pretrained, from {config.backbone_weights}"
-            )
-        )
-    trained = nn.parallel.DistributedDataParallel(model) if world.enabled else model
-
-    test_loader = torch.utils.data.DataLoader(
-        test_set, batch_size=config.batch_size, collate_fn=collate
-    )
-    record: dict[str, Any] = history[-1] if history else {}
-    for epoch in range(start_epoch, config.epochs):
-        generator = epoch_generator(config, epoch, world.rank)
-        torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))  # samplers
-        if world.enabled:
-            sampler = torch.utils.data.DistributedSampler(
-                train_set,
-                world.world_size,
-                world.rank,
-                shuffle=True,
-                seed=config.seed,
-                drop_last=True,
-            )
-            sampler.set_epoch(epoch)
-        else:
-            sampler = torch.utils.data.RandomSampler(train_set, generator=generator)
-        loader = torch.utils.data.DataLoader(
-            train_set,
-            batch_size=config.batch_size,
-            sampler=sampler,
-            collate_fn=collate,
-            drop_last=True,
-        )
-        trained.train()
-        started = time.perf_counter()
-        step_losses: list[dict[str, float]] = []
-        with _progress(
-            len(loader), f"epoch {epoch + 1}/{config.epochs}", show_progress and world.main
-        ) as bar:
-            for images, targets in loader:
-                if config.hflip:
-                    flip = torch.rand(len(images), generator=generator) < 0.5
-                    images, targets = hflip_batch(images, targets, flip)
-                losses = trained(images.to(device), _to_device(targets, device))
-                total = sum(losses[name] for name in LOSS_NAMES)
-                if not torch.isfinite(total):
-                    raise FloatingPointError(
-                        f"epoch {epoch + 1}: the loss became {total.item()} ({ {k: v.item() for k, v in losses.items()} });"
-                        " try a smaller --lr"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                total.backward()
-                optimizer.step()
-                step_losses.append({name: losses[name].item() for name in LOSS_NAMES})
-                running = {
-                    name.removeprefix("loss_"): sum(s[name] for s in step_losses[-20:])
-                    / len(step_losses[-20:])
-                    for name in LOSS_NAMES
-                }
-                bar.set_postfix({key: f"{value:.3f}" for key, value in running.items()})
-                bar.update()
-        schedule.step()
-        seconds = time.perf_counter() - started
-        means = {
-            name: sum(s[name] for s in step_losses) / max(len(step_losses), 1)
-            for name in LOSS_NAMES
-        }
-        if world.enabled:  # average the epoch's losses and time over the processes
-            packed = torch.tensor([*means.values(), seconds], dtype=torch.float64)
-            dist.all_reduce(packed)
-            packed /= world.world_size
-            means = dict(zip(LOSS_NAMES, packed[:-1].tolist(), strict=True))
-            seconds = float(packed[-1])
-        if world.main:
-            detections, truths, images = predict(model, test_loader, device)
-            scores = score_detections(detections, truths, config, num_classes)
-            record = {
-                "epoch": epoch + 1,
-                **means,
-                "loss": sum(means.values()),
-                "map": scores["map"],
-                "ap": {classes[key - 1]: value for key, value in scores["ap"].items()},
-                "seconds": seconds,
-                "lr": optimizer.param_groups[0]["lr"],
-                "steps": [[round(s[name], 5) for name in LOSS_NAMES] for s in step_losses],
-            }
-            history.append(record)
-            _write_json(run_dir / "metrics" / f"epoch_{epoch + 1:03d}.json", record)
-            save_checkpoint(
-                run_dir / CHECKPOINT,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "epoch": epoch + 1,
-                    "history": json.dumps(history),
-                },
-            )
-            write_figures(
-                run_dir, history, (images[:6], detections[:6], truths[:6]), config.classes
-            )
-            log(
-                f"epoch {epoch + 1}/{config.epochs}  loss {record['loss']:.3f}  mAP@0.5 {record['map']:.3f}"
-                f"  ({seconds:.0f} s)  "
-                + "  ".join(f"{name} {ap:.2f}" for name, ap in record["ap"].items())
-            )
-        world.barrier()
-    if world.main and not history:
-        log("nothing to train: the run already has all its epochs")
+        weights = config.backbone_weights
+        log("backbone: " + ("trained from scratch (no pretrained weights)" if weights == "none"
+                            else f"pretrained, from {weights}"))  # fmt: skip
+    recipe = detector_recipe(config, model, (train_set, test_set), device, world, run_dir)
+    history = fit(
+        recipe, run_dir / CHECKPOINT, resume=resume, world=world, log=log,
+        progress=show_progress,
+    )  # fmt: skip
     if world.enabled:
         dist.destroy_process_group()
+    record = history[-1] if history else {}
     return {**record, "run_dir": str(run_dir)}

@@ -1,7 +1,8 @@
 """Fine-tuning SAM on the water set with box prompts (``bam train sam``, ``bam compare sam``).
 
 The seed's part 1 as a pipeline that runs anywhere: the pretrained tiny SAM (or any SAM saved
-with ``save_pretrained``) gets its encoders frozen and its mask decoder trained on
+with ``save_pretrained``) gets its encoders frozen and its mask decoder trained, by the one
+training loop ``bam.train.fit``, on
 ``data/water`` with Adam (its learning rate decayed along a cosine) and the DiceCE loss, box
 prompts made from the ground-truth masks (jittered in training, tight at test time), the seed's
 augmentation (lesson 2's ``build_pipeline(train=True)``), and IoU and Dice on the test split
@@ -24,24 +25,22 @@ that was never interrupted (shuffling, jitter and augmentation are seeded per ep
 
 from __future__ import annotations
 
-import ast
-import inspect
 import json
 import math
-import textwrap
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from bam.datasets import WATER_ROOT, SegmentationFolder
-from bam.implementations import lesson_module
+from bam.implementations import is_stub, lesson_module, require_finished
 from bam.sam_model import PRETRAINED_TINY_SAM, load_sam
+from bam.train import Recipe, fit, pick_device, runs, write_json
+from bam.train.loop import CHECKPOINT
 
 # exercises each part of the pipeline runs (lesson -> names)
 TRAINING_EXERCISES: dict[str, tuple[str, ...]] = {
@@ -62,62 +61,14 @@ EVALUATION_EXERCISES: dict[str, tuple[str, ...]] = {
 }
 
 
-class UnfinishedExercises(RuntimeError):
-    """Exercises the pipeline needs still raise ``NotImplementedError``; the message names them."""
-
-
-def is_stub(function: Callable) -> bool:
-    """Whether ``function``'s body is only a docstring, comments and ``raise NotImplementedError``."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
-        return False
-    body = tree.body[0].body if tree.body and hasattr(tree.body[0], "body") else []
-    statements = [
-        node
-        for node in body
-        if not (
-            isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant)
-        )
-    ]
-    if len(statements) != 1 or not isinstance(statements[0], ast.Raise):
-        return False
-    raised = statements[0].exc
-    name = raised.func if isinstance(raised, ast.Call) else raised
-    return isinstance(name, ast.Name) and name.id == "NotImplementedError"
-
-
 def load_exercises(impl: str, needed: dict[str, tuple[str, ...]]) -> dict[str, ModuleType]:
     """The lesson modules of ``impl`` (``lessons`` or ``solutions``) the pipeline runs.
 
     Raises:
         UnfinishedExercises: naming every needed exercise that is still a stub.
     """
-    modules = {lesson: lesson_module(lesson, impl) for lesson in needed}
-    missing = [
-        f"{lesson}.{name}"
-        for lesson, names in needed.items()
-        for name in names
-        if not hasattr(modules[lesson], name) or is_stub(getattr(modules[lesson], name))
-    ]
-    if missing:
-        raise UnfinishedExercises(
-            f"this pipeline runs your code from {impl}/, and these exercises are not done yet: "
-            + ", ".join(missing)
-            + ". Finish them (`bam check` grades them), or run the reference with --impl solutions."
-        )
-    return modules
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda``, with a clear error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is available here (use --device cpu or auto)")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"--device must be auto, cpu or cuda, got {name!r}")
-    return torch.device(name)
+    require_finished(impl, needed, "this pipeline")
+    return {lesson: lesson_module(lesson, impl) for lesson in needed}
 
 
 @dataclass
@@ -151,16 +102,6 @@ class RunConfig:
             raise ValueError(f"jitter must be >= 0, got {self.jitter}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
-
-
-@dataclass
-class TrainingState:
-    """What a checkpoint restores: where the run is, and what it measured so far."""
-
-    epoch: int = 0  # epochs finished
-    batch: int = 0  # batches finished in the current epoch
-    epoch_losses: list[float] = field(default_factory=list)
-    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def split_water(config: RunConfig, impl: str) -> tuple[Tensor, Tensor]:
@@ -251,35 +192,61 @@ def box_baseline(data: SegmentationFolder, modules: dict[str, ModuleType]) -> di
             continue
         x1, y1, x2, y2 = sam.box_prompt(mask).long().tolist()
         filled = torch.zeros(mask.shape, dtype=torch.bool)
-        filled[y1 : y2 + 1, x1 : x2 + 1] = True
+        filled[y1:y2, x1:x2] = True  # pixel-edge box: pixels x1 .. x2 - 1
         ious.append(metrics.mask_iou(filled[None], mask.bool()[None]))
         dices.append(metrics.dice_coefficient(filled[None], mask.bool()[None]))
     return {"iou": float(torch.cat(ious).mean()), "dice": float(torch.cat(dices).mean())}
 
 
-def _save_checkpoint(path: Path, model, optimizer, state: TrainingState) -> None:
-    payload = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "state": asdict(state),
-    }
-    temporary = path.with_suffix(".tmp")
-    torch.save(payload, temporary)
-    temporary.replace(path)  # never leave a half-written checkpoint behind
-
-
-def _write_metrics(run_dir: Path, history: list[dict[str, float]]) -> None:
-    (run_dir / "metrics.json").write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
-
-
 def new_run_dir(root: str | Path = "runs") -> Path:
     """A fresh folder ``runs/sam-YYYYmmdd-HHMMSS`` (with a suffix if that exists)."""
-    base = Path(root) / time.strftime("sam-%Y%m%d-%H%M%S")
-    candidate, number = base, 1
-    while candidate.exists():
-        number += 1
-        candidate = base.with_name(f"{base.name}-{number}")
-    return candidate
+    return runs.new_run_dir("sam", root)
+
+
+def sam_recipe(
+    config: RunConfig,
+    model: torch.nn.Module,
+    data: tuple[SegmentationFolder, SegmentationFolder],
+    modules: dict[str, ModuleType],
+    device: torch.device,
+) -> Recipe:
+    """``bam train sam`` as a recipe of ``fit``: Adam on the decoder, cosine decay, DiceCE."""
+    train_data, test_data = data
+    sam, metrics = modules["sam"], modules["metrics"]
+    optimizer = torch.optim.Adam(sam.freeze_for_finetuning(model), lr=config.learning_rate)
+    steps = (len(train_data) + config.batch_size - 1) // config.batch_size
+    total = config.epochs * steps
+
+    def batch(epoch: int, index: int) -> dict[str, Tensor] | None:
+        order = torch.randperm(
+            len(train_data), generator=torch.Generator().manual_seed(config.seed + epoch)
+        )
+        positions = order[index * config.batch_size : (index + 1) * config.batch_size]
+        loaded = _load_batch(
+            train_data, positions.tolist(), sam, config.jitter, _batch_seed(config, epoch, index)
+        )
+        return None if loaded is None else {key: v.to(device) for key, v in loaded.items()}
+
+    def evaluate_epoch(epoch: int, record: dict[str, Any]) -> dict[str, Any]:
+        scores = evaluate(model, test_data, modules)
+        return {
+            "train_loss": record.pop("train_loss", float("nan")),
+            "test_iou": scores["iou"],
+            "test_dice": scores["dice"],
+        }
+
+    return Recipe(
+        model=model, optimizer=optimizer, epochs=config.epochs, steps_per_epoch=steps,
+        batch=batch,
+        step=lambda b: {"train_loss": sam.train_step(model, b, optimizer, metrics.dice_ce_loss)},
+        evaluate=evaluate_epoch,
+        lr_factor=lambda step: learning_rate_at(config, step, total) / config.learning_rate,
+        describe=lambda r: (
+            f"epoch {r['epoch']}/{config.epochs}: loss {r['train_loss']:.4f},"
+            f" test IoU {r['test_iou']:.4f}, Dice {r['test_dice']:.4f}"
+        ),
+        seed=config.seed,
+    )  # fmt: skip
 
 
 def train(
@@ -308,10 +275,8 @@ def train(
         UnfinishedExercises: if an exercise the pipeline runs is still a stub.
         FileExistsError / FileNotFoundError: a new run into a used folder, or resuming nothing.
     """
-    from tqdm import tqdm
-
     run_dir = Path(run_dir)
-    checkpoint_path = run_dir / "checkpoint.pt"
+    checkpoint_path = run_dir / CHECKPOINT
     if resume:
         if not checkpoint_path.is_file():
             raise FileNotFoundError(f"{run_dir}: nothing to resume (no checkpoint.pt)")
@@ -322,20 +287,9 @@ def train(
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     model = load_sam(config.checkpoint, device=device)
-    trainable = modules["sam"].freeze_for_finetuning(model)
-    optimizer = torch.optim.Adam(trainable, lr=config.learning_rate)
-    state = TrainingState()
-    if resume:
-        saved = torch.load(checkpoint_path, map_location=device, weights_only=True)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        state = TrainingState(**saved["state"])
-        log(f"resuming {run_dir} at epoch {state.epoch + 1}, batch {state.batch}")
-    else:
+    if not resume:
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.json").write_text(
-            json.dumps(asdict(config), indent=2) + "\n", encoding="utf-8"
-        )
+        write_json(run_dir / "config.json", asdict(config))
 
     train_idx, test_idx = split_water(config, config.impl)
     augment = None
@@ -349,80 +303,17 @@ def train(
         config.data, config.size, train_idx, augment=augment, impl=modules["dataset"]
     )
     test_data = SegmentationFolder(config.data, config.size, test_idx, impl=modules["dataset"])
-    batches_per_epoch = (len(train_data) + config.batch_size - 1) // config.batch_size
-
-    try:
-        while state.epoch < config.epochs:
-            epoch = state.epoch
-            started = time.monotonic()
-            order = torch.randperm(
-                len(train_data), generator=torch.Generator().manual_seed(config.seed + epoch)
-            )
-            bar = tqdm(
-                total=batches_per_epoch,
-                initial=state.batch,
-                desc=f"epoch {epoch + 1}/{config.epochs}",
-                disable=not progress,
-                leave=False,
-            )
-            while state.batch < batches_per_epoch:
-                step = epoch * batches_per_epoch + state.batch
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate_at(config, step, config.epochs * batches_per_epoch)
-                positions = order[
-                    state.batch * config.batch_size : (state.batch + 1) * config.batch_size
-                ]
-                batch = _load_batch(
-                    train_data,
-                    positions.tolist(),
-                    modules["sam"],
-                    config.jitter,
-                    _batch_seed(config, epoch, state.batch),
-                )
-                if batch is not None:
-                    batch = {key: value.to(device) for key, value in batch.items()}
-                    loss = modules["sam"].train_step(
-                        model, batch, optimizer, modules["metrics"].dice_ce_loss
-                    )
-                    state.epoch_losses.append(loss)
-                    bar.set_postfix(loss=f"{loss:.3f}")
-                state.batch += 1
-                bar.update()
-                if state.batch % config.checkpoint_every == 0:
-                    _save_checkpoint(checkpoint_path, model, optimizer, state)
-                if after_batch is not None:
-                    after_batch(epoch, state.batch)
-            bar.close()
-            scores = evaluate(model, test_data, modules)
-            losses = state.epoch_losses
-            state.history.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_loss": float(np.mean(losses)) if losses else float("nan"),
-                    "test_iou": scores["iou"],
-                    "test_dice": scores["dice"],
-                    "seconds": time.monotonic() - started,
-                }
-            )
-            state.epoch, state.batch, state.epoch_losses = epoch + 1, 0, []
-            _save_checkpoint(checkpoint_path, model, optimizer, state)
-            _write_metrics(run_dir, state.history)
-            entry = state.history[-1]
-            log(
-                f"epoch {epoch + 1}/{config.epochs}: loss {entry['train_loss']:.4f},"
-                f" test IoU {entry['test_iou']:.4f}, Dice {entry['test_dice']:.4f}"
-            )
-    except KeyboardInterrupt:
-        _save_checkpoint(checkpoint_path, model, optimizer, state)
-        log(f"interrupted: saved {checkpoint_path}; continue with --resume {run_dir}")
-        raise
-
+    recipe = sam_recipe(config, model, (train_data, test_data), modules, device)
+    history = fit(
+        recipe, checkpoint_path, resume=resume, log=log, progress=progress,
+        checkpoint_every=config.checkpoint_every, after_batch=after_batch,
+    )  # fmt: skip
     model.save_pretrained(run_dir / "model")
     if config.figures:
         from bam.plots.sam import save_run_figures
 
-        save_run_figures(run_dir, state.history, model, test_data, modules)
-    return state.history
+        save_run_figures(run_dir, history, model, test_data, modules)
+    return history
 
 
 def compare(config: RunConfig, fine_tuned: str | Path | None) -> dict[str, dict[str, float]]:

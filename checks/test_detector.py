@@ -296,3 +296,32 @@ def test_overfits_three_bundled_images():
     expect(
         False, f"after {steps} steps on 3 images the best mAP@0.5 was {best:.2f}, expected >= 0.85"
     )
+
+
+@exercise("detector.FasterRCNN", points=1, timeout=120)
+def test_eval_with_every_proposal_dropped_gives_no_detections():
+    """An RPN whose boxes are all too small (all dropped) gives empty detections, not a crash."""
+    torch.manual_seed(0)
+    model = build()
+    model.eval()
+    anchors = 3 * 3  # build()'s 3 sizes x 3 ratios
+    convs = [m for m in model.rpn_head.modules() if isinstance(m, nn.Conv2d)]
+    deltas = [m for m in convs if m.out_channels == 4 * anchors and m.bias is not None]
+    expect(
+        len(deltas) == 1,
+        f"the RPN head should have one 1x1 conv with 4 x {anchors} outputs (the deltas)",
+    )
+    with torch.no_grad():  # deltas dw = dh = -30 for every anchor: proposals of ~0 px
+        deltas[0].weight.zero_()
+        deltas[0].bias.copy_(torch.tensor([0.0, 0.0, -30.0, -30.0]).repeat(anchors))
+    images, _ = toy_batch()
+    with torch.no_grad(), graded_stack():
+        outputs = model(images)
+    expect(
+        isinstance(outputs, list) and len(outputs) == 2,
+        f"eval mode returns one dict per image, got {type(outputs).__name__}",
+    )
+    for number, output in enumerate(outputs):
+        expect_tensor(output["boxes"], f"image {number}'s boxes", shape=(0, 4))
+        expect_tensor(output["scores"], f"image {number}'s scores", shape=(0,))
+        expect_tensor(output["labels"], f"image {number}'s labels", shape=(0,))

@@ -692,3 +692,24 @@ def test_postprocess_keeps_the_best():
     expect_close(
         scores, F.softmax(class_logits[[3, 1]], dim=1)[:, 1], "their class-1 probabilities"
     )
+
+
+# ----------------------------------------------------------------------------- empty inputs
+
+
+@exercise("head.postprocess_detections", points=1)
+def test_postprocess_no_proposals_and_nothing_above_threshold():
+    """Zero proposals, or none scoring above score_thresh, give three empty tensors (not an error)."""
+    for count in (0, 3):
+        class_logits = torch.zeros(count, 4)
+        class_logits[:, 0] = 10.0  # every proposal is background: nothing above 0.05
+        found_boxes, scores, labels = detect(
+            class_logits,
+            torch.zeros(count, 16),
+            torch.tensor([[0.0, 0, 10, 10]] * count).reshape(-1, 4),
+            (50, 60),
+        )
+        expect(
+            len(found_boxes) == 0 and len(scores) == 0 and len(labels) == 0,
+            f"{count} proposals that are all background should give no detection, got {len(scores)}",
+        )

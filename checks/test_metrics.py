@@ -449,3 +449,228 @@ def test_map_respects_iou_threshold():
     expect_close(
         mean_average_precision(detections, truths, 0.3, num_classes=1)["map"], 1.0, "mAP at IoU 0.3"
     )
+
+
+# ----------------------------------------------------------------------------- box_iou: dtypes, empty
+
+
+@exercise("metrics.box_iou", points=1)
+def test_box_iou_float16_large_boxes_accurate():
+    """Half-precision boxes of a few hundred pixels: IoU in float32, as accurate as torchvision.
+
+    A 300 x 300 box has area 90,000, past float16's largest value (65,504): computing areas in
+    float16 gives inf and IoU NaN or 0. torchvision upcasts to float32; so must box_iou.
+    """
+    box_iou = student("metrics.box_iou")
+    boxes1 = torch.tensor([[0.0, 0.0, 300.0, 300.0], [10.0, 20.0, 700.0, 400.0]])
+    boxes2 = torch.tensor([[10.0, 10.0, 310.0, 310.0], [0.0, 0.0, 50.0, 50.0]])
+    for dtype in (torch.float16, torch.bfloat16):
+        a, b = boxes1.to(dtype), boxes2.to(dtype)
+        result = expect_tensor(
+            box_iou(a, b), f"box_iou of {dtype} boxes", shape=(2, 2), dtype=torch.float32
+        )
+        exact = torchvision.ops.box_iou(a.double(), b.double())  # of the rounded boxes
+        expect_close(result, exact, f"IoU of {dtype} boxes", atol=2e-3)
+
+
+@exercise("metrics.box_iou", points=1)
+def test_box_iou_keeps_float64_and_empty_sets():
+    """float64 in, float64 out; no boxes on either side gives an empty [N, M] result."""
+    box_iou = student("metrics.box_iou")
+    a = torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=torch.float64)
+    expect_tensor(box_iou(a, a), "box_iou of float64 boxes", shape=(1, 1), dtype=torch.float64)
+    empty = torch.zeros((0, 4))
+    expect_tensor(box_iou(empty, a.float()), "box_iou([0, 4], [1, 4])", shape=(0, 1))
+    expect_tensor(box_iou(a.float(), empty), "box_iou([1, 4], [0, 4])", shape=(1, 0))
+    expect_tensor(box_iou(empty, empty), "box_iou([0, 4], [0, 4])", shape=(0, 0))
+
+
+# ----------------------------------------------------------------------------- mAP: VOC devkit rule
+
+
+def devkit_voc_ap(
+    detections: list[dict], truths: list[dict], class_id: int, threshold: float
+) -> float | None:
+    """One class's AP the way the PASCAL VOC devkit computes it (plain Python, global ranking).
+
+    Detections of every image are pooled and stably sorted by decreasing score; each is given
+    the highest-IoU ground truth of its image (first of equal IoUs); difficult ones are ignored.
+    Returns None when the class has no non-difficult ground truth.
+    """
+    records, positives = [], 0
+    for truth in truths:
+        keep = (truth["labels"] == class_id).tolist()
+        flags = truth.get("difficult", torch.zeros(len(keep), dtype=torch.bool)).tolist()
+        rows = [box for box, k in zip(truth["boxes"].tolist(), keep, strict=True) if k]
+        difficult = [bool(d) for d, k in zip(flags, keep, strict=True) if k]
+        records.append({"boxes": rows, "difficult": difficult, "taken": [False] * len(rows)})
+        positives += difficult.count(False)
+    if positives == 0:
+        return None
+    pooled = []  # (score, image, box), image by image, in the given order
+    for index, detection in enumerate(detections):
+        for box, score, label in zip(
+            detection["boxes"].tolist(),
+            detection["scores"].tolist(),
+            detection["labels"].tolist(),
+            strict=True,
+        ):
+            if label == class_id:
+                pooled.append((score, index, box))
+    pooled.sort(key=lambda item: -item[0])  # Python's sort is stable
+
+    def overlap(a: list[float], b: list[float]) -> float:
+        width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+        height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+        inter = width * height
+        union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+        return inter / union
+
+    true_positive, false_positive = [], []
+    for _, index, box in pooled:
+        record = records[index]
+        best, best_iou = -1, -1.0
+        for j, truth_box in enumerate(record["boxes"]):
+            value = overlap(box, truth_box)
+            if value > best_iou:
+                best, best_iou = j, value
+        if best_iou >= threshold:
+            if record["difficult"][best]:
+                continue
+            if not record["taken"][best]:
+                record["taken"][best] = True
+                true_positive.append(1)
+                false_positive.append(0)
+            else:
+                true_positive.append(0)
+                false_positive.append(1)
+        else:
+            true_positive.append(0)
+            false_positive.append(1)
+    recall, precision, tp, fp = [], [], 0, 0
+    for hit, miss in zip(true_positive, false_positive, strict=True):
+        tp, fp = tp + hit, fp + miss
+        recall.append(tp / positives)
+        precision.append(tp / (tp + fp))
+    return area_under_envelope(recall, precision) if recall else 0.0
+
+
+@st.composite
+def crowded_detection_sets(draw: st.DrawFn) -> tuple[list[dict], list[dict], float]:
+    """1–3 images of overlapping boxes on a 5 px grid (so ground truths get claimed twice).
+
+    Integer coordinates keep every IoU an exact ratio; thresholds 0.5 and 0.25 are exact in
+    float32 too, so a detection at exactly the threshold is decided the same way everywhere.
+    """
+    coordinate = st.integers(0, 8).map(lambda v: 5.0 * v)
+    size = st.integers(1, 4).map(lambda v: 5.0 * v)
+
+    def box() -> list[float]:
+        x, y = draw(coordinate), draw(coordinate)
+        return [x, y, x + draw(size), y + draw(size)]
+
+    truths, detections = [], []
+    for _ in range(draw(st.integers(1, 3))):
+        count = draw(st.integers(0, 4))
+        truth = image(
+            [box() for _ in range(count)],
+            draw(st.lists(st.integers(1, 2), min_size=count, max_size=count)),
+        )
+        truth["difficult"] = torch.tensor(
+            draw(st.lists(st.booleans(), min_size=count, max_size=count)), dtype=torch.bool
+        )
+        found = draw(st.integers(0, 5))
+        scores = draw(
+            st.lists(st.sampled_from([0.2, 0.4, 0.6, 0.8]), min_size=found, max_size=found)
+        )
+        labels = draw(st.lists(st.integers(1, 2), min_size=found, max_size=found))
+        truths.append(truth)
+        detections.append(image([box() for _ in range(found)], labels, scores))
+    return detections, truths, draw(st.sampled_from([0.5, 0.25]))
+
+
+@exercise("metrics.mean_average_precision", points=2)
+@settings(max_examples=80)
+@given(crowded_detection_sets())
+def test_map_matches_the_voc_devkit(case):
+    """Per-class AP and mAP equal the VOC devkit's on crowded scenes with difficult objects and tied scores."""
+    mean_average_precision = mean_ap()
+    detections, truths, threshold = case
+    result = mean_average_precision(detections, truths, threshold, num_classes=2)
+    expected = {}
+    for class_id in (1, 2):
+        value = devkit_voc_ap(detections, truths, class_id, threshold)
+        if value is not None:
+            expected[class_id] = value
+    expect(
+        isinstance(result, dict) and sorted(result.get("ap", {})) == sorted(expected),
+        f"'ap' should hold the classes with a non-difficult ground truth, {sorted(expected)};"
+        f" got {sorted(result.get('ap', {})) if isinstance(result, dict) else result!r}",
+    )
+    for class_id, value in expected.items():
+        expect_close(result["ap"][class_id], value, f"AP of class {class_id}", atol=1e-4)
+    mean = sum(expected.values()) / len(expected) if expected else 0.0
+    expect_close(result["map"], mean, "mAP (mean over classes with ground truth)", atol=1e-4)
+
+
+@exercise("metrics.mean_average_precision", points=2)
+def test_map_voc_rule_not_coco_rule_by_hand():
+    """Worked by hand: a detection whose best ground truth is taken is a false positive (VOC), no fall-back.
+
+    ground truths A = [0,0,10,10], B = [4,0,14,10] (class 1). d1 = [1,0,11,10] (0.9): IoU 0.82
+    with A, 0.54 with B -> A, true positive. d2 = [1.5,0,11.5,10] (0.8): IoU 0.74 with A, 0.60
+    with B -> its best is A, already taken -> false positive (COCO's rule would give it B).
+    VOC: recall .5 .5, precision 1 .5 -> AP 0.5. COCO: AP 1.0.
+    """
+    mean_average_precision = mean_ap()
+    truths = [image([[0, 0, 10, 10], [4, 0, 14, 10]], [1, 1])]
+    detections = [image([[1, 0, 11, 10], [1.5, 0, 11.5, 10]], [1, 1], [0.9, 0.8])]
+    result = mean_average_precision(detections, truths, 0.5, num_classes=1)
+    expect_close(
+        result["ap"].get(1, float("nan")),
+        0.5,
+        "AP of class 1 (VOC: the second detection's best ground truth is taken -> false positive;"
+        " 1.0 means it fell back to the other ground truth, COCO's rule)",
+        atol=1e-4,
+    )
+
+
+@exercise("metrics.mean_average_precision", points=2)
+def test_map_difficult_ground_truths_are_ignored():
+    """Worked by hand: a difficult object neither counts for recall nor penalises a detection of it.
+
+    image: A = [0,0,10,10] difficult, B = [20,0,30,10] (class 1). Only B detected -> AP 1.0
+    (0.5 if A counted). Detecting A first (0.9) then B (0.8) -> still 1.0 (0.5 if the detection
+    of A were a false positive). A class whose only ground truth is difficult is not scored.
+    """
+    mean_average_precision = mean_ap()
+    truth = image([[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]], [1, 1, 2])
+    truth["difficult"] = torch.tensor([True, False, True])
+    only_b = image([[20, 0, 30, 10]], [1], [0.8])
+    result = mean_average_precision([only_b], [truth], 0.5, num_classes=2)
+    expect(
+        sorted(result["ap"]) == [1],
+        f"class 2 has only a difficult ground truth and is not scored; 'ap' has {sorted(result['ap'])}",
+    )
+    expect_close(result["ap"][1], 1.0, "AP when the difficult object is not detected", atol=1e-4)
+    both = image([[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]], [1, 1, 2], [0.9, 0.8, 0.7])
+    result = mean_average_precision([both], [truth], 0.5, num_classes=2)
+    expect_close(result["ap"][1], 1.0, "AP when the difficult object is detected too", atol=1e-4)
+    no_flags = image([[0, 0, 10, 10]], [1])  # no "difficult" key: nothing is difficult
+    result = mean_average_precision(
+        [image([[0, 0, 10, 10]], [1], [0.5])], [no_flags], 0.5, num_classes=1
+    )
+    expect_close(result["map"], 1.0, "mAP without a 'difficult' entry", atol=1e-4)
+
+
+@exercise("metrics.mean_average_precision", points=1)
+def test_map_iou_exactly_at_threshold_matches():
+    """A detection whose IoU equals the threshold exactly (0.5 = 100 / 200) is a true positive."""
+    mean_average_precision = mean_ap()
+    truths = [image([[0, 0, 10, 10]], [1])]
+    detections = [image([[0, 0, 20, 10]], [1], [0.9])]  # overlap 100, union 200
+    expect_close(
+        mean_average_precision(detections, truths, 0.5, num_classes=1)["map"],
+        1.0,
+        "mAP with IoU exactly 0.5 at threshold 0.5 (>=, not >)",
+    )

@@ -168,3 +168,138 @@ def test_roi_align_gradient():
         ok,
         "gradcheck: the gradient of roi_align w.r.t. the features does not match finite differences",
     )
+
+
+# ----------------------------------------------------------------------------- torchvision's API: lists, dtypes, empty
+
+
+def per_image_boxes(rois: Tensor, batch: int) -> list[Tensor]:
+    """The ``[K, 5]`` RoIs as torchvision's other form: a list of ``[L_i, 4]``, one per image."""
+    return [rois[rois[:, 0] == index, 1:] for index in range(batch)]
+
+
+@exercise("roi.roi_pool", points=1)
+@settings(max_examples=20)
+@given(pooling_cases())
+def test_roi_pool_accepts_a_list_of_boxes_per_image(case):
+    """A list of per-image [L_i, 4] boxes pools like torchvision's roi_pool of that list."""
+    roi_pool = student("roi.roi_pool")
+    features, rois, output_size, scale = case
+    boxes = per_image_boxes(rois, features.shape[0])
+    expected = torchvision.ops.roi_pool(features, boxes, output_size, scale)
+    result = expect_tensor(
+        roi_pool(features, boxes, output_size, scale),
+        "roi_pool(features, [boxes of each image], ...)",
+        shape=tuple(expected.shape),
+    )
+    expect_close(result, expected, "pooled values, RoIs given as a list per image")
+
+
+@exercise("roi.roi_align", points=1)
+@settings(max_examples=20)
+@given(pooling_cases())
+def test_roi_align_accepts_a_list_of_boxes_per_image(case):
+    """A list of per-image [L_i, 4] boxes aligns like torchvision's roi_align of that list."""
+    roi_align = student("roi.roi_align")
+    features, rois, output_size, scale = case
+    boxes = per_image_boxes(rois, features.shape[0])
+    expected = torchvision.ops.roi_align(features, boxes, output_size, scale, 2, True)
+    result = expect_tensor(
+        roi_align(features, boxes, output_size, scale, 2, True),
+        "roi_align(features, [boxes of each image], ...)",
+        shape=tuple(expected.shape),
+    )
+    expect_close(result, expected, "aligned values, RoIs given as a list per image", atol=1e-4)
+
+
+def large_map_case() -> tuple[Tensor, Tensor]:
+    """A 2 x 4 x 40 x 50 map and RoIs of several hundred pixels (scale 1/16)."""
+    generator = torch.Generator().manual_seed(7)
+    features = torch.rand(2, 4, 40, 50, generator=generator)
+    corners = torch.rand(12, 2, generator=generator) * 500
+    sizes = 20 + torch.rand(12, 2, generator=generator) * 300
+    index = torch.arange(12).remainder(2).float()[:, None]
+    return features, torch.cat([index, corners, corners + sizes], dim=1)
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_half_precision_and_autocast_as_float32():
+    """float16/bfloat16 inputs and CPU autocast pool the bins torchvision pools in float32."""
+    roi_pool = student("roi.roi_pool")
+    features, rois = large_map_case()
+    for dtype in (torch.float16, torch.bfloat16):
+        low_features, low_rois = features.to(dtype), rois.to(dtype)
+        expected = torchvision.ops.roi_pool(low_features.float(), low_rois.float(), (7, 7), 1 / 16)
+        result = expect_tensor(
+            roi_pool(low_features, low_rois, (7, 7), 1 / 16), f"roi_pool of {dtype} inputs",
+            shape=tuple(expected.shape), dtype=dtype,
+        )  # fmt: skip
+        expect_close(result, expected, f"pooled values of {dtype} inputs", atol=1e-2, rtol=1e-2)
+    expected = torchvision.ops.roi_pool(features, rois, (7, 7), 1 / 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        result = roi_pool(features, rois, (7, 7), 1 / 16)
+    expect_close(result, expected, "pooled values under CPU autocast (bfloat16)", atol=1e-5)
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_half_precision_and_autocast_as_float32():
+    """float16/bfloat16 inputs and CPU autocast give torchvision's float32 answer (to output precision)."""
+    roi_align = student("roi.roi_align")
+    features, rois = large_map_case()
+    for dtype in (torch.float16, torch.bfloat16):
+        low_features, low_rois = features.to(dtype), rois.to(dtype)
+        expected = torchvision.ops.roi_align(
+            low_features.float(), low_rois.float(), (7, 7), 1 / 16, 2, True
+        )
+        result = expect_tensor(
+            roi_align(low_features, low_rois, (7, 7), 1 / 16, 2, True),
+            f"roi_align of {dtype} inputs", shape=tuple(expected.shape), dtype=dtype,
+        )  # fmt: skip
+        expect_close(result, expected, f"aligned values of {dtype} inputs", atol=1e-2, rtol=0)
+    expected = torchvision.ops.roi_align(features, rois, (7, 7), 1 / 16, 2, True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        result = roi_align(features, rois, (7, 7), 1 / 16, 2, True)
+    expect_close(result, expected, "aligned values under CPU autocast (bfloat16)", atol=1e-4)
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_no_rois_and_bad_shapes():
+    """Zero RoIs give an empty [0, C, PH, PW] result; rois not [K, 5] raise ValueError."""
+    roi_pool = student("roi.roi_pool")
+    features = torch.rand(1, 3, 6, 6)
+    expect_tensor(
+        roi_pool(features, torch.zeros(0, 5), (2, 3), 1.0), "roi_pool of 0 RoIs", shape=(0, 3, 2, 3)
+    )
+    expect_tensor(
+        roi_pool(features, [torch.zeros(0, 4)], (2, 3), 1.0),
+        "roi_pool of [empty]",
+        shape=(0, 3, 2, 3),
+    )
+    try:
+        roi_pool(features, torch.zeros(2, 4), (2, 2), 1.0)
+    except ValueError:
+        return
+    except Exception as error:
+        expect(
+            False,
+            f"rois of shape [2, 4] should raise ValueError, got {type(error).__name__}: {error}",
+        )
+    expect(False, "rois of shape [2, 4] should raise ValueError (they need the batch index)")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_no_rois_and_empty_adaptive_roi():
+    """Zero RoIs give [0, C, PH, PW]; a zero-size RoI with sampling_ratio <= 0 has no samples: 0 (torchvision)."""
+    roi_align = student("roi.roi_align")
+    features = torch.rand(1, 2, 6, 6) + 1.0
+    expect_tensor(
+        roi_align(features, torch.zeros(0, 5), (2, 2), 1.0, 2, True),
+        "roi_align of 0 RoIs",
+        shape=(0, 2, 2, 2),
+    )
+    point = torch.tensor([[0.0, 3.0, 3.0, 3.0, 3.0]])
+    expected = torchvision.ops.roi_align(features, point, (2, 2), 1.0, 0, True)
+    expect_close(
+        roi_align(features, point, (2, 2), 1.0, 0, True), expected,
+        "RoIAlign of a zero-size RoI with sampling_ratio=0 (no sample points: 0)",
+    )  # fmt: skip

@@ -668,3 +668,70 @@ def test_rpn_loss_uses_only_the_sample_by_hand():
         objectness.grad is not None and float(objectness.grad[2].abs()) == 0,
         "an unsampled anchor should get no gradient",
     )
+
+
+# ----------------------------------------------------------------------------- empty and bad inputs
+
+
+def raises_value_error(call, what: str) -> None:
+    """Expects ``call()`` to raise ValueError (a clear message), not another error or nothing."""
+    __tracebackhide__ = True
+    try:
+        call()
+    except ValueError:
+        return
+    except Exception as error:  # a crash deep inside torch instead of a clear message
+        expect(False, f"{what} should raise ValueError, got {type(error).__name__}: {error}")
+    expect(False, f"{what} should raise ValueError, it returned")
+
+
+@exercise("rpn.decode_boxes", points=1)
+def test_decode_zero_anchors_gives_empty_boxes():
+    """No anchors (or no proposals) decode to an empty [0, 4C] tensor, for C = 1 and C = 3."""
+    decode_boxes = student("rpn.decode_boxes")
+    for classes in (1, 3):
+        result = decode_boxes(
+            torch.zeros(0, 4 * classes), torch.zeros(0, 4), (10.0, 10.0, 5.0, 5.0)
+        )
+        expect_tensor(
+            result, f"decode_boxes of 0 anchors, {classes} class(es)", shape=(0, 4 * classes)
+        )
+
+
+@exercise("rpn.nms", points=1)
+def test_nms_empty_and_invalid_inputs():
+    """No boxes keep nothing (int64 [0]); boxes not [N, 4] or scores not [N] raise ValueError."""
+    nms = student("rpn.nms", box_iou=IOU)
+    expect_tensor(
+        nms(torch.zeros(0, 4), torch.zeros(0), 0.5),
+        "nms of no boxes",
+        shape=(0,),
+        dtype=torch.int64,
+    )
+    boxes4 = torch.tensor([[0.0, 0, 10, 10], [1, 1, 11, 11]])
+    raises_value_error(lambda: nms(torch.zeros(2, 5), torch.zeros(2), 0.5), "nms of [2, 5] boxes")
+    raises_value_error(lambda: nms(boxes4, torch.zeros(3), 0.5), "nms with 3 scores for 2 boxes")
+    raises_value_error(lambda: nms(boxes4, torch.zeros(2, 1), 0.5), "nms with [2, 1] scores")
+
+
+@exercise("rpn.nms", points=1)
+def test_nms_half_precision_boxes_like_float32():
+    """float16 and bfloat16 boxes of a few hundred pixels keep what torchvision keeps in float32.
+
+    Their areas overflow float16 (a 300 px box has area 90,000 > 65,504): IoUs must be computed
+    in float32, as torchvision's autocast does.
+    """
+    nms = student("rpn.nms", box_iou=IOU)
+    generator = torch.Generator().manual_seed(3)
+    corners = torch.rand(40, 2, generator=generator) * 400
+    sizes = 150 + torch.rand(40, 2, generator=generator) * 250
+    boxes = torch.cat([corners, corners + sizes], dim=1)
+    scores = torch.rand(40, generator=generator)
+    for dtype in (torch.float16, torch.bfloat16):
+        low_boxes, low_scores = boxes.to(dtype), scores.to(dtype)
+        expected = torchvision.ops.nms(low_boxes.float(), low_scores.float(), 0.5)
+        result = nms(low_boxes, low_scores, 0.5)
+        expect(
+            result.tolist() == expected.tolist(),
+            f"nms of {dtype} boxes should keep {expected.tolist()}, got {result.tolist()}",
+        )

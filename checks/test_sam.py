@@ -134,7 +134,7 @@ def low_res_and_size(draw: st.DrawFn) -> tuple[Tensor, tuple[int, int]]:
 
 @exercise("sam.box_prompt", points=1)
 def test_box_prompt_hand_computed():
-    """A diagonal river from column 2, row 3 to column 9, row 10 has the box (2, 3, 9, 10)."""
+    """A diagonal river over columns 2..9 and rows 3..10 has the pixel-edge box (2, 3, 10, 11)."""
     box_prompt = student("sam.box_prompt")
     mask = torch.zeros(16, 20, dtype=torch.bool)
     steps = torch.arange(8)
@@ -143,8 +143,8 @@ def test_box_prompt_hand_computed():
     expect(box.is_floating_point(), f"box_prompt should return a float box, got {box.dtype}")
     expect_close(
         box,
-        torch.tensor([2.0, 3.0, 9.0, 10.0]),
-        "(x1, y1, x2, y2) of the diagonal: x is the column",
+        torch.tensor([2.0, 3.0, 10.0, 11.0]),
+        "(x1, y1, x2, y2) of the diagonal: x is the column, x2 the right edge of the last pixel",
     )
 
 
@@ -152,14 +152,14 @@ def test_box_prompt_hand_computed():
 @settings(max_examples=60)
 @given(nonempty_masks())
 def test_box_prompt_is_tight_without_jitter(mask):
-    """At jitter 0 the box is the tight box of torchvision's masks_to_boxes (inclusive max)."""
+    """At jitter 0 the box is tight in pixel edges: torchvision's masks_to_boxes + (0, 0, 1, 1)."""
     box_prompt = student("sam.box_prompt")
-    expected = masks_to_boxes(mask[None])[0]
+    expected = masks_to_boxes(mask[None])[0] + torch.tensor([0.0, 0.0, 1.0, 1.0])
     box = expect_tensor(box_prompt(mask), "box_prompt(mask)", shape=(4,))
     expect_close(box, expected, "tight box (x1, y1, x2, y2) of the mask")
     expect_close(box_prompt(mask.float()), expected, "tight box of a {0, 1} float mask")
     rows, columns = torch.nonzero(mask, as_tuple=True)
-    inside = (columns >= box[0]) & (columns <= box[2]) & (rows >= box[1]) & (rows <= box[3])
+    inside = (columns >= box[0]) & (columns + 1 <= box[2]) & (rows >= box[1]) & (rows + 1 <= box[3])
     expect(bool(inside.all()), "some mask pixels lie outside the box")
 
 
@@ -170,7 +170,7 @@ def test_box_prompt_jitter_stays_close_and_inside(mask, jitter, seed):
     """With jitter, each side is within `jitter` px of the tight box, inside the image, and valid."""
     box_prompt = student("sam.box_prompt")
     height, width = mask.shape
-    tight = masks_to_boxes(mask[None])[0]
+    tight = masks_to_boxes(mask[None])[0] + torch.tensor([0.0, 0.0, 1.0, 1.0])
     box = expect_tensor(
         box_prompt(mask, jitter=jitter, generator=torch.Generator().manual_seed(seed)),
         f"box_prompt(mask, jitter={jitter})",
@@ -180,10 +180,10 @@ def test_box_prompt_jitter_stays_close_and_inside(mask, jitter, seed):
         bool(((box - tight).abs() <= jitter + 1e-6).all()),
         f"a side moved more than jitter={jitter} px: box {box.tolist()}, tight box {tight.tolist()}",
     )
-    upper = torch.tensor([width - 1, height - 1, width - 1, height - 1], dtype=box.dtype)
+    upper = torch.tensor([width, height, width, height], dtype=box.dtype)
     expect(
         bool((box >= 0).all() and (box <= upper).all()),
-        f"box {box.tolist()} leaves the {height}x{width} image: clamp x to [0, W-1], y to [0, H-1]",
+        f"box {box.tolist()} leaves the {height}x{width} image: clamp x to [0, W], y to [0, H]",
     )
     expect(
         bool(box[0] <= box[2] and box[1] <= box[3]), f"box {box.tolist()} has x1 > x2 or y1 > y2"
@@ -196,7 +196,7 @@ def test_box_prompt_jitter_random_and_reproducible():
     box_prompt = student("sam.box_prompt")
     mask = torch.zeros(40, 40, dtype=torch.bool)
     mask[12:25, 10:31] = True
-    tight = masks_to_boxes(mask[None])[0]
+    tight = masks_to_boxes(mask[None])[0] + torch.tensor([0.0, 0.0, 1.0, 1.0])
     draws = torch.stack(
         [
             box_prompt(mask, jitter=3, generator=torch.Generator().manual_seed(seed))

@@ -13,4 +13,5 @@ COURSE_ORDER: tuple[str, ...] = (
     "roi",
     "head",
     "detector",
+    "yolo",
 )

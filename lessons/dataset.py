@@ -107,6 +107,10 @@ def masks_to_boxes(masks: Tensor) -> Tensor:
         Tensor[N, 4] float32 ``(x1, y1, x2, y2)``: the first and last column and row that hold
         a pixel of each mask, inclusive (a one-pixel mask gives ``x1 == x2``); all zeros for an
         empty mask.
+
+    This inclusive maximum is torchvision's quirk, kept so that the function equals
+    torchvision's. Every other box in the course is in pixel edges (pixel ``i`` spans
+    ``[i, i + 1)``): the edge box of a mask is ``masks_to_boxes(masks) + (0, 0, 1, 1)``.
     """
     # TODO: for each mask, find which rows and which columns hold at least one pixel, then
     #   the first and last of them, for all masks at once (no loop over masks).

@@ -87,12 +87,18 @@ def dice_ce_loss(logits: Tensor, target: Tensor, smooth: float = 1e-5) -> Tensor
 def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise IoU of two sets of boxes.
 
+    Boxes are ``(x1, y1, x2, y2)`` in continuous pixel-edge coordinates (pixel ``i`` spans
+    ``[i, i + 1)``), so a box's area is ``(x2 - x1) * (y2 - y1)`` with no ``+ 1``.
+
     Args:
         boxes1: Tensor[N, 4] float, ``(x1, y1, x2, y2)`` with ``x2 >= x1`` and ``y2 >= y1``.
         boxes2: Tensor[M, 4] float, same format.
 
     Returns:
-        Tensor[N, M]: IoU of every pair, in [0, 1].
+        Tensor[N, M]: IoU of every pair, in [0, 1]. Half-precision inputs (float16, bfloat16)
+        are computed and returned in float32, as torchvision does: the area of a 256-pixel box
+        already overflows float16. Other float dtypes are kept. ``N = 0`` or ``M = 0`` gives an
+        empty ``[N, M]`` result.
     """
     # TODO: broadcast boxes1[:, None] against boxes2[None] to get the [N, M] overlap rectangles;
     #   boxes that do not overlap must give 0, not a negative area.
@@ -125,26 +131,45 @@ def mean_average_precision(
     *,
     num_classes: int,
 ) -> dict[str, object]:
-    """Per-class AP and their mean over a dataset (PASCAL VOC style, IoU >= threshold).
+    """Per-class AP and their mean over a dataset, matched as the PASCAL VOC devkit does.
 
-    For each class, detections of all images are ranked by score; each is a true positive if
-    it overlaps a not-yet-matched ground truth of that class in its image with IoU >= the
-    threshold (greedy, highest-scoring detection first; each ground truth matched at most
-    once), else a false positive. AP is ``average_precision`` of the resulting curve.
+    For each class, detections of all images are ranked by decreasing score (a stable sort:
+    tied detections keep their order, image by image, then as given). In that order, each
+    detection is compared with *every* ground truth of its class in its image and takes the one
+    with the highest IoU (the first of equal IoUs):
+
+    * if that IoU is below ``iou_threshold`` (or the image has no ground truth of the class), the
+      detection is a false positive;
+    * else, if that ground truth is ``difficult``, the detection is ignored (neither true nor
+      false positive);
+    * else, if that ground truth is still unmatched, the detection is a true positive and the
+      ground truth becomes matched;
+    * else (already matched by a higher-scoring detection) it is a false positive — it does *not*
+      fall back to another ground truth. (COCO's rule does fall back to the best still-unmatched
+      one; the two rules give different APs when a ground truth is claimed twice.)
+
+    Recall counts the non-``difficult`` ground truths. AP is ``average_precision`` of the
+    resulting curve.
 
     Args:
-        detections: one dict per image: ``boxes`` Tensor[D, 4], ``scores`` Tensor[D],
-            ``labels`` Tensor[D] int in 1..num_classes.
+        detections: one dict per image: ``boxes`` Tensor[D, 4] (x1, y1, x2, y2, pixel edges),
+            ``scores`` Tensor[D], ``labels`` Tensor[D] int in 1..num_classes.
         ground_truths: one dict per image (same order): ``boxes`` Tensor[G, 4], ``labels``
-            Tensor[G] int in 1..num_classes.
-        iou_threshold: minimum IoU for a match.
+            Tensor[G] int in 1..num_classes, optionally ``difficult`` Tensor[G] bool (missing
+            means none is difficult).
+        iou_threshold: minimum IoU for a match (a detection at exactly this IoU matches).
         num_classes: number of object classes (class 0 is background and is not scored).
 
     Returns:
         ``{"map": float, "ap": {class: float}}`` — ``ap`` holds the classes that have at least
-        one ground truth; ``map`` is their mean (0.0 if there are none).
+        one non-``difficult`` ground truth (a class with ground truth but no detection has AP
+        0.0 and counts in the mean); ``map`` is their mean (0.0 if there are none).
+
+    Raises:
+        ValueError: if ``detections`` and ``ground_truths`` have different lengths.
     """
-    # TODO: per class: collect that class's detections over all images with true/false-positive
-    #   flags (greedy match by score, each ground truth at most once), rank them by score, build
-    #   cumulative precision and recall, call average_precision.
+    # TODO: per class, per image: rank the class's detections by score (stable); each takes its
+    #   highest-IoU ground truth (taken or not) and becomes TP, FP or ignored (difficult) as the
+    #   docstring lists. Pool the kept ones over images, rank by score, build cumulative
+    #   precision and recall, call average_precision.
     raise NotImplementedError

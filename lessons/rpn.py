@@ -111,7 +111,11 @@ def decode_boxes(
         weights: ``(wx, wy, ww, wh)`` the deltas were multiplied by.
 
     Returns:
-        Tensor[N, 4 * C] boxes ``(x1, y1, x2, y2)``, in the dtype of ``deltas``.
+        Tensor[N, 4 * C] boxes ``(x1, y1, x2, y2)``, in the dtype of ``deltas``; ``N = 0``
+        (no anchors or proposals) gives an empty ``[0, 4 * C]`` result.
+
+    Raises:
+        ValueError: if ``deltas`` is not ``[N, 4 * C]`` for the ``N`` anchors.
     """
     # TODO: the inverse of encode_boxes: divide by the weights, clamp dw and dh at
     #   DELTA_CLAMP, then centre = dx * w + cx and size = exp(dw) * w. Reshape deltas to
@@ -214,7 +218,12 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         iou_threshold: boxes overlapping a kept box by more than this are dropped.
 
     Returns:
-        Tensor[K] int64: indices of the kept boxes, by decreasing score.
+        Tensor[K] int64: indices of the kept boxes, by decreasing score (ties: lower index
+        first); empty for ``N = 0``. IoUs are computed in float32 for half-precision boxes
+        (``box_iou``'s upcast), so float16/bfloat16 inputs keep as torchvision does.
+
+    Raises:
+        ValueError: if ``boxes`` is not ``[N, 4]`` or ``scores`` not ``[N]``.
     """
     # TODO: sort by score (descending); box_iou of the sorted boxes tells who overlaps whom. A box
     #   is kept if no *kept* box before it overlaps it by more than the threshold.

@@ -39,11 +39,13 @@ __all__ = ["box_prompt", "freeze_for_finetuning", "predict_masks", "train_step",
 def box_prompt(mask: Tensor, jitter: int = 0, generator: torch.Generator | None = None) -> Tensor:
     """The box prompt of a ground-truth mask: its tight box, each side moved by up to ``jitter``.
 
-    At ``jitter=0`` the box is tight: ``x1``/``x2`` are the first/last columns holding mask
-    pixels, ``y1``/``y2`` the first/last rows (inclusive). With ``jitter > 0`` each of the four
-    sides moves independently by a random whole number of pixels in ``[-jitter, jitter]`` (out
-    or in: a prompt drawn by a person is never exact), then the box is clamped to the image
-    (``0 <= x <= W - 1``, ``0 <= y <= H - 1``) and kept valid (``x1 <= x2``, ``y1 <= y2``).
+    Boxes are continuous pixel-edge coordinates (pixel ``i`` spans ``[i, i + 1)``). At
+    ``jitter=0`` the box is tight: ``x1`` is the first column holding mask pixels and ``x2`` the
+    last one plus 1 (its right edge), ``y1``/``y2`` likewise for rows — torchvision's
+    ``masks_to_boxes`` plus ``(0, 0, 1, 1)``. With ``jitter > 0`` each of the four sides moves
+    independently by a random whole number of pixels in ``[-jitter, jitter]`` (out or in: a
+    prompt drawn by a person is never exact), then the box is clamped to the image
+    (``0 <= x <= W``, ``0 <= y <= H``) and kept valid (``x1 <= x2``, ``y1 <= y2``).
 
     Args:
         mask: Tensor[H, W] bool or {0, 1} float, with at least one pixel set.
@@ -58,7 +60,8 @@ def box_prompt(mask: Tensor, jitter: int = 0, generator: torch.Generator | None 
         ValueError: if the mask is not 2-D, is empty, or ``jitter`` is negative.
     """
     # TODO: find the first and last rows and columns that hold mask pixels (torch.nonzero of
-    #   mask.any(dim=...)); that is the tight box (x1, y1, x2, y2) — x is a column, y a row. If
+    #   mask.any(dim=...)); the tight box is (first column, first row, last column + 1, last row
+    #   + 1) — x is a column, y a row, x2/y2 the far edges of the last pixels. If
     #   jitter > 0, add one random whole number in [-jitter, jitter] per side, drawn with
     #   `generator`. Then clamp to the image and make sure x1 <= x2 and y1 <= y2. Check the
     #   input first (2-D, not empty, jitter >= 0).

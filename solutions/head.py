@@ -205,7 +205,8 @@ def postprocess_detections(
 
     Returns:
         ``(boxes, scores, labels)``: Tensor[D, 4], Tensor[D], Tensor[D] int64 with labels in
-        1..C-1, sorted by decreasing score, ``D <= detections_per_img``.
+        1..C-1, sorted by decreasing score, ``D <= detections_per_img``. No proposals
+        (``K = 0``) gives ``D = 0``: three empty tensors, not an error.
     """
     num_rois, num_classes = class_logits.shape
     height, width = image_size

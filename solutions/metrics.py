@@ -94,13 +94,22 @@ def dice_ce_loss(logits: Tensor, target: Tensor, smooth: float = 1e-5) -> Tensor
 def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     """Pairwise IoU of two sets of boxes.
 
+    Boxes are ``(x1, y1, x2, y2)`` in continuous pixel-edge coordinates (pixel ``i`` spans
+    ``[i, i + 1)``), so a box's area is ``(x2 - x1) * (y2 - y1)`` with no ``+ 1``.
+
     Args:
         boxes1: Tensor[N, 4] float, ``(x1, y1, x2, y2)`` with ``x2 >= x1`` and ``y2 >= y1``.
         boxes2: Tensor[M, 4] float, same format.
 
     Returns:
-        Tensor[N, M]: IoU of every pair, in [0, 1].
+        Tensor[N, M]: IoU of every pair, in [0, 1]. Half-precision inputs (float16, bfloat16)
+        are computed and returned in float32, as torchvision does: the area of a 256-pixel box
+        already overflows float16. Other float dtypes are kept. ``N = 0`` or ``M = 0`` gives an
+        empty ``[N, M]`` result.
     """
+    half = (torch.float16, torch.bfloat16)  # areas overflow float16: compute in float32
+    boxes1 = boxes1.float() if boxes1.dtype in half else boxes1  # [N, 4]
+    boxes2 = boxes2.float() if boxes2.dtype in half else boxes2  # [M, 4]
     area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])  # [N]
     area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])  # [M]
     top_left = torch.maximum(boxes1[:, None, :2], boxes2[None, :, :2])  # [N, M, 2]
@@ -140,24 +149,42 @@ def mean_average_precision(
     *,
     num_classes: int,
 ) -> dict[str, object]:
-    """Per-class AP and their mean over a dataset (PASCAL VOC style, IoU >= threshold).
+    """Per-class AP and their mean over a dataset, matched as the PASCAL VOC devkit does.
 
-    For each class, detections of all images are ranked by score; each is a true positive if
-    it overlaps a not-yet-matched ground truth of that class in its image with IoU >= the
-    threshold (greedy, highest-scoring detection first; each ground truth matched at most
-    once), else a false positive. AP is ``average_precision`` of the resulting curve.
+    For each class, detections of all images are ranked by decreasing score (a stable sort:
+    tied detections keep their order, image by image, then as given). In that order, each
+    detection is compared with *every* ground truth of its class in its image and takes the one
+    with the highest IoU (the first of equal IoUs):
+
+    * if that IoU is below ``iou_threshold`` (or the image has no ground truth of the class), the
+      detection is a false positive;
+    * else, if that ground truth is ``difficult``, the detection is ignored (neither true nor
+      false positive);
+    * else, if that ground truth is still unmatched, the detection is a true positive and the
+      ground truth becomes matched;
+    * else (already matched by a higher-scoring detection) it is a false positive — it does *not*
+      fall back to another ground truth. (COCO's rule does fall back to the best still-unmatched
+      one; the two rules give different APs when a ground truth is claimed twice.)
+
+    Recall counts the non-``difficult`` ground truths. AP is ``average_precision`` of the
+    resulting curve.
 
     Args:
-        detections: one dict per image: ``boxes`` Tensor[D, 4], ``scores`` Tensor[D],
-            ``labels`` Tensor[D] int in 1..num_classes.
+        detections: one dict per image: ``boxes`` Tensor[D, 4] (x1, y1, x2, y2, pixel edges),
+            ``scores`` Tensor[D], ``labels`` Tensor[D] int in 1..num_classes.
         ground_truths: one dict per image (same order): ``boxes`` Tensor[G, 4], ``labels``
-            Tensor[G] int in 1..num_classes.
-        iou_threshold: minimum IoU for a match.
+            Tensor[G] int in 1..num_classes, optionally ``difficult`` Tensor[G] bool (missing
+            means none is difficult).
+        iou_threshold: minimum IoU for a match (a detection at exactly this IoU matches).
         num_classes: number of object classes (class 0 is background and is not scored).
 
     Returns:
         ``{"map": float, "ap": {class: float}}`` — ``ap`` holds the classes that have at least
-        one ground truth; ``map`` is their mean (0.0 if there are none).
+        one non-``difficult`` ground truth (a class with ground truth but no detection has AP
+        0.0 and counts in the mean); ``map`` is their mean (0.0 if there are none).
+
+    Raises:
+        ValueError: if ``detections`` and ``ground_truths`` have different lengths.
     """
     if len(detections) != len(ground_truths):
         raise ValueError(
@@ -166,40 +193,45 @@ def mean_average_precision(
         )
     ap_per_class: dict[int, float] = {}
     for class_id in range(1, num_classes + 1):
-        scores, is_true_positive = [], []
-        num_ground_truths = 0
+        scores, outcomes = [], []  # per image: scores [D'], outcome [D'] (1 TP, 0 FP, -1 ignored)
+        num_positives = 0  # non-difficult ground truths of the class, over all images
         for detection, truth in zip(detections, ground_truths, strict=True):
-            truth_boxes = truth["boxes"][truth["labels"] == class_id]
+            of_class = truth["labels"] == class_id  # [G]
+            truth_boxes = truth["boxes"][of_class]  # [G', 4]
+            difficult = truth.get("difficult", torch.zeros_like(truth["labels"], dtype=torch.bool))
+            difficult = difficult[of_class].bool()  # [G']
+            num_positives += int((~difficult).sum())
             keep = detection["labels"] == class_id
-            boxes, class_scores = detection["boxes"][keep], detection["scores"][keep]
-            num_ground_truths += len(truth_boxes)
-            if len(boxes) == 0:
-                continue
-            order = class_scores.argsort(descending=True)
+            boxes, class_scores = detection["boxes"][keep], detection["scores"][keep]  # [D', 4]
+            order = class_scores.argsort(descending=True, stable=True)
             boxes, class_scores = boxes[order], class_scores[order]
-            matched = torch.zeros(len(truth_boxes), dtype=torch.bool)
-            hits = torch.zeros(len(boxes), dtype=torch.bool)
-            if len(truth_boxes):
-                overlaps = box_iou(boxes, truth_boxes)  # [D, G]
-                for index in range(len(boxes)):  # greedy: a loop over one image's detections
-                    candidates = overlaps[index].masked_fill(matched, -1.0)
-                    best_iou, best = candidates.max(0)
-                    if best_iou >= iou_threshold:
-                        matched[best] = True
-                        hits[index] = True
+            outcome = torch.zeros(len(boxes), dtype=torch.int64)  # FP unless matched below
+            if len(truth_boxes) and len(boxes):
+                best_iou, best = box_iou(boxes, truth_boxes).max(dim=1)  # [D'] each: its best GT
+                matched = torch.zeros(len(truth_boxes), dtype=torch.bool)  # [G']
+                for index in range(len(boxes)):  # in decreasing score: a loop over one image
+                    if best_iou[index] < iou_threshold:
+                        continue  # false positive
+                    target = best[index]
+                    if difficult[target]:
+                        outcome[index] = -1  # ignored: neither TP nor FP
+                    elif not matched[target]:
+                        outcome[index] = 1
+                        matched[target] = True
+                    # else: its best ground truth is taken -> false positive (no fall-back)
             scores.append(class_scores)
-            is_true_positive.append(hits)
-        if num_ground_truths == 0:
+            outcomes.append(outcome)
+        if num_positives == 0:
             continue
-        if not scores:
-            ap_per_class[class_id] = 0.0
-            continue
-        order = torch.cat(scores).argsort(descending=True, stable=True)
-        hits = torch.cat(is_true_positive)[order].float()
+        all_scores, all_outcomes = torch.cat(scores), torch.cat(outcomes)  # [D_class]
+        counted = all_outcomes >= 0  # drop the ignored detections
+        all_scores, all_outcomes = all_scores[counted], all_outcomes[counted]
+        order = all_scores.argsort(descending=True, stable=True)
+        hits = all_outcomes[order].float()  # [D_class] 1 TP, 0 FP, in rank order
         true_positives = hits.cumsum(0)
         ranks = torch.arange(1, len(hits) + 1, dtype=torch.float32)
         ap_per_class[class_id] = average_precision(
-            true_positives / num_ground_truths, true_positives / ranks
+            true_positives / num_positives, true_positives / ranks
         )
     mean = sum(ap_per_class.values()) / len(ap_per_class) if ap_per_class else 0.0
     return {"map": mean, "ap": ap_per_class}

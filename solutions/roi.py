@@ -16,6 +16,9 @@ Notation:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -28,14 +31,45 @@ def _round_half_away_from_zero(values: Tensor) -> Tensor:
     return torch.sign(values) * torch.floor(values.abs() + 0.5)
 
 
-def _check_inputs(features: Tensor, rois: Tensor) -> None:
-    """Raises ValueError naming the problem when the shapes are not [B, C, H, W] and [K, 5]."""
+def _as_rois(features: Tensor, rois: Tensor | list[Tensor]) -> Tensor:
+    """``[K, 5]`` RoIs from a ``[K, 5]`` tensor or a list of per-image ``[L_i, 4]`` boxes.
+
+    Raises ValueError naming the problem when the shapes are not ``[B, C, H, W]`` and
+    ``[K, 5]`` (or a list of ``[L_i, 4]``, one per image).
+    """
     if features.dim() != 4:
         raise ValueError(f"features should be [B, C, H, W], got shape {tuple(features.shape)}")
+    if isinstance(rois, (list, tuple)):  # torchvision's API: boxes of image i in rois[i]
+        for index, boxes in enumerate(rois):
+            if not isinstance(boxes, Tensor) or boxes.dim() != 2 or boxes.shape[1] != 4:
+                shape = tuple(boxes.shape) if isinstance(boxes, Tensor) else type(boxes).__name__
+                raise ValueError(
+                    f"rois[{index}] should be Tensor[L, 4] (x1, y1, x2, y2), got {shape}"
+                )
+        if len(rois) > features.shape[0]:
+            raise ValueError(
+                f"{len(rois)} lists of boxes for a batch of {features.shape[0]} images"
+            )
+        boxes = [b.to(features.dtype) for b in rois] or [features.new_zeros(0, 4)]
+        image = [torch.full_like(b[:, :1], i) for i, b in enumerate(boxes)]  # [L_i, 1]
+        rois = torch.cat([torch.cat(image), torch.cat(boxes)], dim=1)  # [K, 5]
     if rois.dim() != 2 or rois.shape[1] != 5:
         raise ValueError(
             f"rois should be [K, 5] (batch_index, x1, y1, x2, y2), got {tuple(rois.shape)}"
         )
+    return rois
+
+
+def _in_float32(op: Callable[..., Tensor], features: Tensor, rois: Tensor, *args: Any) -> Tensor:
+    """Runs ``op`` in float32 for half-precision inputs and under autocast, as torchvision does.
+
+    Half-precision coordinates and bin edges are off by whole cells on large maps; the result
+    is cast back to the dtype of ``features`` (float32 under autocast of float32 inputs).
+    """
+    dtype = features.dtype
+    with torch.autocast(features.device.type, enabled=False):
+        wide = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+        return op(features.to(wide), rois.to(wide), *args).to(dtype)
 
 
 def roi_pool(
@@ -53,18 +87,32 @@ def roi_pool(
 
     Args:
         features: Tensor[B, C, H, W].
-        rois: Tensor[K, 5] ``(batch_index, x1, y1, x2, y2)`` in image pixels, dtype of features.
+        rois: Tensor[K, 5] ``(batch_index, x1, y1, x2, y2)`` in image pixels, or a list of B'
+            <= B tensors ``[L_i, 4]`` with the boxes of image ``i`` (torchvision's two forms).
         output_size: ``(PH, PW)`` bins per RoI.
         spatial_scale: map cells per image pixel.
 
     Returns:
-        Tensor[K, C, PH, PW].
+        Tensor[K, C, PH, PW] in the dtype of ``features``, differentiable with respect to
+        ``features`` (the gradient goes to each bin's maximum). ``K = 0`` gives an empty
+        result. float16/bfloat16 inputs (and autocast) are computed in float32, as torchvision
+        does, so bins do not move.
+
+    Raises:
+        ValueError: if ``features`` is not ``[B, C, H, W]`` or ``rois`` is neither ``[K, 5]``
+            nor a list of ``[L_i, 4]``.
     """
-    _check_inputs(features, rois)
+    rois = _as_rois(features, rois)  # [K, 5]
+    return _in_float32(_roi_pool, features, rois, output_size, spatial_scale)
+
+
+def _roi_pool(
+    features: Tensor, rois: Tensor, output_size: tuple[int, int], spatial_scale: float
+) -> Tensor:
     out_h, out_w = output_size
     batch, channels, height, width = features.shape
-    if rois.shape[0] == 0:
-        return features.new_zeros(0, channels, out_h, out_w)
+    if rois.shape[0] == 0:  # an empty slice of the map keeps it in the autograd graph
+        return features.flatten()[:0].reshape(0, channels, out_h, out_w)
     corners = _round_half_away_from_zero(rois[:, 1:].detach() * spatial_scale).long()  # [K, 4]
     image = rois[:, 0].long()  # [K]
 
@@ -150,18 +198,43 @@ def roi_align(
 
     Args:
         features: Tensor[B, C, H, W].
-        rois: Tensor[K, 5] ``(batch_index, x1, y1, x2, y2)`` in image pixels.
+        rois: Tensor[K, 5] ``(batch_index, x1, y1, x2, y2)`` in image pixels, or a list of B'
+            <= B tensors ``[L_i, 4]`` with the boxes of image ``i`` (torchvision's two forms).
         output_size: ``(PH, PW)`` bins per RoI.
         spatial_scale: map cells per image pixel.
-        sampling_ratio: samples per bin along each axis; ``<= 0`` for adaptive.
-        aligned: shift by half a cell so that pixel centres align (the correct choice).
+        sampling_ratio: samples per bin along each axis; ``<= 0`` for adaptive
+            (``ceil(bin size)``: an empty RoI then has no samples and pools to 0, as in
+            torchvision).
+        aligned: shift by half a cell so that pixel centres align (Detectron2's correction;
+            the Mask R-CNN paper's layer and torchvision's default are ``aligned=False``).
 
     Returns:
-        Tensor[K, C, PH, PW], differentiable with respect to ``features``.
+        Tensor[K, C, PH, PW] in the dtype of ``features``, differentiable with respect to
+        ``features``. ``K = 0`` gives an empty result. float16/bfloat16 inputs (and autocast)
+        are computed in float32, as torchvision does.
+
+    Raises:
+        ValueError: if ``features`` is not ``[B, C, H, W]`` or ``rois`` is neither ``[K, 5]``
+            nor a list of ``[L_i, 4]``.
     """
-    _check_inputs(features, rois)
+    rois = _as_rois(features, rois)  # [K, 5]
+    return _in_float32(
+        _roi_align, features, rois, output_size, spatial_scale, sampling_ratio, aligned
+    )
+
+
+def _roi_align(
+    features: Tensor,
+    rois: Tensor,
+    output_size: tuple[int, int],
+    spatial_scale: float,
+    sampling_ratio: int,
+    aligned: bool,
+) -> Tensor:
     out_h, out_w = output_size
     channels, height, width = features.shape[1:]
+    if rois.shape[0] == 0:  # an empty slice of the map keeps it in the autograd graph
+        return features.flatten()[:0].reshape(0, channels, out_h, out_w)
     boxes = rois[:, 1:].detach().to(features.dtype) * spatial_scale - (0.5 if aligned else 0.0)
     sides = boxes[:, 2:] - boxes[:, :2]  # [K, 2] (width, height) in cells
     if not aligned:

@@ -124,14 +124,18 @@ def decode_boxes(
         weights: ``(wx, wy, ww, wh)`` the deltas were multiplied by.
 
     Returns:
-        Tensor[N, 4 * C] boxes ``(x1, y1, x2, y2)``, in the dtype of ``deltas``.
+        Tensor[N, 4 * C] boxes ``(x1, y1, x2, y2)``, in the dtype of ``deltas``; ``N = 0``
+        (no anchors or proposals) gives an empty ``[0, 4 * C]`` result.
+
+    Raises:
+        ValueError: if ``deltas`` is not ``[N, 4 * C]`` for the ``N`` anchors.
     """
     if deltas.dim() != 2 or deltas.shape[1] % 4 or deltas.shape[0] != anchors.shape[0]:
         raise ValueError(
             f"deltas should be [N, 4 * C] for {anchors.shape[0]} anchors, got {tuple(deltas.shape)}"
         )
     anchors = anchors.to(deltas.dtype)
-    codes = deltas.reshape(deltas.shape[0], -1, 4)  # [N, C, 4]
+    codes = deltas.reshape(deltas.shape[0], deltas.shape[1] // 4, 4)  # [N, C, 4]; N may be 0
     wx, wy, ww, wh = weights
     anchor_wh = (anchors[:, 2:] - anchors[:, :2])[:, None, :]  # [N, 1, 2]
     anchor_centre = anchors[:, None, :2] + 0.5 * anchor_wh  # [N, 1, 2]
@@ -253,7 +257,12 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         iou_threshold: boxes overlapping a kept box by more than this are dropped.
 
     Returns:
-        Tensor[K] int64: indices of the kept boxes, by decreasing score.
+        Tensor[K] int64: indices of the kept boxes, by decreasing score (ties: lower index
+        first); empty for ``N = 0``. IoUs are computed in float32 for half-precision boxes
+        (``box_iou``'s upcast), so float16/bfloat16 inputs keep as torchvision does.
+
+    Raises:
+        ValueError: if ``boxes`` is not ``[N, 4]`` or ``scores`` not ``[N]``.
     """
     # Vectorised, blocked. Box j (in score order) is kept iff no kept box i < j overlaps it: a
     # recurrence along the sorted list. We walk it a block of BLOCK boxes at a time, not box by box:
@@ -264,6 +273,13 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     #  3. the block's kept boxes suppress all later boxes at once.
     # Suppressed boxes never enter an IoU matrix again, so crowded proposals get cheap fast.
     # (Chosen for speed over "IoU matrix once, then a loop over boxes"; see `bam bench`.)
+    if boxes.dim() != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"nms: boxes should be Tensor[N, 4], got shape {tuple(boxes.shape)}")
+    if scores.dim() != 1 or scores.shape[0] != boxes.shape[0]:
+        raise ValueError(
+            f"nms: scores should be Tensor[{boxes.shape[0]}] (one per box),"
+            f" got shape {tuple(scores.shape)}"
+        )
     block = 128
     order = scores.argsort(descending=True, stable=True)
     sorted_boxes = boxes[order]

@@ -39,11 +39,13 @@ __all__ = ["box_prompt", "freeze_for_finetuning", "predict_masks", "train_step",
 def box_prompt(mask: Tensor, jitter: int = 0, generator: torch.Generator | None = None) -> Tensor:
     """The box prompt of a ground-truth mask: its tight box, each side moved by up to ``jitter``.
 
-    At ``jitter=0`` the box is tight: ``x1``/``x2`` are the first/last columns holding mask
-    pixels, ``y1``/``y2`` the first/last rows (inclusive). With ``jitter > 0`` each of the four
-    sides moves independently by a random whole number of pixels in ``[-jitter, jitter]`` (out
-    or in: a prompt drawn by a person is never exact), then the box is clamped to the image
-    (``0 <= x <= W - 1``, ``0 <= y <= H - 1``) and kept valid (``x1 <= x2``, ``y1 <= y2``).
+    Boxes are continuous pixel-edge coordinates (pixel ``i`` spans ``[i, i + 1)``). At
+    ``jitter=0`` the box is tight: ``x1`` is the first column holding mask pixels and ``x2`` the
+    last one plus 1 (its right edge), ``y1``/``y2`` likewise for rows — torchvision's
+    ``masks_to_boxes`` plus ``(0, 0, 1, 1)``. With ``jitter > 0`` each of the four sides moves
+    independently by a random whole number of pixels in ``[-jitter, jitter]`` (out or in: a
+    prompt drawn by a person is never exact), then the box is clamped to the image
+    (``0 <= x <= W``, ``0 <= y <= H``) and kept valid (``x1 <= x2``, ``y1 <= y2``).
 
     Args:
         mask: Tensor[H, W] bool or {0, 1} float, with at least one pixel set.
@@ -67,11 +69,11 @@ def box_prompt(mask: Tensor, jitter: int = 0, generator: torch.Generator | None 
     height, width = foreground.shape
     columns = torch.nonzero(foreground.any(dim=0)).flatten()  # columns holding mask pixels
     rows = torch.nonzero(foreground.any(dim=1)).flatten()
-    box = torch.stack([columns[0], rows[0], columns[-1], rows[-1]]).float()  # [4]
+    box = torch.stack([columns[0], rows[0], columns[-1] + 1, rows[-1] + 1]).float()  # [4] edges
     if jitter > 0:
         moves = torch.randint(-jitter, jitter + 1, (4,), generator=generator)
         box = box + moves.to(box.device, box.dtype)
-    upper = box.new_tensor([width - 1, height - 1, width - 1, height - 1])
+    upper = box.new_tensor([width, height, width, height])
     box = torch.minimum(box.clamp(min=0), upper)
     top_left = torch.minimum(box[:2], box[2:])  # sides that crossed each other swap back
     bottom_right = torch.maximum(box[:2], box[2:])

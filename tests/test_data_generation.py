@@ -101,7 +101,7 @@ def test_voc_boxes_are_the_drawn_objects():
         _, target = folder[position]
         np.testing.assert_array_equal(target["boxes"].numpy(), boxes.astype(np.float32))
         np.testing.assert_array_equal(target["labels"].numpy(), labels + 1)
-        sizes.extend((boxes[:, 2:] - boxes[:, :2] + 1).max(axis=1).tolist())
+        sizes.extend((boxes[:, 2:] - boxes[:, :2]).max(axis=1).tolist())  # pixel edges
         counts.append(len(boxes))
     assert min(counts) >= 1 and max(counts) <= 5
     assert min(sizes) >= 12 and max(sizes) <= 97  # 24..96 px objects, smaller where occluded

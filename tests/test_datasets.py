@@ -36,7 +36,7 @@ def write_water_folder(root: Path, count: int = 3, size: tuple[int, int] = (20, 
 def write_voc_folder(
     root: Path, objects: list[tuple[str, tuple[int, int, int, int]]], size=(40, 60)
 ) -> Path:
-    """A VOC folder with one image ``img0`` of ``size`` (h, w) and the given (name, 0-based box) objects."""
+    """A VOC folder with one image ``img0`` of ``size`` (h, w) and the given (name, pixel-edge box) objects."""
     for folder in ("JPEGImages", "Annotations", "ImageSets/Main"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     height, width = size
@@ -109,13 +109,27 @@ def test_loaders_run_the_students_code_when_asked():
         water[0]
 
 
-def test_voc_boxes_are_converted_from_one_based(tmp_path):
-    root = write_voc_folder(tmp_path, [("circle", (0, 0, 59, 39)), ("square", (10, 5, 20, 15))])
+def test_voc_boxes_are_converted_to_pixel_edges(tmp_path):
+    """A box over the whole 60 x 40 image is (0, 0, 60, 40); in the file, pixels 1..60 and 1..40."""
+    root = write_voc_folder(tmp_path, [("circle", (0, 0, 60, 40)), ("square", (10, 5, 20, 15))])
     xml = (root / "Annotations" / "img0.xml").read_text()
-    assert "<xmin>1</xmin>" in xml and "<xmax>60</xmax>" in xml  # VOC: 1-based, inclusive
+    assert "<xmin>1</xmin>" in xml and "<xmax>60</xmax>" in xml  # VOC: 1-based first/last pixel
+    assert "<xmin>11</xmin>" in xml and "<xmax>20</xmax>" in xml
     _, target = DetectionFolder(root, "train", classes=SHAPES_CLASSES)[0]
-    assert target["boxes"].tolist() == [[0, 0, 59, 39], [10, 5, 20, 15]]
+    assert target["boxes"].tolist() == [[0, 0, 60, 40], [10, 5, 20, 15]]
     assert target["labels"].tolist() == [1, 2]
+
+
+def test_voc_one_pixel_object_has_unit_area(tmp_path):
+    """xmin = xmax = 3 in a VOC file is one pixel (column 2): the edge box (2, y, 3, y + 1)."""
+    root = write_voc_folder(tmp_path, [("circle", (2, 4, 3, 5))])
+    xml = (root / "Annotations" / "img0.xml").read_text()
+    assert "<xmin>3</xmin>" in xml and "<xmax>3</xmax>" in xml
+    assert "<ymin>5</ymin>" in xml and "<ymax>5</ymax>" in xml
+    _, target = DetectionFolder(root, "train", classes=SHAPES_CLASSES)[0]
+    boxes = target["boxes"]
+    assert boxes.tolist() == [[2, 4, 3, 5]]
+    assert float((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])) == 1.0
 
 
 # ----------------------------------------------------------------------------- clear errors
@@ -159,16 +173,16 @@ def test_segmentation_index_out_of_range(tmp_path):
 
 
 def test_detection_box_outside_the_image(tmp_path):
-    root = write_voc_folder(tmp_path, [("circle", (10, 10, 60, 20))])  # x2 = 60 in a 60-wide image
+    root = write_voc_folder(tmp_path, [("circle", (10, 10, 61, 20))])  # x2 = 61 > 60 = W
     with pytest.raises(
-        DatasetError, match=r"img0\.xml: object 0 \(circle\) box VOC \(11, 11, 61, 21\) is outside"
+        DatasetError, match=r"img0\.xml: object 0 \(circle\) box VOC \(11, 11, 61, 20\) is outside"
     ):
         DetectionFolder(root, "train")
 
 
 def test_detection_box_without_width(tmp_path):
     root = write_voc_folder(tmp_path, [("square", (10, 10, 20, 20)), ("circle", (30, 10, 25, 20))])
-    with pytest.raises(DatasetError, match=r"img0\.xml: object 1 \(circle\) .* x2 <= x1"):
+    with pytest.raises(DatasetError, match=r"img0\.xml: object 1 \(circle\) .* xmax < xmin"):
         DetectionFolder(root, "train")
 
 

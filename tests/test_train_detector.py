@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from bam.implementations import is_stub as is_unfinished
 from bam.train_detector import (
     CHECKPOINT,
     TrainConfig,
-    is_unfinished,
     load_checkpoint,
     unfinished_exercises,
 )

@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
     from bam.commands.train_detector import config_from_args
     from bam.datasets import DatasetError
-    from bam.train_detector import RUNS_ROOT, UnfinishedExercises, train
+    from bam.implementations import UnfinishedExercises
+    from bam.train_detector import RUNS_ROOT, train
 
     if args.threads:
         torch.set_num_threads(args.threads)

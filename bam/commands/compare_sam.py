@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from bam.implementations import ImplementationUnavailable
-    from bam.train_sam import RunConfig, UnfinishedExercises, compare, new_run_dir, train
+    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
+    from bam.train_sam import RunConfig, compare, new_run_dir, train
 
     try:
         config = RunConfig(

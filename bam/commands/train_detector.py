@@ -78,10 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace, model: str = "faster_rcnn"):
     from bam.train_detector import TrainConfig
 
     return TrainConfig(
+        model=model,
         data=args.data,
         image_size=tuple(args.image_size),
         epochs=args.epochs
@@ -103,16 +104,19 @@ def config_from_args(args: argparse.Namespace):
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run(
+    args: argparse.Namespace, model: str = "faster_rcnn", command: str = "bam train detector"
+) -> int:
     import os
 
     import torch
 
     from bam.datasets import DatasetError
-    from bam.train_detector import UnfinishedExercises, train
+    from bam.implementations import UnfinishedExercises
+    from bam.train_detector import train
 
     if (args.epochs is not None and args.epochs < 1) or args.batch_size < 1:
-        print("bam train detector: --epochs and --batch-size must be positive")
+        print(f"{command}: --epochs and --batch-size must be positive")
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,20 +124,18 @@ def run(args: argparse.Namespace) -> int:
     run_dir = args.resume or args.out
     try:
         record = train(
-            config_from_args(args),
+            config_from_args(args, model),
             run_dir=run_dir,
             resume=args.resume is not None,
             log=lambda line: print(line, flush=True) if main else None,
             show_progress=not args.no_progress,
         )
     except (UnfinishedExercises, DatasetError, FileNotFoundError, ValueError) as error:
-        print(f"bam train detector: {error}")
+        print(f"{command}: {error}")
         return 1
     except KeyboardInterrupt:
         if main:
-            print(
-                f"\ninterrupted; continue with: bam train detector --resume {run_dir or 'RUN_DIR'}"
-            )
+            print(f"\ninterrupted; continue with: {command} --resume {run_dir or 'RUN_DIR'}")
         return 130
     if main:
         print(f"run folder: {record['run_dir']}  (bam eval detector {record['run_dir']})")

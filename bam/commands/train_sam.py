@@ -71,8 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bam.implementations import ImplementationUnavailable
-    from bam.train_sam import RunConfig, UnfinishedExercises, new_run_dir, train
+    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
+    from bam.train_sam import RunConfig, new_run_dir, train
 
     try:
         if args.resume:

@@ -25,6 +25,9 @@ DIAGONAL_RIVER = 10  # a water tile whose river runs diagonally: its tight box i
 SIZE = 256
 
 
+EDGE = torch.tensor([0.0, 0.0, 1.0, 1.0])  # masks_to_boxes (inclusive max) -> pixel edges
+
+
 def _show(axes: Axes, image: Tensor, title: str) -> None:
     """Draws a ``[3, H, W]`` image or an ``[H, W]`` mask without ticks."""
     pixels = image.permute(1, 2, 0).numpy() if image.dim() == 3 else image.numpy()
@@ -45,11 +48,11 @@ def _overlay(image: Tensor, mask: Tensor, alpha: float = 0.45) -> Tensor:
 def _draw_boxes(
     axes: Axes, boxes: Tensor, labels: list[str] | None = None, colour: str | None = None
 ) -> None:
-    """Outlines ``(x1, y1, x2, y2)`` boxes (inclusive max: the outline runs around the pixels)."""
+    """Outlines pixel-edge ``(x1, y1, x2, y2)`` boxes (imshow centres pixel ``i`` at ``i``)."""
     for number, (x1, y1, x2, y2) in enumerate(boxes.tolist()):
         edge = colour or CLASS_COLOURS[number % len(CLASS_COLOURS)]
         rectangle = Rectangle(
-            (x1 - 0.5, y1 - 0.5), x2 - x1 + 1, y2 - y1 + 1, fill=False, edgecolor=edge, lw=1.5
+            (x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=edge, lw=1.5
         )
         axes.add_patch(rectangle)
         if labels is not None:
@@ -86,7 +89,7 @@ def water_sample(index: int = 3) -> Figure:
 def water_overlay(index: int = DIAGONAL_RIVER) -> Figure:
     """The mask over the image, with its tight box: on a diagonal river the box is mostly land."""
     image, mask = SegmentationFolder(WATER_ROOT, SIZE, indices=[index])[0]
-    box = dataset.masks_to_boxes(mask[None])
+    box = dataset.masks_to_boxes(mask[None]) + EDGE  # pixel edges
     x1, y1, x2, y2 = box[0].tolist()
     fill = float(mask.sum()) / ((x2 - x1 + 1) * (y2 - y1 + 1))
     figure = Figure(figsize=(7, 3.6))
@@ -126,21 +129,20 @@ def water_split(test_ratio: float = 0.1, seed: int = 0) -> Figure:
 def water_augmented(index: int = DIAGONAL_RIVER) -> Figure:
     """A tile and its mask and box prompt, before and after flips and a brightness change."""
     image, mask = SegmentationFolder(WATER_ROOT, SIZE, indices=[index])[0]
-    box = dataset.masks_to_boxes(mask[None]) + torch.tensor([0.0, 0.0, 1.0, 1.0])  # plane coords
+    box = dataset.masks_to_boxes(mask[None]) + EDGE  # pixel edges
     flipped_image, flipped_mask, flipped_box = augment.hflip(image, mask, box)
     flipped_image, flipped_mask, flipped_box = augment.vflip(
         flipped_image, flipped_mask, flipped_box
     )
     flipped_image = augment.brightness_contrast(flipped_image, 0.12, 0.15)
-    inclusive = torch.tensor([0.0, 0.0, 1.0, 1.0])
     figure = Figure(figsize=(9, 5.2))
     axes = figure.subplots(2, 2)
     _show(axes[0, 0], image, "original")
     _show(axes[0, 1], mask, "mask and box prompt")
-    _draw_boxes(axes[0, 1], box - inclusive, colour="#ffd23f")
+    _draw_boxes(axes[0, 1], box, colour="#ffd23f")
     _show(axes[1, 0], flipped_image, "hflip + vflip + brightness 0.12, contrast 0.15")
     _show(axes[1, 1], flipped_mask, "the mask and box moved with the pixels")
-    _draw_boxes(axes[1, 1], flipped_box - inclusive, colour="#ffd23f")
+    _draw_boxes(axes[1, 1], flipped_box, colour="#ffd23f")
     figure.tight_layout()
     return figure
 
@@ -156,7 +158,7 @@ def water_contact_sheet(root: str | Path = WATER_ROOT, count: int = 16, columns:
         image, mask = folder[int(index)]
         _show(place, _overlay(image, mask), folder.pairs[int(index)][0].name)
         if mask.any():
-            _draw_boxes(place, dataset.masks_to_boxes(mask[None]), colour="#ffd23f")
+            _draw_boxes(place, dataset.masks_to_boxes(mask[None]) + EDGE, colour="#ffd23f")
     for place in axes[len(chosen) :]:
         place.axis("off")
     figure.suptitle(

@@ -36,7 +36,8 @@ def _colour(label: int) -> str:
 
 def _box(axes: Axes, box: Sequence[float], colour: str, **style: object) -> None:
     x1, y1, x2, y2 = (float(value) for value in box)
-    axes.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=colour, **style))
+    corner = (x1 - 0.5, y1 - 0.5)  # pixel-edge box; imshow centres pixel i at i
+    axes.add_patch(Rectangle(corner, x2 - x1, y2 - y1, fill=False, edgecolor=colour, **style))
 
 
 def _show(axes: Axes, image: Tensor, title: str) -> None:
@@ -201,7 +202,7 @@ def loss_curves_figure(history: Sequence[dict]) -> Figure:
             ``[objectness, rpn box, classifier, box]`` per step; ``map``; the mean losses).
     """
     figure, (losses_axes, map_axes) = plt.subplots(1, 2, figsize=(11, 3.8))
-    names = list(LOSS_LABELS)
+    names = [key for key in history[0] if key.startswith("loss_")] if history else []
     step, starts = 0, []
     for record in history:
         starts.append(step)
@@ -223,7 +224,7 @@ def loss_curves_figure(history: Sequence[dict]) -> Figure:
             [record[name] for record in history],
             "o-",
             color=colour,
-            label=LOSS_LABELS[name],
+            label=LOSS_LABELS.get(name, name.removeprefix("loss_").replace("_", " ")),
             markersize=3,
         )
     losses_axes.set_yscale("log")

@@ -34,13 +34,13 @@ def _show(axes: Axes, picture: Tensor, title: str, cmap: str | None = None) -> N
 
 
 def _box(axes: Axes, box: Tensor, colour: str = "#ffd23f", style: str = "-") -> None:
-    """Outlines an inclusive-max ``(x1, y1, x2, y2)`` box around its pixels."""
+    """Outlines a pixel-edge ``(x1, y1, x2, y2)`` box (imshow centres pixel ``i`` at ``i``)."""
     x1, y1, x2, y2 = box.tolist()
     axes.add_patch(
         Rectangle(
             (x1 - 0.5, y1 - 0.5),
-            x2 - x1 + 1,
-            y2 - y1 + 1,
+            x2 - x1,
+            y2 - y1,
             fill=False,
             edgecolor=colour,
             lw=1.5,
@@ -57,7 +57,7 @@ def _overlay(image: Tensor, mask: Tensor, alpha: float = 0.45) -> Tensor:
 def _filled(box: Tensor, shape: tuple[int, int]) -> Tensor:
     x1, y1, x2, y2 = box.long().tolist()
     filled = torch.zeros(shape, dtype=torch.bool)
-    filled[y1 : y2 + 1, x1 : x2 + 1] = True
+    filled[y1:y2, x1:x2] = True  # pixel-edge box: pixels x1 .. x2 - 1
     return filled
 
 

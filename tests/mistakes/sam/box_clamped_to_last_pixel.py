@@ -1,4 +1,4 @@
-"""The box ends one past the last mask pixel (x2 = last column + 1), like a Python slice, not inclusive as masks_to_boxes."""
+"""Clamps the jittered box to the last pixel's index (W - 1, H - 1) instead of the image's edge (W, H): a mask touching the border loses a pixel."""
 
 import torch
 
@@ -14,4 +14,5 @@ def box_prompt(mask, jitter=0, generator=None):
         box = box + torch.randint(-jitter, jitter + 1, (4,), generator=generator).float()
     height, width = mask.shape
     upper = torch.tensor([width - 1, height - 1, width - 1, height - 1], dtype=torch.float32)
-    return torch.minimum(box.clamp(min=0), upper)
+    box = torch.minimum(box.clamp(min=0), upper)
+    return torch.cat([torch.minimum(box[:2], box[2:]), torch.maximum(box[:2], box[2:])])

@@ -1,0 +1,18 @@
+"""The box ends at the last mask pixel's index (torchvision's masks_to_boxes as is), not at its right edge: one pixel short in pixel-edge coordinates."""
+
+import torch
+
+EXERCISE = "sam.box_prompt"
+
+
+def box_prompt(mask, jitter=0, generator=None):
+    if mask.dim() != 2 or not mask.bool().any() or jitter < 0:
+        raise ValueError("bad mask")
+    rows, columns = torch.nonzero(mask.bool(), as_tuple=True)
+    box = torch.stack([columns.min(), rows.min(), columns.max(), rows.max()]).float()
+    if jitter > 0:
+        box = box + torch.randint(-jitter, jitter + 1, (4,), generator=generator).float()
+    height, width = mask.shape
+    upper = torch.tensor([width, height, width, height], dtype=torch.float32)
+    box = torch.minimum(box.clamp(min=0), upper)
+    return torch.cat([torch.minimum(box[:2], box[2:]), torch.maximum(box[:2], box[2:])])
