@@ -138,7 +138,7 @@ def _detector_shapes() -> dict[str, object]:
         "post_nms": model.rpn_settings.get("post_nms_top_n", 300),
         "rois": config.roi_batch_size,
         "hidden": config.hidden,
-        "classes": 3,  # circle, square, triangle: C = 3 object classes, C + 1 = 4 outputs
+        "classes": 4,  # C counts background (as the course's docstrings): 3 shapes + background
         "pool": config.pool,
         "width": config.width,
         "vgg": VGG16_CONFIG,
@@ -146,7 +146,7 @@ def _detector_shapes() -> dict[str, object]:
 
 
 def faster_rcnn_layout() -> Figure:
-    """Faster R-CNN as the course builds it, with the tensor shapes of `bam train detector`'s defaults (lesson numbers in brackets; B images per batch, K RoIs, C = 3 object classes + background)."""
+    """Faster R-CNN as the course builds it, with the tensor shapes of `bam train detector`'s defaults (lesson numbers in brackets; B images per batch, K RoIs, C = 4 classes with background)."""
     s = _detector_shapes()
     b, (h, w), (fh, fw), c, a = s["batch"], s["image"], s["map"], s["channels"], s["A"]
     k_train, hidden, classes = s["rois"], s["hidden"], s["classes"]
@@ -230,8 +230,8 @@ def faster_rcnn_layout() -> Figure:
         (
             f"flatten {c}*7*7 = {c * 49}",
             f"fc6 {hidden}, fc7 {hidden} (+ ReLU)",
-            f"classes [K, {classes + 1}]",
-            f"deltas [K, {4 * (classes + 1)}]",
+            f"classes [K, {classes}]",
+            f"deltas [K, {4 * classes}]",
         ),
         PURPLE,
     )
@@ -349,7 +349,7 @@ def fast_rcnn_head_drawing() -> Figure:
         3.8,
         1.5,
         "class logits",
-        ("C + 1 = 21 (VOC)", f"({classes + 1}: 3 shapes + bg)"),
+        ("C = 21 (VOC: 20 + bg)", f"({classes}: 3 shapes + bg)"),
         GREEN,
         8.5,
     )
@@ -360,7 +360,7 @@ def fast_rcnn_head_drawing() -> Figure:
         3.8,
         1.5,
         "box deltas",
-        ("4 (C + 1) = 84", f"({4 * (classes + 1)})"),
+        ("4C = 84", f"({4 * classes})"),
         BLUE,
         8.5,
     )
@@ -368,7 +368,7 @@ def fast_rcnn_head_drawing() -> Figure:
         0.1,
         4.1,
         "per RoI; K RoIs run as one batch [K, ...]. No softmax in the head: the loss takes logits."
-        " C counts object classes, background is class 0.",
+        " C counts the classes with background (class 0).",
         fontsize=8.5,
         va="top",
     )

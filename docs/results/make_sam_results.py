@@ -60,6 +60,7 @@ def main(runs: list[str]) -> None:
         meta = Path(f"{run}.meta").read_text().split()
         record = {
             "command": command,
+            "code": f"boxes-and-masks commit {meta[1]}" if len(meta) > 1 else "unrecorded",
             "started_utc": meta[0],
             "minutes_fine_tuning": minutes,
             "machine": {
@@ -87,7 +88,8 @@ def main(runs: list[str]) -> None:
     seeds = [record["config"]["seed"] for record in records]
     lines = [
         f"Measured with `bam compare sam --epochs 10 --seed S` for S = {', '.join(map(str, seeds))}"
-        f" (started {records[0]['started_utc']}), on a shared 2-core CPU machine with one torch"
+        f" (started {records[0]['started_utc']}, {records[0]['code']}), on a shared 2-core CPU"
+        " machine with one torch"
         " thread and no GPU, with the reference solutions. Each run fine-tunes the tiny SAM's"
         " mask decoder for 10 epochs (Adam, learning rate 3e-3 on a cosine, batch 8, box"
         " jitter 5 px, the seed's augmentation) and scores the **last** epoch on its test split:"
