@@ -102,7 +102,8 @@ def main(runs: list[str]) -> None:
     minutes = ", ".join(f"{record['minutes_fine_tuning']:.1f}" for record in records)
     lines += [
         "",
-        f"Fine-tuning took {minutes} min per run. The per-epoch numbers, the exact command and"
+        f"Fine-tuning took {minutes} min per run on the shared machine (its load varied a lot:"
+        " the times are not a benchmark). The per-epoch numbers, the exact command and"
         " the settings of each run are in `docs/results/sam/seed-S.json`; the table is made from"
         " them by `docs/results/make_sam_results.py`.",
     ]

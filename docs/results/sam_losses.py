@@ -95,9 +95,15 @@ def run_seed(seed: int, epochs: int) -> dict:
         results[name] = {"per_epoch": history, "minutes": (time.monotonic() - started) / 60}
         last = history[-1]
         print(f"seed {seed}, {name}: IoU {last['test_iou']:.3f}, Dice {last['test_dice']:.3f}")
+    import subprocess
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     return {
         "command": f"OMP_NUM_THREADS=1 python docs/results/sam_losses.py --seeds {seed}"
         f" --epochs {epochs}",
+        "code": f"boxes-and-masks commit {commit or 'unrecorded'}",
         "started_utc": started_utc,
         "machine": "2-core shared x86-64 VM (Intel Xeon), 1 torch thread, no GPU",
         "results": results,
@@ -136,7 +142,9 @@ def main() -> None:
         f" --epochs {args.epochs}` (the training loop of `bam train sam` with its default settings"
         f" and only the loss swapped; {args.epochs} epochs; one run per loss and seed) on a shared"
         " 2-core CPU machine, one torch thread, no GPU, from"
-        f" {min(r['started_utc'] for r in records.values())}. Last epoch; the seed also chooses"
+        f" {min(r['started_utc'] for r in records.values())}"
+        f" ({records[args.seeds[0]].get('code', 'code unrecorded')}). Last epoch; the seed also"
+        " chooses"
         " the test split (30 images each); masks thresholded at probability 0.5.",
         "",
         "| training loss | test IoU, mean ± sd (per seed) | test Dice, mean ± sd (per seed) |",
@@ -152,7 +160,7 @@ def main() -> None:
         " by seed, cross-entropy alone comes last every time, behind each of the other three by"
         " 0.002 to 0.012 IoU; Dice, DiceCE"
         " and IoU losses cannot be told apart. Three seeds are too few to call that small gap"
-        " real. The DiceCE rows equal `bam compare sam`'s runs above (same loop, same seeds)."
+        " real. The DiceCE rows equal what `bam compare sam` gives with the same code and seeds."
         " Per-epoch numbers and timings: `docs/results/sam/losses-seed-S.json`.",
     ]
     (HERE / "sam-losses.md").write_text("\n".join(lines) + "\n")
