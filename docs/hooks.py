@@ -508,10 +508,28 @@ def _short_title(lesson: str) -> str:
     return re.sub(r"^Lesson \d+\s*[—:-]\s*", "", _lesson_title(lesson))
 
 
+def front_matter(text: str, where: str = "a page") -> dict[str, Any]:
+    """A page's YAML front matter (``---`` ... ``---``), as MkDocs reads it.
+
+    MkDocs shows front matter that is not valid YAML as text (a "description: ..." heading),
+    and ``--strict`` does not notice: here it is an error.
+    """
+    if not text.startswith("---\n"):
+        return {}
+    import yaml
+
+    try:
+        meta = yaml.safe_load(text[4:].split("\n---", 1)[0])
+    except yaml.YAMLError as error:
+        raise PluginError(f"{where}: the front matter is not valid YAML ({error})") from None
+    if not isinstance(meta, dict):
+        raise PluginError(f"{where}: the front matter is not a YAML mapping")
+    return meta
+
+
 def _lesson_description(lesson: str) -> str:
-    text = _lesson_page_text(lesson)
-    found = re.search(r"^description:\s*(.+)$", text.split("\n---", 1)[0], flags=re.MULTILINE)
-    return found.group(1).strip() if found else ""
+    meta = front_matter(_lesson_page_text(lesson), f"docs/lessons/{lesson}.md")
+    return str(meta.get("description", "")).strip()
 
 
 def _lesson_link(page: Any, lesson: str) -> str:
@@ -535,10 +553,12 @@ def _figure_markdown(page: Any, name: str) -> str:
     source = posixpath.relpath(f"figures/{name}.png", page.url.rstrip("/") or ".")
     alt = html.escape(re.sub(r"`+([^`]+)`+", r"\1", info.caption), quote=True)
     caption = re.sub(r"`+([^`]+)`+", r"<code>\1</code>", html.escape(info.caption, quote=False))
+    # the image links to itself: a figure shrunk to a phone's column opens at full size
     return (
         f'<figure class="bam-figure" id="figure-{name}">\n'
-        f'  <img src="{source}" alt="{alt}">\n'
-        f"  <figcaption>{caption} <code>{name}</code></figcaption>\n"
+        f'  <a href="{source}" title="Open the full-size image"><img src="{source}" alt="{alt}"'
+        "></a>\n"
+        f"  <figcaption>{caption}</figcaption>\n"
         "</figure>\n"
     )
 
@@ -638,20 +658,31 @@ def _gallery(page: Any) -> str:
     return "\n".join(parts)
 
 
-def _results(name: str) -> str:
+RELATIVE_LINK = re.compile(r"(\]\()(?![a-z][a-z0-9+.-]*:|/|#)([^)\s]+)(\))")
+
+
+def _results(name: str, page: Any = None) -> str:
+    """``docs/results/NAME.md``, its links (written relative to docs/results/) made page-relative."""
     path = DOCS / "results" / f"{name}.md"
     if path.is_file():
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        if page is None:
+            return text
+        return RELATIVE_LINK.sub(
+            lambda found: found.group(1) + _relative(page, f"results/{found.group(2)}") + ")",
+            text,
+        )
     return (
         '!!! warning "Not measured yet"\n'
-        "    No measured numbers are in this copy of the docs yet. They come from"
-        f" `bam {name.replace('-', ' ', 1)}`, saved as `docs/results/{name}.md`;"
+        "    No measured numbers are in this copy of the docs yet. They come from a real run,"
+        f" saved as `docs/results/{name}.md` (see `docs/results/README.md`);"
         " nothing here is estimated or copied from elsewhere.\n"
     )
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     """Expands the ``<!-- bam:... -->`` markers and ``[[lesson:...]]`` links of a page."""
+    front_matter(page.file.content_string, f"docs/{page.file.src_uri}")
     match = re.fullmatch(r"lessons/(\w+)\.md", page.file.src_uri)
     lesson = match.group(1) if match else None
     hints = hints_of(lesson) if lesson else {}
@@ -674,7 +705,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if kind == "gallery":
             return _gallery(page)
         if kind == "results":
-            return _results(argument)
+            return _results(argument, page)
         if kind == "figure":
             if argument not in STATE.figures:
                 log.warning(

@@ -148,7 +148,7 @@ def water_augmented(index: int = DIAGONAL_RIVER) -> Figure:
 
 
 def water_contact_sheet(root: str | Path = WATER_ROOT, count: int = 16, columns: int = 4) -> Figure:
-    """A grid of ``count`` image/mask samples (mask tinted over the image, outline of its box)."""
+    """Water tiles spread over the set, each with its mask tinted over it and its box outlined."""
     folder = SegmentationFolder(root, 160)
     chosen = np.linspace(0, len(folder) - 1, min(count, len(folder))).round().astype(int)
     rows = -(-len(chosen) // columns)
@@ -171,13 +171,20 @@ def water_contact_sheet(root: str | Path = WATER_ROOT, count: int = 16, columns:
 # ----------------------------------------------------------------------------- shapes
 
 
-def shapes_sample(indices: tuple[int, ...] = (0, 1, 2)) -> Figure:
-    """Detection samples with the boxes of their VOC annotations (the seed's figure 2-2)."""
+def shapes_sample(shown: int = 3) -> Figure:
+    """Detection samples with the boxes of their VOC annotations, one, three and five objects (the seed's figure 2-2)."""
     folder = DetectionFolder(SHAPES_ROOT, "train")
+    # images with different numbers of objects (the set has 1 to 5 per image), many first
+    by_count: dict[int, int] = {}
+    for index, annotation in enumerate(folder.annotations):
+        by_count.setdefault(len(annotation.boxes), index)
+    wanted = [count for count in (1, 3, 5, 2, 4) if count in by_count][:shown]
+    indices = tuple(by_count[count] for count in sorted(wanted)) or (0,)
     figure = Figure(figsize=(3.4 * len(indices), 2.9))
     for place, index in zip(np.atleast_1d(figure.subplots(1, len(indices))), indices, strict=True):
         image, target = folder[index]
-        _show(place, image, f"{folder.ids[index]}: {len(target['boxes'])} objects")
+        count = len(target["boxes"])
+        _show(place, image, f"{folder.ids[index]}: {count} object{'s' if count != 1 else ''}")
         _class_boxes(place, target, folder.classes)
     figure.tight_layout()
     return figure
@@ -223,7 +230,7 @@ def shapes_resize(new_size: tuple[int, int] = (224, 224)) -> Figure:
 def shapes_contact_sheet(
     root: str | Path = SHAPES_ROOT, count: int = 16, columns: int = 4
 ) -> Figure:
-    """A grid of ``count`` training images with their boxes and class names."""
+    """Training images spread over the shapes set, with their boxes and class names."""
     folder = DetectionFolder(root, "train")
     chosen = np.linspace(0, len(folder) - 1, min(count, len(folder))).round().astype(int)
     rows = -(-len(chosen) // columns)

@@ -114,11 +114,27 @@ def anchor_labels() -> Figure:
     positive = (labels == 1).nonzero().squeeze(1)
     for index in positive.tolist():
         _box(axes, anchors[index].tolist(), edgecolor="#2ec4b6", lw=2.5, zorder=5)
+    # the IoU labels go outside every drawn box, on a white ground, with an arrow to their anchor
+    drawn = torch.cat([anchors[shown], anchors[positive], gt])
+    left_edge, top_edge = float(drawn[:, 0].min()), float(drawn[:, 1].min())
+    for rank, index in enumerate(positive.tolist()[:3]):
         x1, y1 = anchors[index, :2].tolist()
-        axes.text(x1, y1 - 3, f"IoU {iou[index]:.2f}", color="#1a7f76", fontsize=9, weight="bold")
+        axes.annotate(
+            f"IoU {iou[index]:.2f}",
+            xy=(x1, y1),
+            xytext=(left_edge - 8, top_edge - 10 - 16 * rank),
+            ha="right",
+            va="bottom",
+            color="#1a7f76",
+            fontsize=9,
+            weight="bold",
+            bbox={"facecolor": "white", "edgecolor": "#2ec4b6", "boxstyle": "round,pad=0.2"},
+            arrowprops={"arrowstyle": "->", "color": "#1a7f76", "lw": 1.2},
+            zorder=6,
+        )
     x1, y1, x2, y2 = gt[0].tolist()  # zoom on the box; the whole image is in the other figures
-    axes.set_xlim(max(x1 - 90, -40), min(x2 + 90, width + 40))
-    axes.set_ylim(min(y2 + 90, height + 40), max(y1 - 90, -40))
+    axes.set_xlim(max(x1 - 110, 0), min(x2 + 90, width))
+    axes.set_ylim(min(y2 + 90, height), max(y1 - 90, 0))
     handles = [
         Line2D([], [], color="#e71d36", lw=2, label="ground truth"),
         Line2D(

@@ -148,6 +148,9 @@ def prediction_row(
     _box(axes[0], box)
     _show(axes[1], predicted, "predicted mask")
     _show(axes[2], chances, "probability", cmap="magma")
+    picture = axes[2].images[-1]
+    bar = axes[2].figure.colorbar(picture, ax=axes[2], fraction=0.046, pad=0.03, ticks=[0, 0.5, 1])
+    bar.ax.tick_params(labelsize=6)
     _show(axes[3], truth, "ground truth")
 
 
@@ -198,7 +201,7 @@ def save_run_figures(
         predicted = modules["sam"].predict_masks(model, images, boxes)[0].cpu()
         chances = probabilities(model, images, boxes)[0].cpu()
         dice = float(modules["metrics"].dice_coefficient(predicted[None], truth.bool()[None])[0])
-        figure = Figure(figsize=(8.4, 2.4))
+        figure = Figure(figsize=(8.8, 2.4))
         axes = figure.subplots(1, 4)
         prediction_row(axes, image, box, predicted, chances, truth)
         name = test_data.pairs[test_data.indices[position]][0].stem
