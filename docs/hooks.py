@@ -64,13 +64,13 @@ if str(REPO) not in sys.path:  # lessons/, bam/ importable without an install
 
 
 def course_order() -> tuple[str, ...]:
-    """The lessons in course order (``lessons.COURSE_ORDER``, read without importing torch)."""
-    tree = ast.parse((REPO / "lessons" / "__init__.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
-        if isinstance(target, ast.Name) and target.id == "COURSE_ORDER":
-            return tuple(ast.literal_eval(node.value))
-    raise PluginError("lessons/__init__.py defines no COURSE_ORDER")
+    """The lessons in course order (``bam.course.lessons``: read without importing torch)."""
+    from bam import course
+
+    try:
+        return course.lessons(REPO)
+    except course.CourseError as error:
+        raise PluginError(str(error)) from None
 
 
 def lesson_exists(lesson: str) -> bool:
@@ -88,13 +88,16 @@ def _module_tree(path: Path) -> ast.Module | None:
 
 
 def exercises_of(lesson: str) -> list[str]:
-    """The names in the stub's ``__all__``: the lesson's exercises, in order."""
-    tree = _module_tree(REPO / "lessons" / f"{lesson}.py")
-    for node in tree.body if tree else []:
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        if any(isinstance(target, ast.Name) and target.id == "__all__" for target in targets):
-            return [str(name) for name in ast.literal_eval(node.value)]
-    return []
+    """The names in the stub's ``__all__``: the lesson's exercises, in order (``bam.course``)."""
+    from bam import course
+
+    if not lesson_exists(lesson):
+        return []
+    _module_tree(REPO / "lessons" / f"{lesson}.py")  # a clear error for a stub that does not parse
+    try:
+        return list(course.exercises(lesson, REPO))
+    except course.CourseError:
+        return []
 
 
 def _parameters(arguments: ast.arguments) -> list[str]:

@@ -11,6 +11,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from bam import course
+
 BLUE, GREEN, ORANGE, PURPLE, GREY, RED = (
     "#dbe7f5",
     "#dcefd9",
@@ -116,14 +118,16 @@ def _canvas(width: float, height: float, inches: tuple[float, float]) -> tuple[F
 def _detector_shapes() -> dict[str, object]:
     """The tensor sizes of ``bam train detector``'s default model, computed from its settings."""
     from bam.train_detector import TrainConfig
-    from solutions.vgg import VGG16_CONFIG, feature_map_size
+
+    vgg = course.load("vgg", "solutions")
+    VGG16_CONFIG, feature_map_size = vgg.VGG16_CONFIG, vgg.feature_map_size
 
     config = TrainConfig()
     height, width = config.image_size
     map_h, map_w = feature_map_size(height, width)
     channels = max(1, round(512 * config.width))
     anchors_per_cell = len(config.anchor_sizes) * len(config.anchor_ratios)
-    from solutions.detector import FasterRCNN
+    FasterRCNN = course.load("detector", "solutions").FasterRCNN
 
     model = FasterRCNN(num_classes=4, width=config.width, hidden=config.hidden)
     return {
@@ -265,7 +269,7 @@ def faster_rcnn_layout() -> Figure:
 
 def vgg16_conv_stack() -> Figure:
     """VGG16's convolutional part as lesson 5 builds it: five blocks of 3x3 convolutions (padding 1) with a ReLU each, four 2x2 max-pools, for a 600 x 1000 image at full width (and at the course's width 0.125)."""
-    from solutions.vgg import VGG16_CONFIG
+    VGG16_CONFIG = course.load("vgg", "solutions").VGG16_CONFIG
 
     height, width, scale = 600, 1000, 0.125
     figure, axes = _canvas(16.4, 4.6, (10.6, 3.0))

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from bam import course
 from bam.datasets import SHAPES_ROOT, load_image, read_voc_annotation
 
 CLASS_COLOURS = ("#e71d36", "#2ec4b6", "#ff9f1c", "#7b2cbf", "#3a86ff", "#8ac926")
@@ -67,7 +68,7 @@ def _scene() -> tuple[Tensor, Tensor, Tensor, tuple[str, ...]]:
 
 def sampled_rois_figure() -> Figure:
     """Lesson 8: which RoIs ``sample_proposals`` picks, and what each is taught to predict."""
-    from solutions import head
+    head = course.load("head", "solutions")
 
     image, gt_boxes, gt_labels, classes = _scene()
     generator = torch.Generator().manual_seed(0)
@@ -148,8 +149,8 @@ def _overlapping_scene() -> tuple[Tensor, Tensor, Tensor, tuple[str, ...]]:
 
 def per_class_nms_figure() -> Figure:
     """Lesson 8: a square overlapping a circle (IoU 0.57): one NMS over all classes deletes one of the two true objects, NMS per class keeps both."""
-    from solutions import head
-    from solutions.metrics import box_iou
+    head = course.load("head", "solutions")
+    box_iou = course.load("metrics", "solutions").box_iou
 
     image, gt_boxes, gt_labels, classes = _overlapping_scene()
     generator = torch.Generator().manual_seed(1)

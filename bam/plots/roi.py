@@ -12,7 +12,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from solutions import roi
+from bam import course
 
 SCALE = 1 / 16
 ROI_PIXELS = (150.0, 70.0, 560.0, 330.0)  # (x1, y1, x2, y2) in the image
@@ -38,6 +38,7 @@ def _grid_axes(axes: Axes, features: torch.Tensor, title: str) -> None:
 
 def roi_pooling_grid() -> Figure:
     """RoI pooling's rounded 7x7 bins over the map, RoIAlign's exact bins and sample points, and both outputs."""
+    roi = course.load("roi", "solutions")
     features = _feature_map()
     rois = torch.tensor([[0.0, *ROI_PIXELS]])
     x1, y1, x2, y2 = (value * SCALE for value in ROI_PIXELS)  # map coordinates

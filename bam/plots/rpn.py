@@ -14,8 +14,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from bam import course
 from bam.datasets import SHAPES_ROOT, load_image, read_voc_annotation
-from solutions import rpn
 
 STRIDE = 16
 SIZES = (32, 64, 128)
@@ -50,6 +50,7 @@ def _box(axes: Axes, box: list[float], **style: object) -> None:
 
 def anchors_one_location() -> Figure:
     """The 9 anchors of one feature-map position: 3 sizes x 3 ratios (h / w), all centred there."""
+    rpn = course.load("rpn", "solutions")
     image, _, caption = _scene()
     height, width = image.shape[1:]
     feature_size = (height // STRIDE, width // STRIDE)
@@ -89,6 +90,7 @@ def anchors_one_location() -> Figure:
 
 def anchor_labels() -> Figure:
     """Anchors labelled for one ground-truth box: positive, ignored and (a sample of) negative."""
+    rpn = course.load("rpn", "solutions")
     image, boxes, caption = _scene()
     height, width = image.shape[1:]
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -169,6 +171,7 @@ def anchor_labels() -> Figure:
 
 def proposals_nms() -> Figure:
     """Proposals before NMS (the top 60 of many noisy candidates) and after NMS at IoU 0.7 and 0.3."""
+    rpn = course.load("rpn", "solutions")
     image, boxes, caption = _scene()
     height, width = image.shape[1:]
     generator = torch.Generator().manual_seed(0)

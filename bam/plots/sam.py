@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from bam import course
 from bam.datasets import WATER_ROOT, SegmentationFolder
 from bam.sam_model import PRETRAINED_TINY_SAM, load_sam, probabilities
 
@@ -66,7 +67,7 @@ def _filled(box: Tensor, shape: tuple[int, int]) -> Tensor:
 
 def box_prompts(index: int = DIAGONAL_RIVER) -> Figure:
     """The box prompt of a diagonal river: tight, jittered, and the box itself as a mask."""
-    from solutions import metrics, sam
+    metrics, sam = course.load("metrics", "solutions"), course.load("sam", "solutions")
 
     image, mask = SegmentationFolder(WATER_ROOT, SIZE, indices=[index])[0]
     tight = sam.box_prompt(mask)
@@ -110,7 +111,7 @@ def pretraining_data(count: int = 6) -> Figure:
 
 def pretrained_predictions(indices: tuple[int, ...] = (DIAGONAL_RIVER, 3, 17)) -> Figure:
     """The pretrained tiny SAM on water tiles, before any fine-tuning (box prompts from the masks)."""
-    from solutions import metrics, sam
+    metrics, sam = course.load("metrics", "solutions"), course.load("sam", "solutions")
 
     model = load_sam(PRETRAINED_TINY_SAM).eval()
     data = SegmentationFolder(WATER_ROOT, SIZE, indices=list(indices))
