@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from torch import Tensor
 
 from bam import course
 
@@ -36,17 +37,10 @@ def _grid_axes(axes: Axes, features: torch.Tensor, title: str) -> None:
     axes.tick_params(labelsize=7)
 
 
-def roi_pooling_grid() -> Figure:
-    """RoI pooling's rounded 7x7 bins over the map, RoIAlign's exact bins and sample points, and both outputs."""
-    roi = course.load("roi", "solutions")
-    features = _feature_map()
-    rois = torch.tensor([[0.0, *ROI_PIXELS]])
-    x1, y1, x2, y2 = (value * SCALE for value in ROI_PIXELS)  # map coordinates
-    figure = Figure(figsize=(12, 8), layout="constrained")
-    panels = figure.subplots(2, 2, gridspec_kw={"width_ratios": [1.5, 1]})
-
+def _draw_pool_bins(axes: Axes, features: Tensor, box: tuple[float, float, float, float]) -> None:
+    """RoI pooling's panel: the RoI rounded to whole cells (end cell included), uneven bins."""
+    x1, y1, x2, y2 = box  # map coordinates
     # RoI pooling: round the RoI to whole cells (end cell included), bins of whole cells
-    axes = panels[0, 0]
     _grid_axes(axes, features, "RoI pooling: RoI rounded to cells, bins of whole cells (uneven)")
     start_x, start_y = round(x1), round(y1)
     cells_w, cells_h = round(x2) - start_x + 1, round(y2) - start_y + 1
@@ -87,8 +81,11 @@ def roi_pooling_grid() -> Figure:
         fontsize=7,
     )
 
+
+def _draw_align_bins(axes: Axes, features: Tensor, box: tuple[float, float, float, float]) -> None:
+    """RoIAlign's panel: the exact RoI (shifted by half a cell), equal bins, 2 x 2 samples each."""
+    x1, y1, x2, y2 = box  # map coordinates
     # RoIAlign: exact RoI (shifted by half a cell), exact bins, 2 x 2 samples per bin
-    axes = panels[1, 0]
     _grid_axes(axes, features, "RoIAlign: exact bins, 2 x 2 bilinear samples each, averaged")
     left, top = x1 - 0.5, y1 - 0.5  # aligned=True: the half-cell shift (cell c is centred on c)
     bin_w, bin_h = (x2 - x1) / OUTPUT[1], (y2 - y1) / OUTPUT[0]
@@ -107,6 +104,18 @@ def roi_pooling_grid() -> Figure:
         fontsize=7,
     )
 
+
+def roi_pooling_grid() -> Figure:
+    """RoI pooling's rounded 7x7 bins over the map, RoIAlign's exact bins and sample points, and both outputs."""
+    roi = course.load("roi", "solutions")
+    features = _feature_map()
+    rois = torch.tensor([[0.0, *ROI_PIXELS]])
+    x1, y1, x2, y2 = (value * SCALE for value in ROI_PIXELS)  # map coordinates
+    figure = Figure(figsize=(12, 8), layout="constrained")
+    panels = figure.subplots(2, 2, gridspec_kw={"width_ratios": [1.5, 1]})
+
+    _draw_pool_bins(panels[0, 0], features, (x1, y1, x2, y2))
+    _draw_align_bins(panels[1, 0], features, (x1, y1, x2, y2))
     pooled = roi.roi_pool(features, rois, OUTPUT, SCALE)[0, 0]
     aligned = roi.roi_align(features, rois, OUTPUT, SCALE, sampling_ratio=2, aligned=True)[0, 0]
     low, high = float(features.min()), float(features.max())
