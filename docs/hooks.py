@@ -65,13 +65,13 @@ if str(REPO) not in sys.path:  # lessons/, bam/ importable without an install
 
 
 def course_order() -> tuple[str, ...]:
-    """The lessons in course order (``lessons.COURSE_ORDER``, read without importing torch)."""
-    tree = ast.parse((REPO / "lessons" / "__init__.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
-        if isinstance(target, ast.Name) and target.id == "COURSE_ORDER":
-            return tuple(ast.literal_eval(node.value))
-    raise PluginError("lessons/__init__.py defines no COURSE_ORDER")
+    """The lessons in course order (``bam.course.lessons``: read without importing torch)."""
+    from bam import course
+
+    try:
+        return course.lessons(REPO)
+    except course.CourseError as error:
+        raise PluginError(str(error)) from None
 
 
 def lesson_exists(lesson: str) -> bool:
@@ -89,13 +89,16 @@ def _module_tree(path: Path) -> ast.Module | None:
 
 
 def exercises_of(lesson: str) -> list[str]:
-    """The names in the stub's ``__all__``: the lesson's exercises, in order."""
-    tree = _module_tree(REPO / "lessons" / f"{lesson}.py")
-    for node in tree.body if tree else []:
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        if any(isinstance(target, ast.Name) and target.id == "__all__" for target in targets):
-            return [str(name) for name in ast.literal_eval(node.value)]
-    return []
+    """The names in the stub's ``__all__``: the lesson's exercises, in order (``bam.course``)."""
+    from bam import course
+
+    if not lesson_exists(lesson):
+        return []
+    _module_tree(REPO / "lessons" / f"{lesson}.py")  # a clear error for a stub that does not parse
+    try:
+        return list(course.exercises(lesson, REPO))
+    except course.CourseError:
+        return []
 
 
 def _parameters(arguments: ast.arguments) -> list[str]:
@@ -532,10 +535,28 @@ def _short_title(lesson: str) -> str:
     return re.sub(r"^Lesson \d+\s*[—:-]\s*", "", _lesson_title(lesson))
 
 
+def front_matter(text: str, where: str = "a page") -> dict[str, Any]:
+    """A page's YAML front matter (``---`` ... ``---``), as MkDocs reads it.
+
+    MkDocs shows front matter that is not valid YAML as text (a "description: ..." heading),
+    and ``--strict`` does not notice: here it is an error.
+    """
+    if not text.startswith("---\n"):
+        return {}
+    import yaml
+
+    try:
+        meta = yaml.safe_load(text[4:].split("\n---", 1)[0])
+    except yaml.YAMLError as error:
+        raise PluginError(f"{where}: the front matter is not valid YAML ({error})") from None
+    if not isinstance(meta, dict):
+        raise PluginError(f"{where}: the front matter is not a YAML mapping")
+    return meta
+
+
 def _lesson_description(lesson: str) -> str:
-    text = _lesson_page_text(lesson)
-    found = re.search(r"^description:\s*(.+)$", text.split("\n---", 1)[0], flags=re.MULTILINE)
-    return found.group(1).strip() if found else ""
+    meta = front_matter(_lesson_page_text(lesson), f"docs/lessons/{lesson}.md")
+    return str(meta.get("description", "")).strip()
 
 
 def _lesson_link(page: Any, lesson: str) -> str:
@@ -559,10 +580,12 @@ def _figure_markdown(page: Any, name: str) -> str:
     source = posixpath.relpath(f"figures/{name}.png", page.url.rstrip("/") or ".")
     alt = html.escape(re.sub(r"`+([^`]+)`+", r"\1", info.caption), quote=True)
     caption = re.sub(r"`+([^`]+)`+", r"<code>\1</code>", html.escape(info.caption, quote=False))
+    # the image links to itself: a figure shrunk to a phone's column opens at full size
     return (
         f'<figure class="bam-figure" id="figure-{name}">\n'
-        f'  <img src="{source}" alt="{alt}">\n'
-        f"  <figcaption>{caption} <code>{name}</code></figcaption>\n"
+        f'  <a href="{source}" title="Open the full-size image"><img src="{source}" alt="{alt}"'
+        "></a>\n"
+        f"  <figcaption>{caption}</figcaption>\n"
         "</figure>\n"
     )
 
@@ -662,20 +685,31 @@ def _gallery(page: Any) -> str:
     return "\n".join(parts)
 
 
-def _results(name: str) -> str:
+RELATIVE_LINK = re.compile(r"(\]\()(?![a-z][a-z0-9+.-]*:|/|#)([^)\s]+)(\))")
+
+
+def _results(name: str, page: Any = None) -> str:
+    """``docs/results/NAME.md``, its links (written relative to docs/results/) made page-relative."""
     path = DOCS / "results" / f"{name}.md"
     if path.is_file():
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        if page is None:
+            return text
+        return RELATIVE_LINK.sub(
+            lambda found: found.group(1) + _relative(page, f"results/{found.group(2)}") + ")",
+            text,
+        )
     return (
         '!!! warning "Not measured yet"\n'
-        "    No measured numbers are in this copy of the docs yet. They come from"
-        f" `bam {name.replace('-', ' ', 1)}`, saved as `docs/results/{name}.md`;"
+        "    No measured numbers are in this copy of the docs yet. They come from a real run,"
+        f" saved as `docs/results/{name}.md` (see `docs/results/README.md`);"
         " nothing here is estimated or copied from elsewhere.\n"
     )
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     """Expands the ``<!-- bam:... -->`` markers and ``[[lesson:...]]`` links of a page."""
+    front_matter(page.file.content_string, f"docs/{page.file.src_uri}")
     match = re.fullmatch(r"lessons/(\w+)\.md", page.file.src_uri)
     lesson = match.group(1) if match else None
     hints = hints_of(lesson) if lesson else {}
@@ -698,7 +732,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if kind == "gallery":
             return _gallery(page)
         if kind == "results":
-            return _results(argument)
+            return _results(argument, page)
         if kind == "figure":
             if argument not in STATE.figures:
                 log.warning(

@@ -29,7 +29,7 @@ def test_tiny_comparison_trains_three_models_and_reuses_them(tmp_path, capsys):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert {row["model"] for row in summary["rows"]} == {"faster_rcnn", "yolo", "torchvision"}
     assert all(row["epochs"] == 1 and row["ips_batch_8"] > 0 for row in summary["rows"])
-    assert (tmp_path / "summary.md").read_text().count("±") == 12
+    assert (tmp_path / "summary.md").read_text().count("±") == 24  # 3 models x (4 + 4 recalls)
     capsys.readouterr()
     assert main(arguments) == 0  # a second run reuses the finished run folders
     assert capsys.readouterr().out.count("reusing") == 3

@@ -178,3 +178,108 @@ def test_unbuilt_lessons_render_as_plain_text(site: Path) -> None:
     for lesson in hooks.course_order():
         linked = f'href="lessons/{lesson}/"' in home
         assert linked == hooks.lesson_exists(lesson), lesson
+
+
+def test_front_matter_is_valid_yaml() -> None:
+    """Every page's front matter parses as a YAML mapping (MkDocs prints invalid front matter
+    as text, a "description: ..." heading, and --strict does not notice)."""
+    for path in sorted((REPO / "docs").rglob("*.md")):
+        meta = hooks.front_matter(path.read_text(encoding="utf-8"), str(path.relative_to(REPO)))
+        if path.read_text(encoding="utf-8").startswith("---\n"):
+            assert isinstance(meta.get("description"), str), path
+
+
+def test_front_matter_guard_rejects_an_unquoted_colon() -> None:
+    """The hook refuses the defect that printed the sam, roi and detector front matter."""
+    with pytest.raises(hooks.PluginError, match="not valid YAML"):
+        hooks.front_matter("---\ndescription: Fine-tune SAM: prompts, freezing\n---\n# x\n")
+
+
+def test_figure_captions_name_no_parameter_and_no_figure_id(site: Path) -> None:
+    """A caption is the drawing function's first docstring paragraph: it must not mention the
+    function's parameters (``count`` in "A grid of ``count`` ...") and figures show no id."""
+    import inspect
+
+    from bam.plots import all_figures
+
+    for name, draw in all_figures().items():
+        caption = hooks._first_paragraph(draw.__doc__)
+        for parameter in inspect.signature(draw).parameters:
+            assert f"`{parameter}`" not in caption, f"{name}: caption names `{parameter}`"
+    gallery = page_text(site, "figures")
+    for name in all_figures():
+        figure = gallery.split(f'id="figure-{name}"', 1)[1].split("</figure>", 1)[0]
+        assert f"<code>{name}</code>" not in figure, f"{name}: the caption shows the figure id"
+        assert '<a href="' in figure, f"{name}: the figure does not link to its full image"
+
+
+def test_worked_roi_pooling_example_matches_torchvision() -> None:
+    """The numbers of the RoI pooling example on the roi page are torchvision's."""
+    from bam.plots.roi import worked_example
+
+    example = worked_example()
+    text = (REPO / "docs" / "lessons" / "roi.md").read_text(encoding="utf-8")
+    values = [int(v) for v in example["output"].flatten().tolist()]
+    matrix = r"\begin{bmatrix} {} & {} \\ {} & {} \end{bmatrix}".replace("{}", "%d") % tuple(values)
+    assert matrix in text, f"roi.md should show {matrix}"
+    scaled = ", ".join(f"{value:g}" for value in example["scaled"])
+    assert f"$({scaled})$" in text
+    ((x1, x2), (y1, y2)) = example["cells"]
+    assert f"columns\n   {x1} to {x2}" in text or f"columns {x1} to {x2}" in text
+    assert f"rows {y1} to {y2}" in text
+
+
+def test_measured_results_are_committed_artifacts(site: Path) -> None:
+    """Pages show measured numbers only from committed files of docs/results/ (the build never
+    trains), and each such file says its command and its machine."""
+    results = REPO / "docs" / "results"
+    for path in sorted(results.glob("*.md")):
+        if path.name == "README.md":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "bam " in text or "python docs/results/" in text, f"{path.name}: no command"
+        if "Being re-measured" not in text:
+            assert "CPU" in text or "GPU" in text, f"{path.name}: no machine"
+    for seed_file in sorted((results / "sam").glob("seed-*.json")):
+        import json
+
+        record = json.loads(seed_file.read_text(encoding="utf-8"))
+        assert record["command"].startswith("OMP_NUM_THREADS=1 bam compare sam")
+        assert len(record["per_epoch"]) == record["config"]["epochs"]
+    sam = page_text(site, "lessons/sam")
+    assert "SAM fine-tuned" in sam and "curves-seed-0.png" in sam
+
+
+def test_every_lesson_page_ends_with_its_references() -> None:
+    """Each lesson page's last section is "References", and it cites at least one paper or
+    library with a section, table or module."""
+    for lesson in hooks.course_order():
+        text = (REPO / "docs" / "lessons" / f"{lesson}.md").read_text(encoding="utf-8")
+        headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+        assert headings and headings[-1] == "References", f"{lesson}: ends with {headings[-1:]}"
+        references = text.rsplit("## References", 1)[1]
+        assert re.search(r"§|Table|torchvision|seed report", references), lesson
+
+
+def test_api_returns_sections_are_one_description(site: Path) -> None:
+    """A Returns section renders as one item: Google-style parsing must not split a
+    description across rows at every line that holds a colon (22 sections once did)."""
+    split = []
+    for lesson in built_lessons():
+        text = page_text(site, f"lessons/{lesson}")
+        for section in text.split('<span class="doc-section-title">Returns:</span>')[1:]:
+            items = section.split("</ul>", 1)[0].count('class="doc-section-item')
+            if items != 1:
+                split.append(f"{lesson}: a Returns section with {items} items")
+    assert not split, split
+
+
+def test_api_notation_blocks_are_lists(site: Path) -> None:
+    """Each lesson module's "Notation:" block renders as a list, one item per symbol, not as
+    one run-on paragraph (docs/griffe_notation.py)."""
+    for lesson in built_lessons():
+        text = page_text(site, f"lessons/{lesson}")
+        if "<summary>Notation</summary>" not in text:
+            continue
+        block = text.split("<summary>Notation</summary>", 1)[1].split("</details>", 1)[0]
+        assert block.count("<li>") >= 2, f"{lesson}: the Notation block is not a list"

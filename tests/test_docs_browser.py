@@ -3,7 +3,13 @@
 Serves the strictly built site on 127.0.0.1 and drives Debian's ``chromium`` with its
 ``chromedriver`` through Selenium. Every page must load nothing from another host (Chrome's
 network log), render its math without a KaTeX error, load every image, and the search box must
-find "anchor". Screenshots go to ``$BAM_DOCS_SCREENSHOTS``, whole pages (default: the first screen of each,
+find "anchor". At a desktop (1280 px) and a phone (390 px) width, every page must also render
+right (``RENDERING_GUARDS``): no front matter printed as text, no list item swallowed by the
+one before it, nothing wider than its column (no cut-off or sideways-scrolling formula, no
+page that scrolls sideways), no raw double backticks or ``{placeholder}`` names, and every
+figure shown smaller than its file links to the full image. Each guard is shown to catch a
+defect planted in a real page (``test_rendering_guards_catch_planted_defects``).
+Screenshots go to ``$BAM_DOCS_SCREENSHOTS``, whole pages (default: the first screen of each,
 in a temporary folder).
 
 Skipped, with the reason, when Selenium, ``chromium`` or ``chromedriver`` is missing
@@ -44,7 +50,7 @@ pytestmark = [
         reason=f"needs {', '.join(MISSING)}: apt-get install -y chromium chromium-driver;"
         " pip install -e '.[dev]'",
     ),
-    pytest.mark.slow,  # a browser and fifteen pages: about a minute on two cores
+    pytest.mark.slow,  # a browser and fifteen pages at two widths: a few minutes on two cores
 ]
 
 CHROMIUM_FLAGS = (
@@ -59,6 +65,7 @@ CHROMIUM_FLAGS = (
     "--window-size=1280,900",
 )
 TIMEOUT_SECONDS = 20
+WIDTHS = (1280, 390)  # a desktop and a phone (iPhone 12-15) viewport, CSS pixels
 BROWSER_INTERNAL_SCHEMES = {"data", "blob", "about", "chrome", "chrome-untrusted", "devtools"}
 
 
@@ -164,6 +171,136 @@ def save_screenshot(driver: object, path: Path) -> None:
     driver.set_window_size(1280, 900)
 
 
+# Each guard is a JavaScript function body that returns a list of problems found on the open
+# page (strings); an empty list means the page passes. They look only at the page's content
+# column (``article``), as a reader sees it after KaTeX has typeset the math.
+_JS_HELPERS = r"""
+const article = document.querySelector('article') || document.body;
+const SKIP = 'pre, code, kbd, .katex, .arithmatex, script, style, .md-clipboard';
+function proseText(root) {  // text outside code and math, newlines kept
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let text = '';
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement.closest(SKIP)) text += node.textContent;
+  }
+  return text;
+}
+function short(text) { return text.replace(/\s+/g, ' ').trim().slice(0, 90); }
+"""
+
+RENDERING_GUARDS: dict[str, str] = {
+    # A YAML error in the front matter makes MkDocs print it: "description: ..." as a heading
+    # (and a table-of-contents entry), after a rule made of its opening "---".
+    "front matter shown as text": _JS_HELPERS
+    + r"""
+const bad = [];
+const first = [...article.children].find(e => !e.matches('a.md-content__button, .md-source-file'));
+if (first && first.tagName === 'HR') bad.push('the page starts with a rule (a "---" shown)');
+const key = /^\s*(description|title|hide|search|status|tags|icon|template)\s*:/i;
+for (const e of article.querySelectorAll('h1, h2, h3, h4, h5, h6, p, li'))
+  if (key.test(proseText(e))) bad.push(`${e.tagName}: ${short(e.textContent)}`);
+for (const e of document.querySelectorAll('.md-nav--secondary a'))
+  if (key.test(e.textContent)) bad.push(`contents entry: ${short(e.textContent)}`);
+return bad;
+""",
+    # Display math (or any block) not indented under its list item ends the item's paragraph
+    # lazily: the next "3. ..." becomes text of item 2, or the list restarts its numbering.
+    "list numbering broken": _JS_HELPERS
+    + r"""
+const bad = [];
+for (const e of article.querySelectorAll('p, li, td')) {
+  const own = [...e.childNodes].filter(n => !(n.nodeType === 1 && n.matches('ol, ul'))) ;
+  const text = own.map(n => n.nodeType === 3 ? n.textContent :
+    (n.nodeType === 1 && !n.matches(SKIP) ? proseText(n) : '')).join('');
+  const found = text.match(/\n[ \t]*(\d+[.)]|[-*+])[ \t]+\S.{0,40}/);
+  if (found) bad.push(`a list item inside the text of a ${e.tagName}: "${short(found[0])}"`);
+}
+for (const e of article.querySelectorAll('ol[start]'))
+  if (e.getAttribute('start') !== '1')
+    bad.push(`a list restarts at ${e.getAttribute('start')}: "${short(e.textContent)}"`);
+return bad;
+""",
+    # Nothing may be wider than the content column: the page must not scroll sideways, no block
+    # may be cut off by its container, and no formula may need a scroll bar. Code blocks and
+    # tables may scroll sideways (Material gives them a scroll bar on purpose).
+    "wider than its column": _JS_HELPERS
+    + r"""
+const bad = [];
+const root = document.documentElement;
+if (root.scrollWidth > window.innerWidth + 1)
+  bad.push(`the page scrolls sideways: ${root.scrollWidth} px wide in a ${window.innerWidth} px window`);
+const column = article.getBoundingClientRect();
+const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+const SCROLL_OK = 'pre, .highlight, .md-typeset__scrollwrap, .md-typeset__table, table, .doc-signature';
+for (const e of article.querySelectorAll('*')) {
+  if (e.closest('.katex-mathml')) continue;  // MathML for screen readers, never shown
+  if (e.closest(SKIP.replace('.katex, .arithmatex, ', '')) && !e.matches('pre')) continue;
+  const style = getComputedStyle(e);
+  const wide = e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0;
+  if (wide && ['hidden', 'clip'].includes(style.overflowX) && !e.closest('.md-clipboard'))
+    bad.push(`cut off: <${e.tagName.toLowerCase()} class="${e.className}"> shows ${e.clientWidth} of ${e.scrollWidth} px: "${short(e.textContent)}"`);
+  if (wide && scrolls(e) && !e.closest(SCROLL_OK))
+    bad.push(`scrolls sideways: <${e.tagName.toLowerCase()} class="${e.className}"> ${e.clientWidth} of ${e.scrollWidth} px: "${short(e.textContent)}"`);
+  // (display math may bleed into the page margin on a phone, as Material lays it out)
+  if (e.matches('img, figure, .admonition, details, p') && style.display !== 'inline') {
+    const box = e.getBoundingClientRect();
+    let parent = e.parentElement, clipped = false;
+    while (parent && parent !== article) { if (scrolls(parent)) { clipped = true; break; } parent = parent.parentElement; }
+    if (!clipped && box.width > 0 && (box.right > column.right + 1 || box.left < column.left - 1))
+      bad.push(`sticks out of the column: <${e.tagName.toLowerCase()}> ${Math.round(box.left)}..${Math.round(box.right)} px in ${Math.round(column.left)}..${Math.round(column.right)}: "${short(e.textContent)}"`);
+  }
+}
+return bad;
+""",
+    # Markdown that did not render: RST-style ``literals`` and str.format fields like {count}.
+    "raw markup in the text": _JS_HELPERS
+    + r"""
+const bad = [];
+for (const e of article.querySelectorAll('p, li, td, th, dd, dt, figcaption, h1, h2, h3, h4, h5, h6, summary')) {
+  const text = [...e.childNodes].map(n => n.nodeType === 3 ? n.textContent : '').join('');
+  if (text.includes('``')) bad.push(`raw double backticks: "${short(e.textContent)}"`);
+  const field = text.match(/\{[A-Za-z_]\w*\}/);
+  if (field) bad.push(`a placeholder ${field[0]}: "${short(e.textContent)}"`);
+}
+for (const e of article.querySelectorAll('figure[id^="figure-"] figcaption')) {
+  const name = e.closest('figure').id.replace(/^figure-/, '');
+  if (e.textContent.includes(name)) bad.push(`a caption shows the figure id ${name}`);
+}
+return bad;
+""",
+    # A figure shown smaller than its file (a wide figure in a narrow column) must link to the
+    # full-size image, so a reader on a phone can open it and zoom.
+    "figure shrunk without a link": _JS_HELPERS
+    + r"""
+const bad = [];
+for (const img of article.querySelectorAll('img')) {
+  if (!(img.naturalWidth > 0) || img.naturalWidth <= img.clientWidth * 1.05) continue;
+  const link = img.closest('a[href]');
+  const target = link ? new URL(link.getAttribute('href'), document.baseURI).href : '';
+  if (target !== img.src)
+    bad.push(`${img.src.split('/').pop()} is ${img.naturalWidth} px shown at ${img.clientWidth} px, with no link to it`);
+}
+return bad;
+""",
+}
+
+# One defect of each kind, planted in a real page by test_rendering_guards_catch_planted_defects.
+PLANTED_DEFECTS: dict[str, str] = {
+    "front matter shown as text": "<hr><h2>description: Planted front matter: shown as text</h2>",
+    "list numbering broken": "<ol><li><p>one</p></li><li><p>two</p><p>and then\n3. three</p></li></ol>",
+    "wider than its column": '<div class="arithmatex"><span class="katex-display" style="overflow:auto">'
+    '<span style="display:inline-block;width:2000px">a very long formula</span></span></div>',
+    "raw markup in the text": "<p>A grid of {count} squares, ``raw`` literal.</p>",
+    "figure shrunk without a link": '<figure class="bam-figure"><img style="width:120px" src="IMAGE"></figure>',
+}
+
+
+def rendering_problems(driver: object) -> dict[str, list[str]]:
+    """What each rendering guard finds on the open page (only the guards that find something)."""
+    found = {name: driver.execute_script(script) for name, script in RENDERING_GUARDS.items()}
+    return {name: problems for name, problems in found.items() if problems}
+
+
 def site_pages() -> list[str]:
     """Every page of the built site, as a path under its root ("" is the home page)."""
     site = build_site().site
@@ -206,6 +343,57 @@ def test_pages_are_offline_with_math_and_images(
         name = page.strip("/").replace("/", "-") or "home"
         save_screenshot(browser, screenshots / f"{name}.png")
     assert math_pages >= 2, "expected math on the conventions page and lesson pages"
+
+
+def test_pages_render_right_at_desktop_and_phone_widths(
+    browser: object, site_url: str, screenshots: Path
+) -> None:
+    """Every page at 1280 px and 390 px: no front matter as text, lists intact, nothing wider
+    than its column, no raw markup, every shrunk figure links to its full image."""
+    failures = []
+    try:
+        for width in WIDTHS:
+            browser.set_window_size(width, 900)
+            for page in site_pages():
+                open_page(browser, site_url + page)
+                for guard, problems in rendering_problems(browser).items():
+                    failures += [f"{page or 'home'} at {width} px, {guard}: {p}" for p in problems]
+                if width != 1280:
+                    name = page.strip("/").replace("/", "-") or "home"
+                    browser.save_screenshot(str(screenshots / f"{name}-{width}px.png"))
+    finally:
+        browser.set_window_size(1280, 900)
+    if failures and os.environ.get("BAM_DOCS_PROBLEMS"):
+        Path(os.environ["BAM_DOCS_PROBLEMS"]).write_text("\n".join(failures) + "\n")
+    assert not failures, f"{len(failures)} rendering problems:\n" + "\n".join(failures[:80])
+
+
+def test_rendering_guards_catch_planted_defects(browser: object, site_url: str) -> None:
+    """Each guard passes on a clean page and fails once its kind of defect is planted in it."""
+    try:
+        for width in WIDTHS:
+            browser.set_window_size(width, 900)
+            open_page(browser, site_url + "conventions/")
+            assert rendering_problems(browser) == {}, f"conventions at {width} px"
+            image = (
+                site_url
+                + "figures/"
+                + sorted(p.name for p in (build_site().site / "figures").glob("*.png"))[0]
+            )
+            for guard, planted in PLANTED_DEFECTS.items():
+                open_page(browser, site_url + "conventions/")
+                browser.execute_script(
+                    "const a = document.querySelector('article');"
+                    "a.insertAdjacentHTML(arguments[1] ? 'afterbegin' : 'beforeend', arguments[0]);"
+                    "return Promise.all([...a.querySelectorAll('img')].map(i => i.decode().catch(() => 0)));",
+                    planted.replace("IMAGE", image),
+                    guard == "front matter shown as text",
+                )
+                found = rendering_problems(browser)
+                assert guard in found, f"{guard} at {width} px: the planted defect went unseen"
+                assert set(found) == {guard}, f"planting {guard!r} tripped {sorted(found)}"
+    finally:
+        browser.set_window_size(1280, 900)
 
 
 def test_figures_load_in_the_browser(browser: object, site_url: str) -> None:

@@ -123,16 +123,6 @@ def test_roi_pool_forward(dtype, contiguous):
     torch.testing.assert_close(y.double(), expected, rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("contiguous", [True, False])
-def test_roi_pool_backward_gradcheck(seed, contiguous):
-    torch.manual_seed(seed)
-    x = torch.rand(1, 8, 5, 5, dtype=torch.float64)
-    x = (x if contiguous else x.permute(0, 1, 3, 2)).requires_grad_()
-    rois = torch.tensor([[0, 0, 0, 4, 4], [0, 0, 2, 3, 4], [0, 2, 2, 4, 4]], dtype=torch.float64)
-    assert gradcheck(lambda z: roi.roi_pool(z, rois, (2, 2), 1.0), (x,), atol=1e-5)
-
-
 # ----------------------------------------------------------------------------- roi_align
 
 
@@ -171,12 +161,15 @@ def test_roi_align_matches_torchvision_on_large_rois(scale, sampling_ratio):
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("contiguous", [True, False])
-def test_roi_align_backward_gradcheck(seed, contiguous):
+@pytest.mark.parametrize("name", ["roi_pool", "roi_align"])
+def test_backward_gradcheck(name, seed, contiguous):
     torch.manual_seed(seed)
     x = torch.rand(1, 8, 5, 5, dtype=torch.float64)
     x = (x if contiguous else x.permute(0, 1, 3, 2)).requires_grad_()
     rois = torch.tensor([[0, 0, 0, 4, 4], [0, 0, 2, 3, 4], [0, 2, 2, 4, 4]], dtype=torch.float64)
-    assert gradcheck(lambda z: roi.roi_align(z, rois, (2, 2), 1.0, 1, False), (x,), atol=1e-5)
+    extra = (1, False) if name == "roi_align" else ()
+    op = getattr(roi, name)
+    assert gradcheck(lambda z: op(z, rois, (2, 2), 1.0, *extra), (x,), atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- both RoI ops

@@ -95,6 +95,44 @@ def images_per_second(
     return {name: len(images) / statistics.median(values) for name, values in times.items()}
 
 
+def recall_by_kind(model: Any, test_set: Any, batch_size: int = 8) -> dict[str, float]:
+    """Recall at IoU 0.5 of detections scoring 0.5 or more, for kinds of ground-truth object.
+
+    ``small``: the box's square root of area below 24 px (the shapes set at 120x160 has 12-48
+    px objects); ``large`` the others; ``touching``: the box meets another object's box of the
+    same image; ``apart`` the others. Where a one-stage detector loses is visible here: one
+    object per cell and anchor, and the coarse 16-px grid.
+    """
+    import torch
+    from torchvision.ops import box_iou
+
+    from bam.implementations import lesson_module
+    from bam.train_detector import predict
+
+    collate = lesson_module("dataset", "solutions").collate_detection
+    loader = torch.utils.data.DataLoader(test_set, batch_size=batch_size, collate_fn=collate)
+    detections, truths, _ = predict(model, loader, torch.device("cpu"))
+    found: dict[str, list[bool]] = {"small": [], "large": [], "touching": [], "apart": []}
+    for detection, truth in zip(detections, truths, strict=True):
+        boxes, labels = truth["boxes"], truth["labels"]
+        confident = detection["scores"] >= 0.5
+        hit = torch.zeros(len(boxes), dtype=torch.bool)
+        if confident.any() and len(boxes):
+            overlap = box_iou(boxes, detection["boxes"][confident])  # [G, D]
+            same = labels[:, None] == detection["labels"][confident][None, :]
+            hit = ((overlap >= 0.5) & same).any(dim=1)
+        meets = box_iou(boxes, boxes) > 0 if len(boxes) else torch.zeros(0, 0, dtype=torch.bool)
+        touching = (meets.sum(dim=1) > 1).tolist()  # itself, and at least one other
+        sides = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).sqrt().tolist()
+        for index, was_found in enumerate(hit.tolist()):
+            found["small" if sides[index] < 24 else "large"].append(was_found)
+            found["touching" if touching[index] else "apart"].append(was_found)
+    return {
+        kind: sum(values) / len(values) if values else float("nan")
+        for kind, values in found.items()
+    } | {f"{kind}_count": len(values) for kind, values in found.items()}
+
+
 def _spread(values: list[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -106,6 +144,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
         entry = summary.setdefault(row["model"], {})
         for key in ("map", "training_seconds", "ips_batch_1", "ips_batch_8"):
             entry.setdefault(key, []).append(row[key])
+        for kind in ("small", "large", "touching", "apart"):
+            if kind in row.get("recall", {}):
+                entry.setdefault(f"recall_{kind}", []).append(row["recall"][kind])
     return summary
 
 
@@ -129,6 +170,22 @@ def markdown(summary: dict[str, dict[str, list[float]]], header: str) -> str:
             mean, spread = _spread(summary[model][key])
             cells.append(f"{mean:.{digits}f} ± {spread:.{digits}f}")
         lines.append(f"| {LABELS[model]} | " + " | ".join(cells) + " |")
+    kinds = ("small", "large", "touching", "apart")
+    if all(f"recall_{kinds[0]}" in summary[model] for model in summary):
+        lines += [
+            "",
+            "Recall at IoU 0.5 of detections scoring 0.5 or more, by kind of object (test split):",
+            "",
+            "| model | small (< 24 px) | large | touching another | apart |",
+            "|---|---|---|---|---|",
+        ]
+        for model in MODELS:
+            if model in summary:
+                cells = [
+                    "{:.2f} ± {:.2f}".format(*_spread(summary[model][f"recall_{kind}"]))
+                    for kind in kinds
+                ]
+                lines.append(f"| {LABELS[model]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -161,6 +218,8 @@ def run(args: argparse.Namespace) -> int:
             test = load_split(config, config.test_split, args.speed_images)
             images = [test[index][0] for index in range(len(test))]
             speed = {size: images_per_second(models, images, size, args.repeats) for size in (1, 8)}
+            full_test = load_split(config, config.test_split, config.max_test_images)
+            kinds = {model: recall_by_kind(models[model], full_test) for model in MODELS}
             for model in MODELS:
                 history = json.loads((out / f"seed-{seed}" / model / "metrics.json").read_text())
                 rows.append({
@@ -168,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
                     "epochs": len(history),
                     "training_seconds": sum(record["seconds"] for record in history),
                     "ips_batch_1": speed[1][model], "ips_batch_8": speed[8][model],
+                    "recall": kinds[model],
                 })  # fmt: skip
     except (UnfinishedExercises, DatasetError, FileNotFoundError, ValueError) as error:
         print(f"bam compare detectors: {error}")

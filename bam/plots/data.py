@@ -16,8 +16,8 @@ from matplotlib.patches import Rectangle
 from PIL import Image
 from torch import Tensor
 
+from bam import course
 from bam.datasets import SHAPES_ROOT, WATER_ROOT, DetectionFolder, SegmentationFolder
-from solutions import augment, dataset
 
 WATER_COLOUR = np.array([0.1, 0.6, 1.0])
 CLASS_COLOURS = ("#ff4b4b", "#ffd23f", "#3fd0ff", "#b76bff", "#6bff8a")
@@ -88,6 +88,7 @@ def water_sample(index: int = 3) -> Figure:
 
 def water_overlay(index: int = DIAGONAL_RIVER) -> Figure:
     """The mask over the image, with its tight box: on a diagonal river the box is mostly land."""
+    dataset = course.load("dataset", "solutions")
     image, mask = SegmentationFolder(WATER_ROOT, SIZE, indices=[index])[0]
     box = dataset.masks_to_boxes(mask[None]) + EDGE  # pixel edges
     x1, y1, x2, y2 = box[0].tolist()
@@ -102,6 +103,7 @@ def water_overlay(index: int = DIAGONAL_RIVER) -> Figure:
 
 def water_split(test_ratio: float = 0.1, seed: int = 0) -> Figure:
     """The train/test split: sizes, and water cover of each image in each part (figure 1-3)."""
+    dataset = course.load("dataset", "solutions")
     folder = SegmentationFolder(WATER_ROOT, 64)
     train, test = dataset.train_test_split(len(folder.pairs), test_ratio, seed)
     cover = torch.tensor([_water_fraction(mask_path) for _, mask_path in folder.pairs])  # [N]
@@ -128,6 +130,8 @@ def water_split(test_ratio: float = 0.1, seed: int = 0) -> Figure:
 
 def water_augmented(index: int = DIAGONAL_RIVER) -> Figure:
     """A tile and its mask and box prompt, before and after flips and a brightness change."""
+    augment = course.load("augment", "solutions")
+    dataset = course.load("dataset", "solutions")
     image, mask = SegmentationFolder(WATER_ROOT, SIZE, indices=[index])[0]
     box = dataset.masks_to_boxes(mask[None]) + EDGE  # pixel edges
     flipped_image, flipped_mask, flipped_box = augment.hflip(image, mask, box)
@@ -148,7 +152,8 @@ def water_augmented(index: int = DIAGONAL_RIVER) -> Figure:
 
 
 def water_contact_sheet(root: str | Path = WATER_ROOT, count: int = 16, columns: int = 4) -> Figure:
-    """A grid of ``count`` image/mask samples (mask tinted over the image, outline of its box)."""
+    """Water tiles spread over the set, each with its mask tinted over it and its box outlined."""
+    dataset = course.load("dataset", "solutions")
     folder = SegmentationFolder(root, 160)
     chosen = np.linspace(0, len(folder) - 1, min(count, len(folder))).round().astype(int)
     rows = -(-len(chosen) // columns)
@@ -171,13 +176,20 @@ def water_contact_sheet(root: str | Path = WATER_ROOT, count: int = 16, columns:
 # ----------------------------------------------------------------------------- shapes
 
 
-def shapes_sample(indices: tuple[int, ...] = (0, 1, 2)) -> Figure:
-    """Detection samples with the boxes of their VOC annotations (the seed's figure 2-2)."""
+def shapes_sample(shown: int = 3) -> Figure:
+    """Detection samples with the boxes of their VOC annotations, one, three and five objects (the seed's figure 2-2)."""
     folder = DetectionFolder(SHAPES_ROOT, "train")
+    # images with different numbers of objects (the set has 1 to 5 per image), many first
+    by_count: dict[int, int] = {}
+    for index, annotation in enumerate(folder.annotations):
+        by_count.setdefault(len(annotation.boxes), index)
+    wanted = [count for count in (1, 3, 5, 2, 4) if count in by_count][:shown]
+    indices = tuple(by_count[count] for count in sorted(wanted)) or (0,)
     figure = Figure(figsize=(3.4 * len(indices), 2.9))
     for place, index in zip(np.atleast_1d(figure.subplots(1, len(indices))), indices, strict=True):
         image, target = folder[index]
-        _show(place, image, f"{folder.ids[index]}: {len(target['boxes'])} objects")
+        count = len(target["boxes"])
+        _show(place, image, f"{folder.ids[index]}: {count} object{'s' if count != 1 else ''}")
         _class_boxes(place, target, folder.classes)
     figure.tight_layout()
     return figure
@@ -199,6 +211,7 @@ def _rows_not_columns(
 
 def shapes_resize(new_size: tuple[int, int] = (224, 224)) -> Figure:
     """Boxes before and after resizing 320x240 to 224x224: by columns (right) and by rows (seed)."""
+    dataset = course.load("dataset", "solutions")
     folder = DetectionFolder(SHAPES_ROOT, "train")
     index = next(i for i in range(len(folder)) if len(folder.annotations[i].names) >= 4)
     image, target = folder[index]
@@ -223,7 +236,7 @@ def shapes_resize(new_size: tuple[int, int] = (224, 224)) -> Figure:
 def shapes_contact_sheet(
     root: str | Path = SHAPES_ROOT, count: int = 16, columns: int = 4
 ) -> Figure:
-    """A grid of ``count`` training images with their boxes and class names."""
+    """Training images spread over the shapes set, with their boxes and class names."""
     folder = DetectionFolder(root, "train")
     chosen = np.linspace(0, len(folder) - 1, min(count, len(folder))).round().astype(int)
     rows = -(-len(chosen) // columns)

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from bam import course
 from bam.datasets import SHAPES_ROOT, load_image, read_voc_annotation
 
 CLASS_COLOURS = ("#e71d36", "#2ec4b6", "#ff9f1c", "#7b2cbf", "#3a86ff", "#8ac926")
@@ -67,7 +68,7 @@ def _scene() -> tuple[Tensor, Tensor, Tensor, tuple[str, ...]]:
 
 def sampled_rois_figure() -> Figure:
     """Lesson 8: which RoIs ``sample_proposals`` picks, and what each is taught to predict."""
-    from solutions import head
+    head = course.load("head", "solutions")
 
     image, gt_boxes, gt_labels, classes = _scene()
     generator = torch.Generator().manual_seed(0)
@@ -121,25 +122,46 @@ def sampled_rois_figure() -> Figure:
     return figure
 
 
-def per_class_nms_figure() -> Figure:
-    """Lesson 8: per-class NMS keeps overlapping objects of different classes; one NMS for all does not."""
-    from solutions import head
+def _overlapping_scene() -> tuple[Tensor, Tensor, Tensor, tuple[str, ...]]:
+    """A drawn scene where a square overlaps a circle (IoU 0.57) and a triangle stands apart."""
+    classes = ("circle", "square", "triangle")
+    height, width = 200, 300
+    ys, xs = torch.meshgrid(
+        torch.arange(height) + 0.5, torch.arange(width) + 0.5, indexing="ij"
+    )  # pixel centres
+    image = torch.full((3, height, width), 0.82)
+    image += 0.04 * torch.sin(xs / 9) * torch.cos(ys / 13)  # a little texture
+    circle = (xs - 110) ** 2 + (ys - 100) ** 2 <= 50**2  # box (60, 50, 160, 150)
+    square = (xs >= 85) & (xs < 175) & (ys >= 60) & (ys < 155)  # box (85, 60, 175, 155)
+    triangle = (ys >= 60) & (ys < 140) & ((xs - 250).abs() <= (ys - 60) / 2)  # (210, 60, 290, 140)
+    for mask, colour in (
+        (circle, (0.89, 0.11, 0.21)),
+        (square, (0.18, 0.77, 0.71)),
+        (triangle, (1.0, 0.62, 0.11)),
+    ):
+        for channel, value in enumerate(colour):
+            image[channel][mask] = 0.45 * image[channel][mask] + 0.55 * value
+    boxes = torch.tensor(
+        [[60.0, 50.0, 160.0, 150.0], [85.0, 60.0, 175.0, 155.0], [210.0, 60.0, 290.0, 140.0]]
+    )
+    return image.clamp(0, 1), boxes, torch.tensor([1, 2, 3]), classes
 
-    image, gt_boxes, gt_labels, classes = _scene()
+
+def per_class_nms_figure() -> Figure:
+    """Lesson 8: a square overlapping a circle (IoU 0.57): one NMS over all classes deletes one of the two true objects, NMS per class keeps both."""
+    head = course.load("head", "solutions")
+    box_iou = course.load("metrics", "solutions").box_iou
+
+    image, gt_boxes, gt_labels, classes = _overlapping_scene()
     generator = torch.Generator().manual_seed(1)
     num_classes = len(classes) + 1
-    # each object gets 6 RoIs around it; the head is fairly sure of its class
+    # each object gets 6 RoIs around it, and the head is fairly sure of each RoI's class
     proposals = (
         gt_boxes.repeat_interleave(6, dim=0)
         + torch.randn(6 * len(gt_boxes), 4, generator=generator) * 2
     )
     logits = torch.randn(len(proposals), num_classes, generator=generator)
     logits[torch.arange(len(proposals)), gt_labels.repeat_interleave(6)] += 4.0
-    # and one confident RoI of another class right on top of the first object
-    proposals = torch.cat([proposals, gt_boxes[:1] + 3])
-    other = torch.full((1, num_classes), -2.0)
-    other[0, gt_labels[0] % (num_classes - 1) + 1] = 4.0
-    logits = torch.cat([logits, other])
     deltas = torch.zeros(len(proposals), num_classes * 4)
     size = tuple(image.shape[-2:])
     per_class = head.postprocess_detections(logits, deltas, proposals, size, score_thresh=0.3)
@@ -147,20 +169,28 @@ def per_class_nms_figure() -> Figure:
         logits, deltas, proposals, size, score_thresh=0.3, nms_thresh=1.0
     )
     agnostic = torchvision.ops.nms(everything[0], everything[1], 0.5)  # one NMS over all classes
-    figure, axes = plt.subplots(1, 3, figsize=(13, 4))
+    overlap = float(box_iou(gt_boxes[:1], gt_boxes[1:2])[0, 0])
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     panels = [
         (everything[0], everything[2], f"before NMS: {len(everything[0])} boxes above 0.3"),
-        (everything[0][agnostic], everything[2][agnostic], "one NMS for all classes (wrong)"),
-        (per_class[0], per_class[2], "NMS per class (postprocess_detections)"),
+        (
+            everything[0][agnostic],
+            everything[2][agnostic],
+            f"one NMS for all classes: {len(agnostic)} left (wrong)",
+        ),
+        (per_class[0], per_class[2], f"NMS per class: {len(per_class[0])} left, one per object"),
     ]
     for panel, (found, found_labels, title) in zip(axes, panels, strict=True):
         _show(panel, image, title)
         for box, label in zip(found, found_labels.tolist(), strict=True):
-            _box(panel, box, _colour(label), linewidth=1.2)
+            _box(panel, box, _colour(label), linewidth=1.4)
     handles = [
         Line2D([], [], color=_colour(index + 1), label=name) for index, name in enumerate(classes)
     ]
     axes[0].legend(handles=handles, fontsize=7, loc="lower right")
+    figure.suptitle(
+        f"The circle's and the square's boxes overlap with IoU {overlap:.2f} > 0.5", fontsize=10
+    )
     figure.tight_layout()
     return figure
 

@@ -14,8 +14,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from bam import course
 from bam.datasets import SHAPES_ROOT, load_image, read_voc_annotation
-from solutions import rpn
 
 STRIDE = 16
 SIZES = (32, 64, 128)
@@ -50,6 +50,7 @@ def _box(axes: Axes, box: list[float], **style: object) -> None:
 
 def anchors_one_location() -> Figure:
     """The 9 anchors of one feature-map position: 3 sizes x 3 ratios (h / w), all centred there."""
+    rpn = course.load("rpn", "solutions")
     image, _, caption = _scene()
     height, width = image.shape[1:]
     feature_size = (height // STRIDE, width // STRIDE)
@@ -89,6 +90,7 @@ def anchors_one_location() -> Figure:
 
 def anchor_labels() -> Figure:
     """Anchors labelled for one ground-truth box: positive, ignored and (a sample of) negative."""
+    rpn = course.load("rpn", "solutions")
     image, boxes, caption = _scene()
     height, width = image.shape[1:]
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -114,11 +116,27 @@ def anchor_labels() -> Figure:
     positive = (labels == 1).nonzero().squeeze(1)
     for index in positive.tolist():
         _box(axes, anchors[index].tolist(), edgecolor="#2ec4b6", lw=2.5, zorder=5)
+    # the IoU labels go outside every drawn box, on a white ground, with an arrow to their anchor
+    drawn = torch.cat([anchors[shown], anchors[positive], gt])
+    left_edge, top_edge = float(drawn[:, 0].min()), float(drawn[:, 1].min())
+    for rank, index in enumerate(positive.tolist()[:3]):
         x1, y1 = anchors[index, :2].tolist()
-        axes.text(x1, y1 - 3, f"IoU {iou[index]:.2f}", color="#1a7f76", fontsize=9, weight="bold")
+        axes.annotate(
+            f"IoU {iou[index]:.2f}",
+            xy=(x1, y1),
+            xytext=(left_edge - 8, top_edge - 10 - 16 * rank),
+            ha="right",
+            va="bottom",
+            color="#1a7f76",
+            fontsize=9,
+            weight="bold",
+            bbox={"facecolor": "white", "edgecolor": "#2ec4b6", "boxstyle": "round,pad=0.2"},
+            arrowprops={"arrowstyle": "->", "color": "#1a7f76", "lw": 1.2},
+            zorder=6,
+        )
     x1, y1, x2, y2 = gt[0].tolist()  # zoom on the box; the whole image is in the other figures
-    axes.set_xlim(max(x1 - 90, -40), min(x2 + 90, width + 40))
-    axes.set_ylim(min(y2 + 90, height + 40), max(y1 - 90, -40))
+    axes.set_xlim(max(x1 - 110, 0), min(x2 + 90, width))
+    axes.set_ylim(min(y2 + 90, height), max(y1 - 90, 0))
     handles = [
         Line2D([], [], color="#e71d36", lw=2, label="ground truth"),
         Line2D(
@@ -153,6 +171,7 @@ def anchor_labels() -> Figure:
 
 def proposals_nms() -> Figure:
     """Proposals before NMS (the top 60 of many noisy candidates) and after NMS at IoU 0.7 and 0.3."""
+    rpn = course.load("rpn", "solutions")
     image, boxes, caption = _scene()
     height, width = image.shape[1:]
     generator = torch.Generator().manual_seed(0)

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
+from bam import course
 from bam.datasets import WATER_ROOT, SegmentationFolder
 from bam.sam_model import PRETRAINED_TINY_SAM, load_sam, probabilities
 
@@ -66,7 +67,7 @@ def _filled(box: Tensor, shape: tuple[int, int]) -> Tensor:
 
 def box_prompts(index: int = DIAGONAL_RIVER) -> Figure:
     """The box prompt of a diagonal river: tight, jittered, and the box itself as a mask."""
-    from solutions import metrics, sam
+    metrics, sam = course.load("metrics", "solutions"), course.load("sam", "solutions")
 
     image, mask = SegmentationFolder(WATER_ROOT, SIZE, indices=[index])[0]
     tight = sam.box_prompt(mask)
@@ -110,7 +111,7 @@ def pretraining_data(count: int = 6) -> Figure:
 
 def pretrained_predictions(indices: tuple[int, ...] = (DIAGONAL_RIVER, 3, 17)) -> Figure:
     """The pretrained tiny SAM on water tiles, before any fine-tuning (box prompts from the masks)."""
-    from solutions import metrics, sam
+    metrics, sam = course.load("metrics", "solutions"), course.load("sam", "solutions")
 
     model = load_sam(PRETRAINED_TINY_SAM).eval()
     data = SegmentationFolder(WATER_ROOT, SIZE, indices=list(indices))
@@ -148,6 +149,9 @@ def prediction_row(
     _box(axes[0], box)
     _show(axes[1], predicted, "predicted mask")
     _show(axes[2], chances, "probability", cmap="magma")
+    picture = axes[2].images[-1]
+    bar = axes[2].figure.colorbar(picture, ax=axes[2], fraction=0.046, pad=0.03, ticks=[0, 0.5, 1])
+    bar.ax.tick_params(labelsize=6)
     _show(axes[3], truth, "ground truth")
 
 
@@ -198,7 +202,7 @@ def save_run_figures(
         predicted = modules["sam"].predict_masks(model, images, boxes)[0].cpu()
         chances = probabilities(model, images, boxes)[0].cpu()
         dice = float(modules["metrics"].dice_coefficient(predicted[None], truth.bool()[None])[0])
-        figure = Figure(figsize=(8.4, 2.4))
+        figure = Figure(figsize=(8.8, 2.4))
         axes = figure.subplots(1, 4)
         prediction_row(axes, image, box, predicted, chances, truth)
         name = test_data.pairs[test_data.indices[position]][0].stem
