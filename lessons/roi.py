@@ -105,9 +105,11 @@ def roi_pool(
     # TODO: rois = _as_rois(features, rois) gives [K, 5] from either form (and checks shapes);
     #   _in_float32(inner, features, rois, ...) runs a function of yours in float32. Then:
     #   scale the RoIs and round them to cells with _round_half_away_from_zero (as C's
-    #   round; torch.round rounds 0.5 to even). For each of the PH x PW bins (a loop over bins
-    #   is fine) find its rows and columns, clip them to the map, and take the max there (a
-    #   mask filled with -inf, then amax), 0 for empty bins.
+    #   round; torch.round rounds 0.5 to even). Compute every RoI's bin edges at once ([K, PH]
+    #   rows, [K, PW] columns, clipped to the map), then gather each bin's cells (start +
+    #   arange(largest bin), masked past its end to -inf) and take amax; 0 for empty bins. No
+    #   Python loop over RoIs or cells (a loop over the PH x PW bins is fine); a mask over the
+    #   whole map per bin is too slow for the speed check.
     raise NotImplementedError
 
 
@@ -152,8 +154,10 @@ def roi_align(
             nor a list of ``[L_i, 4]``.
     """
     # TODO: rois = _as_rois(features, rois); run the maths through _in_float32 (see roi_pool).
-    #   Per RoI: start = scale * x1 - 0.5 (aligned), bin size = RoI size / PW; the
-    #   samples of bin j sit at start + j * bin + (i + 0.5) * bin / g. Bilinear weights of the
-    #   two neighbouring rows/columns (clamped at the map's edge, 0 beyond one cell outside), then
-    #   the mean over the g x g samples. Linear algebra helps: the result is Wy @ map @ Wx.T.
+    #   For all RoIs at once ([K] tensors): start = scale * x1 - 0.5 (aligned), bin size =
+    #   RoI size / PW; the samples of bin j sit at start + j * bin + (i + 0.5) * bin / g.
+    #   Bilinear weights of the two neighbouring rows/columns (clamped at the map's edge, 0
+    #   beyond one cell outside), then the mean over the g x g samples. The result is
+    #   Wy @ map @ Wx.T, batched over the RoIs of each image (a loop over the images is fine;
+    #   no loop over RoIs).
     raise NotImplementedError

@@ -227,7 +227,8 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     """
     # TODO: sort by score (descending); box_iou of the sorted boxes tells who overlaps whom. A box
     #   is kept if no *kept* box before it overlaps it by more than the threshold.
-    #   Start simple (a loop over boxes on a bool tensor), then look for fewer Python steps.
+    #   Loop only over the boxes you keep (a bool tensor of survivors), never over pairs of
+    #   boxes.
     raise NotImplementedError
 
 
