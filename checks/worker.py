@@ -213,17 +213,15 @@ class _GraderPickler(pickle.Pickler):
         index = len(self.tensors)
         self.tensors[key] = index
         self.keep.append(obj)
-        plain = obj.detach().contiguous()
-        data = plain.reshape(-1).view(torch.uint8).numpy().tobytes() if plain.numel() else b""
         kind = "P" if type(obj) is nn.Parameter else "t"
+        grad = obj.grad if obj.is_leaf and obj.grad is not None else None
         return (
             "R",
             index,
-            str(plain.dtype).removeprefix("torch."),
-            tuple(plain.shape),
-            data,
+            *_raw(obj),
             obj.requires_grad,
             kind,
+            None if grad is None else _raw(grad),
         )
 
     def persistent_id(self, obj: Any) -> Any:
@@ -245,6 +243,19 @@ class _GraderPickler(pickle.Pickler):
             callbacks.append(obj)
             return ("C", len(callbacks) - 1)
         return None
+
+
+def _raw(tensor: torch.Tensor) -> tuple[str, tuple[int, ...], bytes]:
+    plain = tensor.detach().cpu().contiguous()
+    data = plain.reshape(-1).view(torch.uint8).numpy().tobytes() if plain.numel() else b""
+    return str(plain.dtype).removeprefix("torch."), tuple(plain.shape), data
+
+
+def _unraw(dtype_name: str, shape: tuple[int, ...], data: bytes) -> torch.Tensor:
+    dtype = wire.DTYPES[dtype_name]
+    if not data:
+        return torch.empty(shape, dtype=dtype)
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8).view(dtype).reshape(shape)
 
 
 class _NoGraph:
@@ -548,7 +559,7 @@ class Worker:
         from checks.harness import CheckTimedOut
 
         self.stop()
-        raise CheckTimedOut(self.limit_hit)
+        raise CheckTimedOut(self.limit if self.limit is not None else self.limit_hit)
 
     def _print_output(self, message: dict) -> None:
         text = message.get("out")
@@ -1076,18 +1087,14 @@ class _WorkerUnpickler(pickle.Unpickler):
     def persistent_load(self, pid: Any) -> Any:
         tag = pid[0]
         if tag == "R":
-            _, index, dtype_name, shape, data, requires_grad, kind = pid
-            dtype = wire.DTYPES[dtype_name]
-            if data:
-                value = (
-                    torch.frombuffer(bytearray(data), dtype=torch.uint8).view(dtype).reshape(shape)
-                )
-            else:
-                value = torch.empty(shape, dtype=dtype)
+            _, index, dtype_name, shape, data, requires_grad, kind, grad = pid
+            value = _unraw(dtype_name, shape, data)
             if kind == "P":
                 value = nn.Parameter(value, requires_grad=requires_grad)
             elif requires_grad:
                 value.requires_grad_(True)
+            if grad is not None and value.requires_grad:
+                value.grad = _unraw(*grad)
             self.tensors[index] = value
             return value
         if tag == "r":
