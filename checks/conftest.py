@@ -375,7 +375,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # the worker and everything it started end before any result is written
+    harness.SESSION.close()
     config = session.config
     path = config.getoption("gradescope", None)
     grades = config.stash.get(GRADES, None)
