@@ -365,6 +365,12 @@ class Worker:
         self.describe_cache: dict[tuple[str, str], dict] = {}
         self.user = os.environ.get("BAM_WORKER_USER") or None
         self.credentials = _credentials(self.user) if self.user else None
+        if self.credentials is not None and self.credentials[0] == os.getuid():
+            self.credentials = None  # already that user: nothing to drop
+        if self.credentials is not None and os.geteuid() != 0:
+            raise RuntimeError(
+                f"BAM_WORKER_USER={self.user}: only root can run student code as another user"
+            )
         self.sessions: set[int] = set()  # every worker's session (the worker calls setsid)
         self.first_start: int | None = None  # clock ticks since boot when the first one started
         self.started_seconds = 0.0
