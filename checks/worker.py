@@ -411,15 +411,16 @@ class Worker:
 
     def stop(self) -> None:
         """Kills the worker and every process it started (even one that left its session)."""
+        if self.pid is not None:  # killed before it can see its socket close and run anything
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
         if self.sock is not None:
             with contextlib.suppress(OSError):
                 self.sock.close()
         self.sock = None
         if self.pid is not None:
-            with contextlib.suppress(OSError):
-                os.killpg(self.pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
         self.pid = None
