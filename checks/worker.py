@@ -1567,7 +1567,7 @@ class _ErrorBox:
             ),
             "mro": [kind.__name__ for kind in type(error).__mro__],
             "message": message[:4000],
-            "frames": {"L": [{"L": frame} for frame in frames[-40:]]},
+            "frames": frames[-40:],  # raw JSON: [file, line, function] each
         }
         if isinstance(error, SystemExit):
             code = error.code
