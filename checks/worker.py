@@ -304,6 +304,10 @@ class RemoteModule(nn.Module):
         __tracebackhide__ = True
         return self.__dict__["_bam_worker"].call_method(self, "forward", args, kwargs)
 
+    def __deepcopy__(self, memo: dict) -> Any:
+        """A copy made in the worker (with this mirror's state), mirrored anew."""
+        return self.__dict__["_bam_worker"].call_method(self, "__deepcopy__", (), {})
+
     def __getattr__(self, name: str) -> Any:
         try:
             return super().__getattr__(name)
@@ -1446,7 +1450,14 @@ class _Serve:
         else:
             module = self.handles[target[1]]
             self._apply_push(module, options.get("push") or {})
-            function = getattr(module, target[2]) if target[2] != "forward" else module
+            if target[2] == "forward":
+                function = module
+            elif target[2] == "__deepcopy__":
+                import copy
+
+                function = functools.partial(copy.deepcopy, module)
+            else:
+                function = getattr(module, target[2])
         arguments = dict([*enumerate(args), *kwargs.items()])
         refs: dict[int, tuple] = {}
         for key in options.get("copy_back", []):
