@@ -55,6 +55,7 @@ import tempfile
 import time
 import traceback
 import types
+import warnings
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -447,7 +448,11 @@ class Worker:
         parent, child = socket.socketpair()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12 warns when a process with threads (torch's pool) forks; the worker
+            # only runs Python code of its own and torch ops on one thread
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the worker
             try:
                 parent.close()
@@ -1129,7 +1134,9 @@ def _apply_copy(target: Any, copy: dict) -> None:
 def kill_user_processes(uid: int, gid: int) -> None:
     """SIGKILL to every process of ``uid``: a helper becomes that user and signals them all."""
     for _ in range(3):
-        pid = os.fork()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:
             try:
                 os.setgroups([])
