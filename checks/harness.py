@@ -35,9 +35,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from checks.worker import GradingProcessEnded, InPlaceEdit, Worker
-
-__all__ = ["GradingProcessEnded"]
+from checks.worker import GradingProcessEnded as GradingProcessEnded  # re-exported for conftest
+from checks.worker import InPlaceEdit, Worker
 
 F = TypeVar("F", bound=Callable[..., Any])
 
