@@ -560,3 +560,23 @@ def test_run_autograder_as_root(tmp_path, release, honest):
     assert results["score"] == honest_points  # the other lessons are stubs: 0
     leftover = subprocess.run(["ps", "-u", "bam-student", "-o", "pid="], capture_output=True)
     assert leftover.stdout.strip() == b"", "a process of the student's user survived grading"
+
+
+def test_the_grader_never_imports_the_graded_code(tmp_path, monkeypatch):
+    """One code path: grading in this very process (as `pytest checks` does) imports the graded
+    lesson only in the worker; the grader's interpreter never holds a student module."""
+    from tests.grading import run_checks
+
+    package = tmp_path / "never_imported"
+    shutil.copytree(REPO_ROOT / "lessons", package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "metrics.py").write_text(SOLUTION, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    exit_code, verdicts = run_checks(
+        str(REPO_ROOT / "checks" / "test_metrics.py"),
+        "--package",
+        "never_imported",
+        "--exercise",
+        "metrics.box_iou",
+    )
+    assert exit_code == 0 and verdicts and all(v.outcome == "passed" for v in verdicts)
+    assert not [name for name in sys.modules if name.startswith("never_imported")]
