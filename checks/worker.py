@@ -436,6 +436,10 @@ class Worker:
         self.budget: float | None = None  # seconds of student code left for this check
         self.failure_seen = False
         self.limit_hit: float | None = None
+        # seconds the last call took inside the worker, as the worker reports it (speed checks:
+        # without the round trip; a submission could lie about it, so only its own points rely
+        # on it)
+        self.last_call_seconds: float | None = None
 
     # ---------------------------------------------------------------- life cycle
 
@@ -856,6 +860,8 @@ class Worker:
         else:
             outputs, _, _ = run()
         message = box["message"]
+        reported = message.get("seconds")
+        self.last_call_seconds = float(reported) if isinstance(reported, float) else None
         self._after_call(message, call, arguments, module)
         if message.get("op") == "raise":
             self.failure_seen = True  # the check may expect it; its time limit stops counting
@@ -1542,8 +1548,10 @@ class _Serve:
             )
         versions = _versions(module) if module is not None else None
         with self.references(options.get("refs") or {}), torch.set_grad_enabled(options["grad"]):
+            started = time.perf_counter()
             result = function(*args, **kwargs)
-        reply: dict = {"op": "ok", "value": result}
+            seconds = time.perf_counter() - started
+        reply: dict = {"op": "ok", "value": result, "seconds": seconds}
         if before is not None:
             changed = _changed_argument(before, args, kwargs)
             if changed is not None:
