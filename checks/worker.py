@@ -1756,6 +1756,8 @@ def _worker_main(
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
     _die_with_parent()
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adjust:
+        adjust.write("1000")  # short of memory, the system kills the worker, never the grader
     _limit(resource.RLIMIT_FSIZE, OUTPUT_FILE_LIMIT)
     with contextlib.suppress(Exception):
         with open("/proc/self/statm") as statm:
