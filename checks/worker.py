@@ -35,6 +35,13 @@ What crosses, and how:
   failure, so Hypothesis' shrinking never eats it). A worker that is past its deadline is killed;
   one that exits, crashes or is killed is replaced by a fresh one at the next call, and only the
   check that was running fails, with a sentence that says what happened.
+
+For check authors, what a mirror does not do: hooks registered on a submodule of a student's
+module do not fire (its ``forward`` runs in the worker), and assigning a new submodule or a
+plain attribute to a mirror changes the mirror only (parameters, buffers, ``requires_grad``
+and train/eval flags are what travel). ``copy.deepcopy`` of a mirror copies the module in the
+worker. A persistent grader that re-grades after a lesson file changed calls ``stop()`` first:
+a worker keeps the lesson modules it imported.
 """
 
 from __future__ import annotations
