@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,33 +61,44 @@ def make_copy(target: Path, baseline: str | None) -> Path:
     return target
 
 
-def timed(course: Path, arguments: list[str]) -> float:
+def timed(course: Path, arguments: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (the run and its worker processes) of one grading run."""
     environment = dict(os.environ, PYTHONPATH=str(course), OMP_NUM_THREADS="1")
     environment.pop("BAM_WORKER_USER", None)
     command = [sys.executable, "-m", "pytest", *arguments, "-q", "-p", "no:cacheprovider"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=course, env=environment, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         tail = (done.stdout + done.stderr)[-2000:]
         raise SystemExit(f"{' '.join(arguments)} failed in {course.name}:\n{tail}")
-    return seconds
+    return seconds, cpu
 
 
 def compare(name: str, arguments: list[str], copies: dict[str, Path], runs: int) -> float:
-    seconds: dict[str, list[float]] = {label: [] for label in copies}
+    """Median wall time of each copy; also CPU time (steadier on a busy machine)."""
+    wall: dict[str, list[float]] = {label: [] for label in copies}
+    cpu: dict[str, list[float]] = {label: [] for label in copies}
     for run in range(runs):
         order = list(copies) if run % 2 == 0 else list(reversed(copies))
         for label in order:
-            seconds[label].append(timed(copies[label], arguments))
+            seconds, used = timed(copies[label], arguments)
+            wall[label].append(seconds)
+            cpu[label].append(used)
             print(
-                f"  {name:<28} {label:<11} run {run + 1}: {seconds[label][-1]:6.1f} s", flush=True
+                f"  {name:<28} {label:<11} run {run + 1}: {seconds:6.1f} s wall, {used:6.1f} s CPU",
+                flush=True,
             )
-    medians = {label: statistics.median(values) for label, values in seconds.items()}
+    medians = {label: statistics.median(values) for label, values in wall.items()}
+    cpus = {label: statistics.median(values) for label, values in cpu.items()}
     ratio = medians["worker"] / medians["in-process"]
     print(
         f"{name:<30} in-process {medians['in-process']:6.1f} s   worker {medians['worker']:6.1f} s"
-        f"   ratio {ratio:.2f}x",
+        f"   ratio {ratio:.2f}x  (CPU: {cpus['in-process']:.1f} s vs {cpus['worker']:.1f} s,"
+        f" {cpus['worker'] / cpus['in-process']:.2f}x)",
         flush=True,
     )
     return ratio
