@@ -53,10 +53,11 @@ import inspect
 import io
 import os
 import pickle
-import resource
+import secrets
 import select
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -71,6 +72,11 @@ import torch
 from torch import nn
 
 from checks import wire
+
+try:
+    import resource
+except ImportError:  # Windows: no resource limits
+    resource = None
 
 OUTPUT_LIMIT = 4000  # characters of a call's print output brought back to the grader
 OUTPUT_FILE_LIMIT = 64 << 20  # bytes a worker may write to any file (a print flood stops there)
@@ -418,7 +424,14 @@ class Worker:
         self.package = package
         self.mutant = mutant
         self.pid: int | None = None
+        self.process: subprocess.Popen | None = None  # a spawned (not forked) worker
         self.sock: socket.socket | None = None
+        # fork on Linux (no fresh import of torch); elsewhere a fresh Python process (spawn)
+        self.method = os.environ.get("BAM_WORKER_START") or (
+            "fork" if sys.platform.startswith("linux") else "spawn"
+        )
+        if self.method != "spawn" and not hasattr(os, "fork"):
+            self.method = "spawn"
         self.generation = 0
         self.released: list[int] = []
         self.released_graphs: list[int] = []
@@ -456,6 +469,58 @@ class Worker:
         if self.first_start is None:
             self.first_start = _ticks_since_boot()
             _become_subreaper()  # orphans of the worker's children come back here, to be killed
+        if self.method == "spawn":
+            self._spawn()
+        else:
+            self._fork(credentials)
+        self.sessions.add(self.pid)
+        self.generation += 1
+        self.synced.clear()
+        self.graphs.clear()
+        self.released.clear()
+        self.released_graphs.clear()
+        self.started_seconds += time.perf_counter() - started
+
+    def _spawn(self) -> None:
+        """A fresh Python process that connects back with a one-time token (no fork here)."""
+        if self.credentials is not None:
+            raise RuntimeError("BAM_WORKER_USER needs the fork start method (Linux)")
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(300)
+        token = secrets.token_hex(16)
+        port = listener.getsockname()[1]
+        environment = dict(
+            os.environ,
+            BAM_WORKER_CONNECT=f"{port}:{token}",
+            PYTHONPATH=os.pathsep.join(p or os.getcwd() for p in sys.path),
+        )
+        command = [sys.executable, "-c", "from checks.worker import spawned_main; spawned_main()"]
+        process = subprocess.Popen(
+            command,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=os.name == "posix",
+        )
+        try:
+            connection, _ = listener.accept()
+            connection.settimeout(60)
+            if wire.recv_exact(connection, len(token)) != token.encode():
+                raise OSError("a wrong token")
+            connection.settimeout(None)
+        except (OSError, EOFError) as error:
+            process.kill()
+            process.wait()
+            raise GradingProcessEnded(f"the grading process did not start ({error})") from None
+        finally:
+            listener.close()
+        modules = [name for name in sys.modules if name.startswith("checks.")]
+        setup = {"package": self.package, "mutant": self.mutant, "modules": modules}
+        wire.send_frame(connection, b"P", pickle.dumps(setup))
+        self.pid, self.process, self.sock = process.pid, process, connection
+
+    def _fork(self, credentials: tuple[int, int] | None) -> None:
         parent, child = socket.socketpair()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -472,17 +537,15 @@ class Worker:
                 os._exit(0)
         child.close()
         self.pid, self.sock = pid, parent
-        self.sessions.add(pid)
-        self.generation += 1
-        self.synced.clear()
-        self.graphs.clear()
-        self.released.clear()
-        self.released_graphs.clear()
-        self.started_seconds += time.perf_counter() - started
 
     def stop(self) -> None:
         """Kills the worker and every process it started (even one that left its session)."""
-        if self.pid is not None:  # killed before it can see its socket close and run anything
+        if self.process is not None:
+            with contextlib.suppress(OSError):
+                if os.name == "posix":
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.kill()
+        elif self.pid is not None:  # killed before it can see its socket close and run anything
             with contextlib.suppress(OSError):
                 os.killpg(self.pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
@@ -491,16 +554,18 @@ class Worker:
             with contextlib.suppress(OSError):
                 self.sock.close()
         self.sock = None
-        if self.pid is not None:
+        if self.process is not None:
+            self.process.wait()
+        elif self.pid is not None:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
-        self.pid = None
+        self.pid = self.process = None
         self.sweep()
 
     def sweep(self) -> None:
         """Kills what the graded code left behind: processes of the worker's user (Gradescope),
         else those of the workers' sessions and orphans that left them (adopted by this process)."""
-        if self.first_start is None:
+        if self.first_start is None or not sys.platform.startswith("linux"):
             return
         if self.credentials is not None:
             kill_user_processes(*self.credentials)
@@ -526,6 +591,17 @@ class Worker:
     def _ended(self) -> str:
         """Why the worker ended (it has): reaps it and says so in words."""
         status = None
+        if self.process is not None:
+            try:
+                code = self.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+            self.stop()
+            if code is None:
+                return "it stopped answering"
+            if code < 0:
+                return self._signal_words(-code)
+            return f"os._exit({code}) (the process exited with status {code})"
         if self.pid is not None:
             with contextlib.suppress(ChildProcessError):
                 for _ in range(200):
@@ -543,7 +619,10 @@ class Worker:
         if os.WIFEXITED(status):
             code = os.WEXITSTATUS(status)
             return f"os._exit({code}) (the process exited with status {code})"
-        number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+        return self._signal_words(os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
+
+    @staticmethod
+    def _signal_words(number: int | None) -> str:
         name = (
             signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
         )
@@ -1179,7 +1258,10 @@ def _processes() -> list[tuple[int, int, int, int]]:
 
 
 def _ticks_since_boot() -> int:
-    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/uptime") as uptime:
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError, AttributeError),
+        open("/proc/uptime") as uptime,
+    ):
         return int(float(uptime.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
     return 0
 
@@ -1731,24 +1813,46 @@ def _graft_mutant(path: str, lesson: str, module: Any) -> None:
             setattr(module, name, value)
 
 
+def spawned_main() -> None:
+    """A spawned worker (not forked): connects back, imports what the grader has, then serves."""
+    import importlib
+
+    port, token = os.environ.pop("BAM_WORKER_CONNECT").split(":")
+    sock = socket.create_connection(("127.0.0.1", int(port)))
+    sock.sendall(token.encode())
+    _, payload = wire.recv_frame(sock)
+    setup = pickle.loads(payload)  # from the grader, which this process trusts
+    for name in setup["modules"]:  # the checks: references are sent by their names
+        if name != "checks.conftest":
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+    _worker_main(sock, setup["package"], setup["mutant"], None, forked=False)
+
+
 def _worker_main(
-    sock: socket.socket, package: str, mutant: str | None, credentials: tuple[int, int] | None
+    sock: socket.socket,
+    package: str,
+    mutant: str | None,
+    credentials: tuple[int, int] | None,
+    forked: bool = True,
 ) -> None:
     """The worker process: isolate, limit, then serve requests until the grader hangs up."""
     faulthandler.disable()
-    for number in (signal.SIGALRM, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGUSR1):
-        with contextlib.suppress(OSError, ValueError):
-            signal.signal(number, signal.SIG_DFL)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a print flood gets an error, not a kill
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    os.setsid()  # its own process group: the grader kills it and what it started together
+    for name in ("SIGALRM", "SIGINT", "SIGTERM", "SIGCHLD", "SIGUSR1"):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    with contextlib.suppress(AttributeError, ValueError):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a print flood gets an error, not a kill
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    if forked:
+        os.setsid()  # its own process group: the grader kills it and what it started together
     keep = sock.fileno()
     output = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(output.fileno(), 1)
     os.dup2(output.fileno(), 2)
-    for fd in range(3, _max_fd()):
+    for fd in range(3, _max_fd() if forked else 3):
         if fd not in (keep, output.fileno()):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -1765,11 +1869,12 @@ def _worker_main(
     _die_with_parent()
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adjust:
         adjust.write("1000")  # short of memory, the system kills the worker, never the grader
-    _limit(resource.RLIMIT_FSIZE, OUTPUT_FILE_LIMIT)
-    with contextlib.suppress(Exception):
-        with open("/proc/self/statm") as statm:
-            size = int(statm.read().split()[0]) * resource.getpagesize()
-        _limit(resource.RLIMIT_AS, size + int(MEMORY_LIMIT_GB * (1 << 30)))
+    if resource is not None:
+        _limit(resource.RLIMIT_FSIZE, OUTPUT_FILE_LIMIT)
+        with contextlib.suppress(Exception):
+            with open("/proc/self/statm") as statm:
+                size = int(statm.read().split()[0]) * resource.getpagesize()
+            _limit(resource.RLIMIT_AS, size + int(MEMORY_LIMIT_GB * (1 << 30)))
     for name in [n for n in sys.modules if n.startswith(f"{package}.")]:
         del sys.modules[name]  # import the graded lessons afresh, in this process only
     os.environ["BAM_IN_WORKER"] = "1"
@@ -1779,7 +1884,7 @@ def _worker_main(
 def _max_fd() -> int:
     try:
         return min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 65536)
-    except (ValueError, OSError):
+    except (ValueError, OSError, AttributeError):
         return 1024
 
 

@@ -580,3 +580,19 @@ def test_the_grader_never_imports_the_graded_code(tmp_path, monkeypatch):
     )
     assert exit_code == 0 and verdicts and all(v.outcome == "passed" for v in verdicts)
     assert not [name for name in sys.modules if name.startswith("never_imported")]
+
+
+def test_a_spawned_worker_stops_the_same_attack(release, honest):
+    """Where fork is not used (macOS, Windows: a fresh Python process, connecting back with a
+    one-time token), os._exit inside a check is contained the same way. Forced here with
+    BAM_WORKER_START=spawn."""
+    attack = """
+
+def box_iou(boxes1, boxes2):
+    import os
+
+    os._exit(0)
+"""
+    graded = grade(release, "spawn", attack, environment={"BAM_WORKER_START": "spawn"})
+    assert_contained(graded, honest)
+    assert all("ended the grading process: os._exit(0)" in m for m in graded.messages(ATTACKED))
