@@ -1658,9 +1658,12 @@ class _Serve:
                 while len(self.graphs) > KEPT_GRAPHS:
                     self.graphs.popitem(last=False)
                 reply["gid"] = gid
-        reply["rng"] = torch.get_rng_state()
+        state = torch.get_rng_state()
+        if not torch.equal(state, options["rng"]):  # unchanged: the grader's stays as it is
+            reply["rng"] = state
         generators = call.get("generators", {})
-        reply["gens"] = [generators[i].get_state() for i in sorted(generators)]
+        if generators:
+            reply["gens"] = [generators[i].get_state() for i in sorted(generators)]
         copies = {}
         for key in options.get("copy_back", []):
             value = arguments.get(key)
@@ -1679,7 +1682,8 @@ class _Serve:
                 }
             elif isinstance(value, torch.optim.Optimizer):
                 copies[key] = {"optimizer": value.state_dict()}
-        reply["copies"] = copies
+        if copies:
+            reply["copies"] = copies
         if module is not None:
             reply["changed"] = _changed_state(module, versions)
         try:
