@@ -16,13 +16,21 @@ release of the course (no ``solutions/``, no docs). Gradescope then
 submission: a ``lessons/`` folder, the files uploaded one by one, or a whole repository), and
 ``ensure-results`` writes a valid results file with a clear message if grading died before
 pytest wrote one, so a student never sees a bare "autograder failed".
+
+Run as root (as Gradescope does), ``run_autograder`` also makes an unprivileged user
+(``prepare-user``) and grades with ``BAM_WORKER_USER`` set to it: the grader stays root, and the
+worker process that runs the student's code (``checks/worker.py``) becomes that user, who can
+write neither ``results/``, the course copy, the checks nor the grader's files. When grading ends,
+every process of that user is killed (``end-user-processes``) before anything else runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,6 +116,33 @@ def ensure_results(path: Path, log_path: Path | None = None) -> bool:
     return True
 
 
+def prepare_user(name: str) -> int:
+    """Creates the unprivileged system user that runs student code (if missing); returns its uid."""
+    import pwd
+
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        pass
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+        check=True,
+    )
+    return pwd.getpwnam(name).pw_uid
+
+
+def end_user_processes(name: str) -> None:
+    """Kills every process of user ``name`` (what a submission may have left running)."""
+    import pwd
+
+    from checks.worker import kill_user_processes
+
+    entry = pwd.getpwnam(name)
+    if entry.pw_uid == 0 or entry.pw_uid == os.getuid():
+        raise SystemExit(f"end-user-processes: refusing to kill the processes of {name}")
+    kill_user_processes(entry.pw_uid, entry.pw_gid)
+
+
 def build_autograder_zip(course: Path, out_zip: Path) -> Path:
     """Builds Gradescope's autograder zip from the instructors' course folder.
 
@@ -146,7 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     ensure = commands.add_parser("ensure-results", help="write a fallback results.json if needed")
     ensure.add_argument("results", type=Path)
     ensure.add_argument("--log", type=Path, default=None)
+    user = commands.add_parser("prepare-user", help="create the user that runs student code")
+    user.add_argument("name")
+    end = commands.add_parser("end-user-processes", help="kill every process of that user")
+    end.add_argument("name")
     args = parser.parse_args(argv)
+    if args.command == "prepare-user":
+        print(f"student code runs as {args.name} (uid {prepare_user(args.name)})")
+        return 0
+    if args.command == "end-user-processes":
+        end_user_processes(args.name)
+        return 0
     if args.command == "collect":
         chosen = collect_submission(args.submission, args.lessons_dir)
         for lesson, path in sorted(chosen.items()):

@@ -1,5 +1,9 @@
 """The autograder, as a pytest plugin: options, Hypothesis profile, verdicts and the scoreboard.
 
+The graded code never runs in this process: ``checks.harness.student`` runs it in a worker
+process (``checks/worker.py``), so nothing a submission does can reach the verdicts recorded
+here, the scoreboard or results.json.
+
 ``pytest checks``                       grade ``lessons/`` (your work)
 ``pytest checks --solutions``           grade ``solutions/`` (instructors: the reference passes)
 ``pytest checks --exercise rpn.nms``    grade one exercise (or one lesson: ``--exercise rpn``)
@@ -8,7 +12,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 import json
 import signal
 import sys
@@ -87,31 +91,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # ----------------------------------------------------------------------------- session set-up
 
 
-def _load_mutant(path: str, session: harness.GradingSession) -> str:
-    """Grafts the functions of a known-mistake file onto the graded module; returns its exercise."""
-    spec = importlib.util.spec_from_file_location(f"bam_mutant_{Path(path).stem}", path)
-    if spec is None or spec.loader is None:
-        raise pytest.UsageError(f"--mutant {path}: not a Python file")
-    mutant = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mutant)
-    exercise_name = getattr(mutant, "EXERCISE", None)
-    if not isinstance(exercise_name, str):
-        raise pytest.UsageError(f"--mutant {path}: define EXERCISE = 'lesson.name'")
-    lesson, _ = harness.split_name(exercise_name)
-    module = session.module(lesson)
-    grafted = [
-        name
-        for name, value in vars(mutant).items()
-        if not name.startswith("_")
-        and getattr(value, "__module__", None) == mutant.__name__
-        and hasattr(module, name)
-    ]
-    if not grafted:
-        raise pytest.UsageError(f"--mutant {path}: defines nothing that {module.__name__} has")
-    for name in grafted:
-        session.patches.append((module, name, getattr(module, name)))
-        setattr(module, name, getattr(mutant, name))
-    return exercise_name
+def _mutant_exercise(path: str) -> str:
+    """The exercise a known-mistake file targets (read with ``ast``: the file runs in the worker)."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError) as error:
+        raise pytest.UsageError(f"--mutant {path}: not a Python file ({error})") from None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "EXERCISE" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            harness.split_name(node.value.value)
+            return node.value.value
+    raise pytest.UsageError(f"--mutant {path}: define EXERCISE = 'lesson.name'")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -124,18 +119,16 @@ def pytest_configure(config: pytest.Config) -> None:
     package = config.getoption("package") or (
         "solutions" if config.getoption("solutions") else "lessons"
     )
-    session = harness.configure(package)
-    config.stash[GRADES] = Grades(package=package)
     mutant = config.getoption("mutant")
     if mutant:
-        exercise_name = _load_mutant(mutant, session)
-        config.option.exercise = [*config.getoption("exercise"), exercise_name]
+        mutant = str(Path(mutant).resolve())
+        config.option.exercise = [*config.getoption("exercise"), _mutant_exercise(mutant)]
+    harness.configure(package, mutant)
+    config.stash[GRADES] = Grades(package=package)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for module, name, original in reversed(harness.SESSION.patches):
-        setattr(module, name, original)
-    harness.SESSION.patches.clear()
+    harness.SESSION.close()
 
 
 def _exercise_of(item: pytest.Item) -> tuple[str, int] | None:
@@ -172,19 +165,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # ----------------------------------------------------------------------------- time limits
 
 
+def grader_time_limit(seconds: float) -> float:
+    """The whole check's limit in this process: a safety net for the checks' own code.
+
+    The exercise's own limit (``@exercise(timeout=...)``) counts only the time spent in student
+    code, in the worker, until the check has found a failure (so that Hypothesis' shrinking of a
+    counterexample never eats it: a logic error is reported as the property it breaks).
+    """
+    return 3 * seconds + 60
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
-    """pytest-timeout's signal method, raising a BaseException so Hypothesis does not retry."""
+    """Time limits: per call and per check in the worker, a generous safety net here."""
     seconds = item.config.getoption("check_timeout") or settings.timeout
+    worker = harness.SESSION.worker
+    found = _exercise_of(item)
+    worker.exercise = found[0] if found else item.name
+    worker.failure_seen = False
+    worker.limit = worker.budget = seconds if seconds > 0 else None
     if seconds <= 0 or settings.method != "signal" or not hasattr(signal, "SIGALRM"):
         return None
+    safety = grader_time_limit(seconds)
 
     def on_alarm(signum: int, frame: Any) -> None:
-        raise harness.CheckTimedOut(seconds)
+        raise harness.CheckTimedOut(safety)
 
     signal.signal(signal.SIGALRM, on_alarm)
     # fires again every second in case something in between swallowed the first alarm
-    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    signal.setitimer(signal.ITIMER_REAL, safety, 1.0)
     return True
 
 
@@ -196,6 +205,8 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     finally:
         if hasattr(signal, "SIGALRM"):
             signal.setitimer(signal.ITIMER_REAL, 0)
+        worker = harness.SESSION.worker
+        worker.limit = worker.budget = None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -267,6 +278,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     elif excinfo is not None and excinfo.errisinstance(harness.CheckTimedOut):
         result.message = TIMEOUT_ADVICE.format(seconds=excinfo.value.args[0], exercise=name)
         report.longrepr = f"{name}: {result.message}"
+    elif excinfo is not None and excinfo.errisinstance(harness.GradingProcessEnded):
+        result.message = str(excinfo.value)
+        report.longrepr = result.message
     else:
         result.message = _short_message(report)
     result.outcome = (
@@ -361,7 +375,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # the worker and everything it started end before any result is written
+    harness.SESSION.close()
     config = session.config
     path = config.getoption("gradescope", None)
     grades = config.stash.get(GRADES, None)

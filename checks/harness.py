@@ -12,11 +12,13 @@ A check is a pytest test in ``checks/test_<lesson>.py``::
 
 * ``exercise`` ties the check to one exercise and gives it points (put it above ``@given``).
 * ``student`` fetches the exercise from the package being graded (``lessons`` by default,
-  ``solutions`` with ``--solutions``). Calls are watched: an untouched stub becomes
-  "not implemented yet", an in-place edit of an input tensor fails with a message saying so.
-  Keyword arguments name *callees*: other exercises of the same lesson that this exercise calls,
-  replaced by a reference (an oracle, never ``solutions/``) so that one unfinished exercise never
-  fails another's check.
+  ``solutions`` with ``--solutions``). The graded code runs in a separate worker process
+  (``checks/worker.py``), never in the grader: what comes back is data (tensors, numbers,
+  strings, containers of them) or a mirror of a module that lives in the worker. Calls are
+  watched: an untouched stub becomes "not implemented yet", an in-place edit of an input tensor
+  fails with a message saying so. Keyword arguments name *callees*: other exercises of the same
+  lesson that this exercise calls, replaced by a reference (an oracle, never ``solutions/``) so
+  that one unfinished exercise never fails another's check.
 * ``expect``, ``expect_tensor`` and ``expect_close`` fail with a sentence that names the property.
   Their frames are hidden from tracebacks, so a student sees their own code and the message.
 """
@@ -24,8 +26,6 @@ A check is a pytest test in ``checks/test_<lesson>.py``::
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib
 import inspect
 import math
 from collections.abc import Callable, Iterator
@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from checks.worker import GradingProcessEnded as GradingProcessEnded  # re-exported for conftest
+from checks.worker import InPlaceEdit, Worker
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,47 +65,77 @@ class CheckTimedOut(BaseException):
 class CheckFailed(AssertionError):
     """A property of the exercise does not hold; the message says which, in words."""
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        worker = SESSION._worker
+        if worker is not None:
+            worker.failure_seen = True  # shrinking the example does not count against the time
+
 
 @dataclass
 class GradingSession:
     """What is being graded in this pytest run (set up by ``checks/conftest.py``)."""
 
     package: str = "lessons"
-    patches: list[tuple[object, str, object]] = field(default_factory=list)
+    mutant: str | None = None
+    references: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _worker: Worker | None = None
 
-    def module(self, lesson: str) -> Any:
-        """Imports the graded module of a lesson, with a clear failure when that breaks."""
+    @property
+    def worker(self) -> Worker:
+        """The worker process that runs the graded code (started at the first call)."""
+        if self._worker is None:
+            self._worker = Worker(self.package, self.mutant)
+        return self._worker
+
+    def module(self, lesson: str) -> LessonModule:
+        """The graded module of a lesson (imported in the worker), with a clear failure when that breaks."""
         __tracebackhide__ = True
-        name = f"{self.package}.{lesson}"
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == name:
-                raise CheckFailed(f"{self.display_path(lesson)} does not exist") from None
-            raise
-        except SystemExit as error:
-            raise CheckFailed(
-                f"{self.display_path(lesson)} called sys.exit({error.code}) while being imported;"
-                " remove it (a lesson module must only define things)"
-            ) from None
-        except Exception as error:
-            raise CheckFailed(
-                f"{self.display_path(lesson)} could not be imported:"
-                f" {type(error).__name__}: {error}"
-            ) from error
+        self.worker.describe(lesson, "__name__")
+        return LessonModule(lesson)
 
     def display_path(self, lesson: str) -> str:
         return f"{self.package}/{lesson}.py"
+
+    def active_references(self, extra: tuple[str, dict[str, Any]] | None = None) -> dict:
+        """Lesson -> {callee: reference} in force now (``use_references`` blocks, then ``extra``)."""
+        active: dict[str, dict[str, Any]] = {}
+        for lesson, references in [*self.references, *([extra] if extra else [])]:
+            active.setdefault(lesson, {}).update(references)
+        return active
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
 
 
 SESSION = GradingSession()
 
 
-def configure(package: str) -> GradingSession:
+def configure(package: str, mutant: str | None = None) -> GradingSession:
     """Starts a grading session for ``package`` (``lessons``, ``solutions`` or another copy)."""
     global SESSION
-    SESSION = GradingSession(package=package)
+    SESSION.close()
+    SESSION = GradingSession(package=package, mutant=mutant)
     return SESSION
+
+
+class LessonModule:
+    """A graded lesson module as the grader sees it: its names, each fetched from the worker."""
+
+    def __init__(self, lesson: str) -> None:
+        self.__lesson = lesson
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_LessonModule__"):
+            raise AttributeError(name)
+        info = SESSION.worker.describe(self.__lesson, name)
+        if info.get("kind") == "missing":
+            raise AttributeError(f"{SESSION.display_path(self.__lesson)} has no {name!r}")
+        return student(f"{self.__lesson}.{name}")
+
+    def __repr__(self) -> str:
+        return f"<graded module {SESSION.package}.{self.__lesson} (in the worker)>"
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -170,19 +203,45 @@ def use_references(lesson: str, **references: Any) -> Iterator[None]:
     """Temporarily replaces other exercises of ``lesson`` by references (the callee rule).
 
     Use for classes; ``student(..., **references)`` does this around each call of a function.
+    The replacement happens in the worker, around every call made inside the ``with`` block.
     """
-    module = SESSION.module(lesson)
-    saved = {}
-    for callee, reference in references.items():
-        if not hasattr(module, callee):
-            raise ValueError(f"{lesson} has no {callee!r} to replace")
-        saved[callee] = getattr(module, callee)
-        setattr(module, callee, reference)
+    _check_callees(lesson, references)
+    entry = (lesson, dict(references))
+    SESSION.references.append(entry)
     try:
         yield
     finally:
-        for callee, original in saved.items():
-            setattr(module, callee, original)
+        SESSION.references.remove(entry)
+
+
+def _check_callees(lesson: str, references: dict[str, Any]) -> None:
+    for callee in references:
+        if SESSION.worker.describe(lesson, callee).get("kind") == "missing":
+            raise ValueError(f"{lesson} has no {callee!r} to replace")
+
+
+class RemoteClass:
+    """A class of the graded package: calling it builds an instance in the worker (a mirror here)."""
+
+    def __init__(self, lesson: str, name: str, info: dict, references: dict[str, Any]) -> None:
+        self.lesson, self.references = lesson, references
+        self.__name__ = self.__qualname__ = str(info.get("name", name))
+        self.__doc__ = str(info.get("doc", ""))
+        self.attribute = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        references = SESSION.active_references((self.lesson, self.references))
+        return SESSION.worker.call(
+            ("attr", self.lesson, self.attribute),
+            args,
+            kwargs,
+            references,
+            what=f"{SESSION.display_path(self.lesson)}::{self.attribute}",
+        )
+
+    def __repr__(self) -> str:
+        return f"<class {self.__name__} of {SESSION.package}.{self.lesson} (in the worker)>"
 
 
 def student(name: str, **references: Any) -> Any:
@@ -194,43 +253,63 @@ def student(name: str, **references: Any) -> Any:
             for the duration of each call.
 
     Returns:
-        For a function, a wrapper with the same signature. For a class, the class itself (use
-        ``use_references`` and ``not_implemented_guard`` around it).
+        For a function, a wrapper with the same signature that runs it in the worker. For a
+        class, a stand-in whose instances are mirrors of modules built in the worker (use
+        ``use_references`` and ``not_implemented_guard`` around it). For data (a constant such
+        as ``VGG16_CONFIG``), its value.
     """
     __tracebackhide__ = True
     lesson, attribute = split_name(name)
-    module = SESSION.module(lesson)
-    if not hasattr(module, attribute):
-        raise CheckFailed(f"{SESSION.display_path(lesson)} has no `{attribute}` (was it renamed?)")
-    target = getattr(module, attribute)
+    worker = SESSION.worker
+    info = worker.describe(lesson, attribute)
     where = f"{SESSION.display_path(lesson)}::{attribute}"
-    if inspect.isclass(target) or not callable(target):
-        return target
-    try:
-        parameters = list(inspect.signature(target).parameters)
-    except (TypeError, ValueError):
-        parameters = []
+    kind = info.get("kind")
+    if kind == "missing":
+        raise CheckFailed(f"{SESSION.display_path(lesson)} has no `{attribute}` (was it renamed?)")
+    if references:
+        _check_callees(lesson, references)
+    if kind == "data":
+        return info.get("value")
+    if kind == "class":
+        return RemoteClass(lesson, attribute, info, references)
+    if kind != "function":
+        raise CheckFailed(f"{where} is {info.get('type')}, which the grader cannot receive")
+    parameters = [str(p) for p in info.get("parameters", [])]
 
-    @functools.wraps(target)
     def watched(*args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        before_args = [_snapshot(arg) for arg in args]
-        before_kwargs = {key: _snapshot(arg) for key, arg in kwargs.items()}
-        with use_references(lesson, **references), not_implemented_guard(where):
-            result = target(*args, **kwargs)
-        for position, (before, arg) in enumerate(zip(before_args, args, strict=True)):
-            if _changed(before, arg):
-                argument = parameters[position] if position < len(parameters) else f"#{position}"
+        try:
+            with not_implemented_guard(where):
+                return worker.call(
+                    ("attr", lesson, attribute),
+                    args,
+                    kwargs,
+                    SESSION.active_references((lesson, references)),
+                    watch=True,
+                    what=name,
+                )
+        except InPlaceEdit as edit:
+            argument = edit.argument
+            if isinstance(argument, int):
+                argument = parameters[argument] if argument < len(parameters) else f"#{argument}"
                 raise CheckFailed(
                     f"{name} changed its input `{argument}` in place; inputs belong to the caller."
                     " Work on a copy (x = x.clone()) or use out-of-place operations (x = x * 2,"
                     " not x *= 2)"
-                )
-        for key, before in before_kwargs.items():
-            if _changed(before, kwargs[key]):
-                raise CheckFailed(f"{name} changed its input `{key}` in place; work on a copy")
-        return result
+                ) from None
+            raise CheckFailed(
+                f"{name} changed its input `{argument}` in place; work on a copy"
+            ) from None
 
+    watched.__name__ = watched.__qualname__ = str(info.get("name", attribute))
+    watched.__doc__ = str(info.get("doc", ""))
+    watched.__signature__ = inspect.Signature(
+        [
+            inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            for p in parameters
+            if p.isidentifier()
+        ]
+    )
     return watched
 
 
