@@ -614,3 +614,113 @@ def test_yolo_learns_a_toy_batch():
             overlap > 0.3,
             f"image {number}: the best detection overlaps the object by IoU {overlap:.2f}",
         )
+
+
+# ----------------------------------------------------------------------------- contract clauses found by mutation
+
+
+@exercise("yolo.grid_targets", points=1)
+def test_grid_targets_dtype_follows_the_boxes_and_tall_grids():
+    """float64 boxes give float64 targets; on a grid taller than wide, distinct cells never collide."""
+    boxes = torch.tensor([[0.0, 32.0, 16.0, 48.0], [16.0, 0.0, 32.0, 16.0]], dtype=torch.float64)
+    result = targets_of(boxes, torch.tensor([1, 2]), (5, 2))
+    for key in ("offsets", "log_sizes"):
+        expect(
+            result[key].dtype == torch.float64,
+            f"{key} of float64 boxes should be float64, got {result[key].dtype}",
+        )
+    found = sorted(map(tuple, result["responsible"].nonzero().tolist()))
+    expect(
+        found == [(0, 1, 0), (2, 0, 0)],
+        f"boxes centred in (row 2, column 0) and (row 0, column 1) of a 5 x 2 grid are both"
+        f" responsible there: expected [(0, 1, 0), (2, 0, 0)], got {found}",
+    )
+
+
+@exercise("yolo.yolo_loss", points=1)
+def test_yolo_loss_default_weights_are_yolov1s():
+    """Without weights given, lambda_coord = 5 and lambda_noobj = 0.5 (YOLOv1's)."""
+    yolo_loss = student("yolo.yolo_loss")
+    generator = torch.Generator().manual_seed(5)
+    predictions = torch.randn(1, 2, 2, 2, 7, generator=generator)
+    responsible = torch.zeros(1, 2, 2, 2, dtype=torch.bool)
+    responsible[0, 0, 1, 0] = True
+    targets = {
+        "responsible": responsible,
+        "offsets": torch.full((1, 2, 2, 2, 2), 0.3) * responsible[..., None],
+        "log_sizes": torch.full((1, 2, 2, 2, 2), 0.2) * responsible[..., None],
+        "labels": responsible.long(),
+    }
+    result = yolo_loss(predictions, targets)
+    expected = reference_loss(predictions, targets, 5.0, 0.5)
+    for name in ("loss_box", "loss_no_object"):
+        expect_close(result[name], expected[name], f"{name} with the default weights", atol=1e-5)
+
+
+@exercise("yolo.yolo_postprocess", points=1)
+def test_postprocess_defaults_and_the_size_boundary():
+    """By default at most 100 detections; a box exactly MIN_BOX_SIZE (0.01 px) wide is kept."""
+    postprocess = student("yolo.yolo_postprocess", nms=torchvision.ops.nms)
+    corners = torch.arange(150.0)[:, None] * torch.tensor([[20.0, 0.0]])
+    boxes = torch.cat([corners, corners + torch.tensor([[10.0, 10.0]])], dim=1)  # apart
+    scores = torch.linspace(0.9, 0.1, 150)
+    kept = postprocess(boxes, scores, torch.ones(150, dtype=torch.int64))
+    expect(len(kept[1]) == 100, f"detections_per_img defaults to 100, got {len(kept[1])}")
+    thin = torch.tensor([[0.0, 0.0, 0.01, 10.0], [20.0, 0.0, 20.005, 10.0]])
+    kept = postprocess(thin, torch.tensor([0.9, 0.8]), torch.tensor([1, 1]))[0]
+    expect(
+        len(kept) == 1 and float(kept[0, 2] - kept[0, 0]) > 0.009,
+        "a box 0.01 px wide is kept (sides >= MIN_BOX_SIZE) and one 0.005 px wide dropped",
+    )
+
+
+def reference_normalised(images: list[Tensor]) -> Tensor:
+    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
+    std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    return torch.stack([(image - mean) / std for image in images])
+
+
+@exercise("yolo.YOLO", points=2, timeout=120)
+def test_yolo_forward_equals_its_layers_composed_by_hand():
+    """Losses and detections equal the given layers composed in the check: ImageNet-normalised
+    images, backbone, head, [B, H', W', A, 5 + K], grid targets, the loss with the model's own
+    weights; decoding and post-processing with its own settings."""
+    torch.manual_seed(0)
+    model = build(lambda_coord=2.0, lambda_noobj=0.25, score_thresh=0.01, detections_per_img=7)
+    images, targets = toy_batch()
+    with torch.no_grad():
+        model.train()
+        losses = run(model, images, targets)
+        raw = model.head(model.backbone(reference_normalised(list(images))))
+        anchors = torch.tensor([[16.0, 16.0], [32.0, 32.0], [56.0, 48.0]])
+        predictions = raw.permute(0, 2, 3, 1).reshape(2, *raw.shape[-2:], 3, -1)
+        grid = tuple(raw.shape[-2:])
+        per_image = [
+            reference_grid_targets(t["boxes"], t["labels"], grid, 16, anchors) for t in targets
+        ]
+        stacked = {key: torch.stack([t[key] for t in per_image]) for key in per_image[0]}
+        expected = reference_fast_loss(predictions, stacked, 2.0, 0.25)
+        for name, value in expected.items():
+            expect_close(
+                losses[name],
+                value,
+                f"{name} (weights 2 and 0.25 given to YOLO)",
+                atol=1e-4,
+                rtol=1e-4,
+            )
+        model.eval()
+        outputs = run(model, images)
+        for number, (output, prediction) in enumerate(zip(outputs, predictions, strict=True)):
+            decoded = reference_fast_decode(prediction, 16, anchors, tuple(images.shape[-2:]))
+            found, scores, labels = reference_postprocess(*decoded, 0.01, 0.5, 7)
+            expect_close(
+                output["scores"],
+                scores,
+                f"image {number}'s scores (score_thresh 0.01, top 7)",
+                atol=1e-4,
+            )
+            expect_close(output["boxes"], found, f"image {number}'s boxes", atol=1e-3)
+            expect(
+                output["labels"].tolist() == labels.tolist(),
+                f"image {number}'s labels should be {labels.tolist()}",
+            )

@@ -81,6 +81,37 @@ except ImportError:  # Windows: no resource limits
 OUTPUT_LIMIT = 4000  # characters of a call's print output brought back to the grader
 OUTPUT_FILE_LIMIT = 64 << 20  # bytes a worker may write to any file (a print flood stops there)
 MEMORY_LIMIT_GB = float(os.environ.get("BAM_WORKER_MEMORY_GB", "6"))
+
+
+# ----------------------------------------------------------------------------- mutation testing
+# mutmut (tools/mutate.py) learns which checks run which mutated function from "trampoline
+# hits" recorded in the process that runs the code: here, the worker. During its stats phase
+# (MUTANT_UNDER_TEST=stats) the worker sends the hits along with its answers and the grader
+# adds them to its own record, which mutmut's pytest plugin reads. Nothing else uses them.
+
+
+def _mutmut_state() -> Any:
+    module = sys.modules.get("mutmut")
+    if module is None or os.environ.get("MUTANT_UNDER_TEST") != "stats":
+        return None
+    return getattr(module, "state", lambda: None)()
+
+
+def _mutation_hits() -> list[str]:
+    state = _mutmut_state()
+    if state is None or not getattr(state, "_stats", None):
+        return []
+    hits = sorted(state._stats)
+    state._stats.clear()
+    return hits
+
+
+def _record_mutation_hits(hits: Any) -> None:
+    state = _mutmut_state()
+    if state is not None and isinstance(hits, list):
+        state._stats.update(hit for hit in hits if isinstance(hit, str))
+
+
 KEPT_GRAPHS = 512  # autograd graphs a worker keeps at most (each freed with its grader-side node)
 BUILTIN_ERRORS = {
     kind.__name__: kind
@@ -671,6 +702,7 @@ class Worker:
             raise
         while True:
             message = self._receive(what)
+            _record_mutation_hits(message.pop("mutmut_hits", None))
             op = message.get("op")
             if op == "callback":
                 self._serve_callback(message, call)
@@ -1377,6 +1409,9 @@ class _Serve:
     # ---------------------------------------------------------------- plumbing
 
     def send(self, message: dict) -> None:
+        hits = _mutation_hits()
+        if hits:
+            message = {**message, "mutmut_hits": hits}
         try:
             payload = wire.encode(message, self._special_encode)
         except wire.NotData as error:
