@@ -163,6 +163,13 @@ def broken(broken_run) -> Graded:
     return finish(*broken_run)
 
 
+BOX_IOU_CHECKS = (
+    (REPO_ROOT / "checks" / "test_metrics.py")
+    .read_text("utf-8")
+    .count('@exercise("metrics.box_iou"')
+)
+
+
 def grade_in_process(root: Path, package: str, monkeypatch) -> tuple[int, list[Verdict]]:
     """``pytest checks/test_metrics.py --package PACKAGE --exercise metrics.box_iou``, here."""
     monkeypatch.syspath_prepend(str(root))
@@ -182,7 +189,7 @@ def grade_in_process(root: Path, package: str, monkeypatch) -> tuple[int, list[V
 def test_sys_exit_at_import_time_fails_each_check_clearly(tmp_path, monkeypatch):
     make_student_copy(tmp_path, EXIT_AT_IMPORT, package="exits_at_import")
     exit_code, verdicts = grade_in_process(tmp_path, "exits_at_import", monkeypatch)
-    assert exit_code == 1 and len(verdicts) == 3, [v.message for v in verdicts]
+    assert exit_code == 1 and len(verdicts) == BOX_IOU_CHECKS, [v.message for v in verdicts]
     for verdict in verdicts:
         assert verdict.outcome == "failed", verdict.message
         assert (
@@ -193,7 +200,7 @@ def test_sys_exit_at_import_time_fails_each_check_clearly(tmp_path, monkeypatch)
 def test_sys_exit_inside_an_exercise_fails_its_checks_clearly(tmp_path, monkeypatch):
     make_student_copy(tmp_path, EXIT_IN_FUNCTION, package="exits_in_function")
     exit_code, verdicts = grade_in_process(tmp_path, "exits_in_function", monkeypatch)
-    assert exit_code == 1 and len(verdicts) == 3, [v.message for v in verdicts]
+    assert exit_code == 1 and len(verdicts) == BOX_IOU_CHECKS, [v.message for v in verdicts]
     for verdict in verdicts:
         assert verdict.outcome == "failed", verdict.message
         assert "box_iou called sys.exit(done); return a value instead" in verdict.message
