@@ -21,7 +21,8 @@ The runs of 2026-12-01 were made with::
 (the first two lay their run folders out as ``OUT/seed-S/{faster_rcnn,torchvision,yolo}``; the
 last one reuses finished runs and measures the speed). Then::
 
-    python docs/results/make_detector_results.py OUT ROI_POOL_RUN "the machine, in words"
+    python docs/results/make_detector_results.py OUT ROI_POOL_RUN "the machine, in words (CPU or GPU)" \
+        ["which code trained the runs"]
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ def slim(run: Path) -> dict:
     }
 
 
-def main(compare: Path, roi_pool_run: Path, machine: str) -> None:
+def figure(alt: str, path: str) -> str:
+    """An image that links to itself, full size (the site's figures all do)."""
+    return f"[![{alt}]({path})]({path})"
+
+
+def main(compare: Path, roi_pool_run: Path, machine: str, code: str | None = None) -> None:
     OUT.mkdir(exist_ok=True)
     summary = json.loads((compare / "summary.json").read_text())
     rows = summary["rows"]
@@ -79,7 +85,7 @@ def main(compare: Path, roi_pool_run: Path, machine: str) -> None:
     ablation = slim(roi_pool_run)["epochs"][-1]["map"]
     align = next(row["map"] for row in by_model["faster_rcnn"] if row["seed"] == 0)
     settings = summary["header"]
-    source = f"`{settings}`; code at {commit}; {machine}"
+    source = f"`{settings}`; {code or f'code at {commit}'}; {machine}"
     table = [
         "| model | mAP@0.5, last epoch | training (s) | images/s, batch 1 | images/s, batch 8 |",
         "|---|---|---|---|---|",
@@ -112,8 +118,10 @@ def main(compare: Path, roi_pool_run: Path, machine: str) -> None:
         + "\n".join(kinds)
         + "\n\nPer-run settings and per-epoch metrics: `detector/seed-S-MODEL.json`. Seed "
         f"{seeds[0]}'s loss curves and detections on the first test images:\n\n"
-        + "\n".join(
-            f"![{label}: detections on the first test images](detector/{model}-detections.png)"
+        + "\n\n".join(
+            figure(
+                f"{label}: detections on the first test images", f"detector/{model}-detections.png"
+            )
             for model, label in LABELS.items()
         )
         + "\n"
@@ -134,10 +142,18 @@ def main(compare: Path, roi_pool_run: Path, machine: str) -> None:
         "RoI pooling against RoIAlign at the **same** learning rate (1e-3), seed 0, 24 epochs, "
         f"last epoch: RoI pooling {ablation:.3f}, RoIAlign {align:.3f} mAP@0.5 "
         "(`bam train detector --pool roi_pool --seed 0`; one seed: an indication, not a result).\n\n"
-        "![Losses per step and epoch, and test mAP, of seed 0](detector/faster_rcnn-loss-curves.png)\n\n"
-        "![Detections (solid) and ground truth (dashed) on test images, seed 0](detector/faster_rcnn-detections.png)\n"
+        + figure(
+            "Losses per step and epoch, and test mAP, of seed 0",
+            "detector/faster_rcnn-loss-curves.png",
+        )
+        + "\n\n"
+        + figure(
+            "Detections (solid) and ground truth (dashed) on test images, seed 0",
+            "detector/faster_rcnn-detections.png",
+        )
+        + "\n"
     )
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3])
+    main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], *sys.argv[4:5])
