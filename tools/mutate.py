@@ -202,9 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(arguments.lessons) - set(LESSONS))
     if unknown:
         parser.error(f"unknown lessons {unknown}; choose from {', '.join(LESSONS)}")
-    if shutil.which("mutmut") is None and subprocess.run(
-        [sys.executable, "-c", "import mutmut"], check=False
-    ).returncode:
+    if (
+        shutil.which("mutmut") is None
+        and subprocess.run([sys.executable, "-c", "import mutmut"], check=False).returncode
+    ):
         print("mutmut is not installed: pip install -e '.[dev]'", file=sys.stderr)
         return 2
     results = []
