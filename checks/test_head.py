@@ -692,3 +692,62 @@ def test_postprocess_keeps_the_best():
     expect_close(
         scores, F.softmax(class_logits[[3, 1]], dim=1)[:, 1], "their class-1 probabilities"
     )
+
+
+# ----------------------------------------------------------------------------- contract (issue 11)
+# Boundary values given exactly: IoU at fg_iou / bg_iou in sampling, a score at score_thresh.
+
+
+@exercise("head.sample_proposals", points=1)
+def test_sample_proposals_thresholds_exactly():
+    """IoU exactly fg_iou is an object; exactly bg_iou is ignored (background is IoU < bg_iou)."""
+    gt_boxes = torch.tensor([[0.0, 0.0, 8.0, 8.0]])
+    proposals = torch.tensor(
+        [
+            [0.0, 0.0, 8.0, 4.0],  # IoU 0.5 == fg_iou: positive
+            [0.0, 0.0, 8.0, 2.0],  # IoU 0.25 == bg_iou: ignored
+            [0.0, 0.0, 8.0, 1.0],  # IoU 0.125: background
+        ]
+    )
+    rois, labels, _ = sample(
+        proposals,
+        gt_boxes,
+        torch.tensor([2]),
+        batch_size=64,
+        positive_fraction=1.0,
+        fg_iou=0.5,
+        bg_iou=0.25,
+    )
+    heights = sorted(float(h) for h in rois[:, 3])
+    expect(
+        heights == [1.0, 4.0, 8.0],
+        "with fg_iou=0.5, bg_iou=0.25 the RoIs should be the ground truth and the proposals at"
+        f" IoU 0.5 (positive) and 0.125 (background), not the one at IoU 0.25; got {rois.tolist()}",
+    )
+    by_height = {float(h): int(label) for h, label in zip(rois[:, 3], labels, strict=True)}
+    expect(
+        by_height == {8.0: 2, 4.0: 2, 1.0: 0},
+        f"labels: IoU 1 and IoU 0.5 (== fg_iou) are class 2, IoU 0.125 is 0; got {by_height}",
+    )
+
+
+@exercise("head.postprocess_detections", points=1)
+def test_postprocess_score_thresh_is_strict():
+    """Scores must be above score_thresh: a probability exactly at the threshold is dropped."""
+    proposals = torch.tensor([[10.0, 10.0, 30.0, 30.0]])
+    for classes, probability in ((2, 0.5), (4, 0.25)):
+        logits = torch.zeros(1, classes)  # softmax: every class gets 1 / classes exactly
+        deltas = torch.zeros(1, 4 * classes)
+        for thresh, expected in ((probability, 0), (probability - 1e-3, classes - 1)):
+            _, scores, _ = detect(
+                logits, deltas, proposals, (64, 64), score_thresh=thresh, nms_thresh=0.5
+            )
+            tv_scores = torchvision_postprocess(
+                logits, deltas, proposals, (64, 64), score_thresh=thresh, nms_thresh=0.5
+            )[1]
+            expect(
+                len(scores) == expected == len(tv_scores),
+                f"{classes} classes with equal logits (probability {probability}) and"
+                f" score_thresh={thresh:g}: expected {expected} detections (scores > score_thresh),"
+                f" got {len(scores)}",
+            )
