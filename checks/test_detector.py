@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from bam.detection import IMAGENET_MEAN, IMAGENET_STD
 from checks import harness
-from checks.harness import exercise, expect, expect_tensor, student
+from checks.harness import exercise, expect, expect_close, expect_tensor, student
 
 LOSS_KEYS = {"loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}
 
@@ -603,10 +603,10 @@ def test_sampling_settings_take_effect():
     )
     changes = {
         "rpn_batch_size": ({"rpn_batch_size": 8}, "loss_objectness"),
-        "rpn_fg_iou": ({"rpn_fg_iou": 0.3, "rpn_bg_iou": 0.1}, "loss_rpn_box_reg"),
+        "rpn_fg_iou": ({"rpn_fg_iou": 0.5}, "loss_rpn_box_reg"),
         "rpn_bg_iou": ({"rpn_bg_iou": 0.01}, "loss_objectness"),
         "roi_batch_size": ({"roi_batch_size": 6}, "loss_classifier"),
-        "roi_fg_iou": ({"roi_fg_iou": 0.9, "roi_bg_iou": 0.1}, "loss_box_reg"),
+        "roi_fg_iou": ({"roi_fg_iou": 0.9}, "loss_box_reg"),
         "roi_bg_iou": ({"roi_bg_iou": 0.1}, "loss_classifier"),
     }
     for setting, (options, key) in changes.items():
@@ -680,3 +680,136 @@ def test_detection_settings_and_pool_take_effect():
             "image_mean/image_std: the detector should normalise with the constructor's"
             " statistics ((image - mean) / std)",
         )
+
+
+class _HeadAdapter(nn.Module):
+    """Hands torchvision's RPN the student's RPN head (torchvision calls it on a list of maps)."""
+
+    def __init__(self, rpn_head: nn.Module) -> None:
+        super().__init__()
+        self.rpn_head = rpn_head
+
+    def forward(self, maps: list[Tensor]):
+        objectness, deltas = self.rpn_head(maps[0])
+        return [objectness], [deltas]
+
+
+class _RoiPoolAdapter(nn.Module):
+    def __init__(self, align: bool) -> None:
+        super().__init__()
+        self.align = align
+
+    def forward(self, features, proposals, image_shapes):
+        if self.align:
+            return torchvision.ops.roi_align(features["0"], proposals, 7, 1 / 16, 2, True)
+        return torchvision.ops.roi_pool(features["0"], proposals, 7, 1 / 16)
+
+
+def torchvision_twins(model: nn.Module, sizes, ratios, align: bool = False):
+    """torchvision's RPN and RoIHeads around the student's RPN head and Fast R-CNN head, every
+    anchor and RoI sampled (so no random draw decides), the settings of ``build``."""
+    from torchvision.models.detection.roi_heads import RoIHeads
+    from torchvision.models.detection.rpn import RegionProposalNetwork
+
+    rpn = RegionProposalNetwork(
+        torchvision.models.detection.anchor_utils.AnchorGenerator(
+            (tuple(sizes),), (tuple(ratios),)
+        ),
+        _HeadAdapter(model.rpn_head),
+        0.7,
+        0.3,
+        10**6,
+        1.0,
+        {"training": 6000, "testing": 6000},
+        {"training": 100, "testing": 100},
+        0.7,
+    )
+    heads = RoIHeads(
+        _RoiPoolAdapter(align), nn.Identity(), model.head, 0.5, 0.5, 10**6, 1.0,
+        (10.0, 10.0, 5.0, 5.0), 0.0, 0.5, 100,
+    )  # fmt: skip
+    return rpn, heads
+
+
+@exercise("detector.FasterRCNN", points=3, timeout=120)
+def test_rpn_and_head_equal_torchvision_around_the_same_layers():
+    """region_proposals and detection_head equal torchvision's RPN and RoIHeads on the same layers."""
+    from torchvision.models.detection.image_list import ImageList
+
+    sizes, ratios = (16, 32, 64), (0.5, 1.0, 2.0)
+    images, targets = toy_batch()
+    targets = [targets[0], no_objects()]  # one image without objects
+    image_sizes = [(80, 112), (80, 112)]
+    for pool in ("roi_pool", "roi_align"):
+        torch.manual_seed(0)
+        model = build(
+            pool=pool,
+            rpn_batch_size=10**6,
+            rpn_positive_fraction=1.0,
+            roi_batch_size=10**6,
+            roi_positive_fraction=1.0,
+            score_thresh=0.0,
+        )
+        rpn, heads = torchvision_twins(model, sizes, ratios, align=pool == "roi_align")
+        with torch.no_grad():
+            features = model.backbone((images - 0.45) / 0.25)
+        image_list = ImageList(images, image_sizes)
+        for training in (True, False):
+            model.train(training)
+            rpn.train(training)
+            heads.train(training)
+            with torch.no_grad(), graded_stack():
+                proposals, rpn_losses = model.region_proposals(
+                    features, image_sizes, targets if training else None
+                )
+                expected_proposals, expected_rpn = rpn(
+                    image_list, {"0": features}, targets if training else None
+                )
+                if not training:
+                    for number, (ours, theirs) in enumerate(
+                        zip(proposals, expected_proposals, strict=True)
+                    ):
+                        expect_close(
+                            ours,
+                            theirs,
+                            f"proposals of image {number} (torchvision's RPN on the same head)",
+                            atol=1e-4,
+                        )
+                for key, value in expected_rpn.items():
+                    expect_close(
+                        rpn_losses[key],
+                        float(value),
+                        f"{key} with every anchor sampled (torchvision's RPN, image 2 empty)",
+                        atol=1e-5,
+                        rtol=1e-4,
+                    )
+                detections, head_losses = model.detection_head(
+                    features, expected_proposals, image_sizes, targets if training else None
+                )
+                expected_detections, expected_head = heads(
+                    {"0": features}, expected_proposals, image_sizes, targets if training else None
+                )
+            for key, value in expected_head.items():
+                expect_close(
+                    head_losses[key],
+                    float(value),
+                    f"{key} with every RoI sampled ({pool}; torchvision's RoIHeads)",
+                    atol=1e-5,
+                    rtol=1e-4,
+                )
+            if not training:
+                for number, (ours, theirs) in enumerate(
+                    zip(detections, expected_detections, strict=True)
+                ):
+                    expect_close(
+                        ours["scores"],
+                        theirs["scores"],
+                        f"detection scores of image {number} ({pool}; torchvision's RoIHeads)",
+                        atol=1e-5,
+                    )
+                    expect_close(
+                        ours["boxes"],
+                        theirs["boxes"],
+                        f"detection boxes of image {number}",
+                        atol=1e-3,
+                    )
