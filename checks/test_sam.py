@@ -560,3 +560,74 @@ def test_train_step_passes_float_targets_to_a_given_loss():
         train_step = student("sam.train_step", upsample_logits=reference_upsample)
         train_step(model, batch, optimizer, loss_fn=strict_dice_ce(seen))
         expect(seen == [(1, 64, 64)], f"loss_fn calls: {seen}, expected one with (1, 64, 64)")
+
+
+# ----------------------------------------------------------------------------- box_prompt and
+# predict_masks contract (issue 11): every move in [-jitter, jitter] occurs, jitter=1 included;
+# the default threshold; "above" the threshold is strict.
+
+
+@exercise("sam.box_prompt", points=1)
+def test_box_prompt_moves_cover_the_whole_range():
+    """Over many draws each side moves by every whole number in [-jitter, jitter], for jitter 1 and 2."""
+    box_prompt = student("sam.box_prompt")
+    mask = torch.zeros(30, 30, dtype=torch.bool)
+    mask[10:20, 8:22] = True
+    tight = masks_to_boxes(mask[None])[0]
+    for jitter in (1, 2):
+        moves = (
+            torch.stack(
+                [
+                    box_prompt(mask, jitter=jitter, generator=torch.Generator().manual_seed(seed))
+                    for seed in range(80)
+                ]
+            )
+            - tight
+        )
+        for side in range(4):
+            seen = sorted({int(v) for v in moves[:, side].round().tolist()})
+            expect(
+                seen == list(range(-jitter, jitter + 1)),
+                f"with jitter={jitter}, side {side} moved by {seen} over 80 draws; expected every"
+                f" whole number in [-{jitter}, {jitter}] (randint's upper bound is exclusive)",
+            )
+
+
+def zero_logit_sam() -> torch.nn.Module:
+    """A tiny SAM whose mask logits are exactly 0 everywhere (probability exactly 0.5)."""
+    model = small_sam(seed=7)
+    with torch.no_grad():
+        for mlp in model.mask_decoder.output_hypernetworks_mlps:
+            mlp.proj_out.weight.zero_()
+            mlp.proj_out.bias.zero_()
+    return model
+
+
+@exercise("sam.predict_masks", points=1)
+def test_predict_masks_default_and_strict_threshold():
+    """The default threshold is 0.5, and a probability exactly at the threshold is not in the mask."""
+    predict_masks = student("sam.predict_masks", upsample_logits=reference_upsample)
+    batch = water_like_batch(size=(32, 32), seed=7)
+    model = zero_logit_sam()
+    with torch.no_grad():
+        probabilities = reference_logits(model, batch).sigmoid()
+    expect(
+        bool((probabilities == 0.5).all()),
+        "(check set-up) a SAM with zeroed output hypernetworks predicts probability 0.5",
+    )
+    at = predict_masks(model, batch["images"], batch["boxes"], threshold=0.5)
+    expect(
+        not bool(at.any()),
+        "pixels with probability exactly 0.5 are not above threshold=0.5: use >, not >=",
+    )
+    below = predict_masks(model, batch["images"], batch["boxes"], threshold=0.4)
+    expect(bool(below.all()), "every pixel of probability 0.5 is above threshold=0.4")
+    confident = confident_sam(seed=1)
+    images, boxes = batch["images"], batch["boxes"]
+    expect(
+        torch.equal(
+            predict_masks(confident, images, boxes),
+            predict_masks(confident, images, boxes, threshold=0.5),
+        ),
+        "predict_masks(model, images, boxes) should use the default threshold 0.5",
+    )
