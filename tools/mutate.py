@@ -42,6 +42,10 @@ COPIED = ("solutions", "checks", "lessons", "bam")
 
 # Left out of the mutation suite: a mutant must be killed by a property, not by a training run
 # that fails to converge within a time limit (it stays in the course's checks).
+# Given code inside a lesson file (the stub ships it unchanged; students do not write it): not
+# mutated. Each entry: (first line of the region, first line after it).
+GIVEN_CODE = {"detector": (("    def __init__(", "    def forward("),)}
+
 SLOW_CHECKS = {"detector": ("checks/test_detector.py::test_overfits_three_bundled_images",)}
 
 CONFIG = """\
@@ -97,6 +101,17 @@ def scratch_copy(lesson: str, workdir: Path) -> Path:
     for name in COPIED:
         shutil.copytree(REPO / name, root / name, ignore=ignore)
     (root / "data").symlink_to(REPO / "data")
+    source = root / "solutions" / f"{lesson}.py"
+    text = source.read_text(encoding="utf-8")
+    for start, end in GIVEN_CODE.get(lesson, ()):
+        head, found, rest = text.partition(start)
+        middle, found_end, tail = rest.partition(end)
+        if found and found_end:
+            text = (
+                f"{head}    # pragma: no mutate start\n{start}{middle}"
+                f"    # pragma: no mutate end\n{end}{tail}"
+            )
+    source.write_text(text, encoding="utf-8")
     deselect = ", ".join(f'"--deselect", "{check}"' for check in SLOW_CHECKS.get(lesson, ()))
     config = CONFIG.format(lesson=lesson, deselect=deselect).replace(", ]", "]")
     (root / "pyproject.toml").write_text(config, encoding="utf-8")
