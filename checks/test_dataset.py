@@ -387,19 +387,20 @@ def test_collate_in_a_dataloader_and_bad_sizes():
 def test_split_defaults_and_dtype():
     """The defaults are test_ratio=0.1, seed=0; both parts are int64 tensors."""
     train_test_split = student("dataset.train_test_split")
-    train, test = train_test_split(50)
+    train, test = train_test_split(37)
     expect(
-        len(train) == 45 and len(test) == 5,
-        f"train_test_split(50) should hold out 10% (45 + 5), got {len(train)} + {len(test)}",
+        len(train) == 33 and len(test) == 4,
+        f"train_test_split(37) should hold out 10% (int(0.9 * 37) = 33 + 4), got {len(train)}"
+        f" + {len(test)}",
     )
     expect(
         train.dtype == torch.int64 and test.dtype == torch.int64,
         f"indices should be int64, got {train.dtype} and {test.dtype}",
     )
-    again_train, again_test = train_test_split(50, 0.1, 0)
+    again_train, again_test = train_test_split(37, 0.1, 0)
     expect(
         torch.equal(train, again_train) and torch.equal(test, again_test),
-        "train_test_split(50) should equal train_test_split(50, 0.1, 0): the default seed is 0",
+        "train_test_split(37) should equal train_test_split(37, 0.1, 0): the default seed is 0",
     )
 
 
