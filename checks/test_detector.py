@@ -738,8 +738,15 @@ def test_rpn_and_head_equal_torchvision_around_the_same_layers():
 
     sizes, ratios = (16, 32, 64), (0.5, 1.0, 2.0)
     images, targets = toy_batch()
-    targets = [targets[0], no_objects()]  # one image without objects
-    image_sizes = [(80, 112), (80, 112)]
+    images = torch.cat([images, images[:1].flip(-1)])  # three images: offsets of 0, N and 2N
+    flipped = targets[0]["boxes"][:, [2, 1, 0, 3]] * torch.tensor([-1.0, 1.0, -1.0, 1.0])
+    flipped = flipped + torch.tensor([112.0, 0.0, 112.0, 0.0])
+    targets = [
+        targets[0],
+        no_objects(),  # one image without objects
+        {"boxes": flipped, "labels": targets[0]["labels"]},
+    ]
+    image_sizes = [(80, 112)] * 3
     for pool in ("roi_pool", "roi_align"):
         torch.manual_seed(0)
         model = build(
@@ -779,7 +786,7 @@ def test_rpn_and_head_equal_torchvision_around_the_same_layers():
                     expect_close(
                         rpn_losses[key],
                         float(value),
-                        f"{key} with every anchor sampled (torchvision's RPN, image 2 empty)",
+                        f"{key} with every anchor sampled (torchvision's RPN; three images, one without objects)",
                         atol=1e-5,
                         rtol=1e-4,
                     )

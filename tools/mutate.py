@@ -170,7 +170,9 @@ def generic_reason(mutant: Mutant) -> str | None:
         ),
         len(lines),
     )
-    before_change = lines[max(0, first - 6) : first]
+    before_change = [
+        line for line in lines[:first] if not line.startswith(("---", "+++", "@@", "#"))
+    ][-8:]
     in_raise = "raise " in old or any("raise " in line for line in before_change)
     if in_raise and re.sub(STRING, '""', old).replace("None", '""') == re.sub(
         STRING, '""', new
