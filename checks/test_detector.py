@@ -757,6 +757,12 @@ def test_rpn_and_head_equal_torchvision_around_the_same_layers():
             roi_positive_fraction=1.0,
             score_thresh=0.0,
         )
+        with torch.no_grad():  # logits and deltas of order 1, so that every term of a loss counts
+            model.rpn_head.cls_logits.weight.mul_(50.0)
+            model.rpn_head.bbox_pred.weight.mul_(10.0)
+            for layer in model.head.modules():
+                if isinstance(layer, nn.Linear):
+                    layer.weight.mul_(3.0)
         rpn, heads = torchvision_twins(model, sizes, ratios, align=pool == "roi_align")
         with torch.no_grad():
             features = model.backbone((images - 0.45) / 0.25)
