@@ -599,3 +599,21 @@ def test_map_counts_classes_without_detections():
         [image([], [], []), image([], [], [])], truths, 0.5, num_classes=3
     )
     expect_close(nothing["map"], 0.0, "mAP without any detection")
+
+
+@exercise("metrics.mean_average_precision", points=1)
+def test_map_without_ground_truth_and_default_threshold():
+    """No ground truth at all: mAP 0.0 and no AP; the default iou_threshold is 0.5."""
+    mean_average_precision = mean_ap()
+    nothing = mean_average_precision(
+        [image([[0, 0, 10, 10]], [1], [0.9])], [image([], [])], num_classes=2
+    )
+    expect(nothing["ap"] == {}, f"without ground truth 'ap' is empty, got {nothing['ap']}")
+    expect_close(nothing["map"], 0.0, "mAP without any ground truth")
+    truths = [image([[0, 0, 10, 10]], [1])]
+    half = [image([[0, 0, 10, 6]], [1], [0.9])]  # IoU 0.6
+    expect_close(
+        mean_average_precision(half, truths, num_classes=1)["map"],
+        1.0,
+        "mAP of a detection at IoU 0.6 with the default threshold (0.5)",
+    )
