@@ -233,3 +233,17 @@ def test_roi_align_zero_rois_and_dtype():
             shape=(0, 3, 7, 7),
         )
         expect(output.dtype == dtype, f"roi_align returned {output.dtype} for {dtype} features")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_defaults():
+    """The defaults are sampling_ratio=2 and aligned=True (torchvision's values in this course)."""
+    roi_align = student("roi.roi_align")
+    features = torch.rand(1, 2, 6, 7, generator=torch.Generator().manual_seed(3))
+    rois = torch.tensor([[0, 3.0, 5.0, 70.0, 60.0], [0, 10.0, 0.0, 40.0, 90.0]])
+    expected = torchvision.ops.roi_align(features, rois, (3, 2), 1 / 16, 2, True)
+    expect_close(
+        roi_align(features, rois, (3, 2), 1 / 16),
+        expected,
+        "roi_align without sampling_ratio and aligned (defaults 2 and True)",
+    )
