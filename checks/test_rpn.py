@@ -789,3 +789,23 @@ def test_rpn_loss_with_nothing_sampled_is_zero():
     for name, tensor in (("objectness", objectness), ("deltas", deltas)):
         gradient = tensor.grad if tensor.grad is not None else torch.zeros_like(tensor)
         expect_tensor(gradient, f"gradient of {name} with nothing sampled")
+
+
+@exercise("rpn.nms", points=1)
+def test_nms_many_boxes_matches_torchvision():
+    """Hundreds of boxes (more than any small example) give torchvision's keep list."""
+    nms = student("rpn.nms", box_iou=IOU)
+    generator = torch.Generator().manual_seed(11)
+    for count, threshold in ((300, 0.5), (700, 0.3)):
+        corners = torch.rand(count, 2, generator=generator) * 200
+        sides = 5 + torch.rand(count, 2, generator=generator) * 40
+        candidates = torch.cat([corners, corners + sides], dim=1)
+        scores = torch.rand(count, generator=generator)
+        keep = expect_tensor(nms(candidates, scores, threshold), f"nms of {count} boxes")
+        expected = torchvision.ops.nms(candidates, scores, threshold)
+        expect(
+            keep.tolist() == expected.tolist(),
+            f"nms of {count} boxes at IoU {threshold}: kept {len(keep)} boxes, torchvision keeps"
+            f" {len(expected)}; first difference at position"
+            f" {next((i for i, (a, b) in enumerate(zip(keep.tolist(), expected.tolist(), strict=False)) if a != b), min(len(keep), len(expected)))}",
+        )
