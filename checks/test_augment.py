@@ -504,3 +504,86 @@ def test_pipeline_keeps_boxes_on_their_pixels(scene):
     expect_close(
         test_boxes, single.boxes, "the test pipeline's boxes (no change)", atol=BOX_TOLERANCE
     )
+
+
+# ----------------------------------------------------------------------------- contract (issue 11)
+# random_crop: the documented ValueError for each side, a window the size of the image, sub-pixel
+# boxes (kept: they have an area), boxes of no area (dropped), the boxes' dtype.
+
+
+@exercise("augment.random_crop", points=1)
+def test_random_crop_window_size_limits():
+    """A window taller *or* wider than the image raises ValueError; one of the image's size is fine."""
+    random_crop = student("augment.random_crop")
+    image = torch.rand(3, 4, 6)
+    mask = torch.zeros(4, 6)
+    boxes = torch.tensor([[1.0, 1.0, 3.0, 3.0]])
+    for size in ((5, 6), (4, 7), (5, 7)):
+        try:
+            random_crop(image, mask, boxes, size, torch.Generator().manual_seed(0))
+        except ValueError:
+            continue
+        except Exception as error:
+            expect(
+                False,
+                f"a {size} window on a 4x6 image raised {type(error).__name__}: {error};"
+                " expected ValueError",
+            )
+        expect(False, f"a {size} window on a 4x6 image should raise ValueError")
+    whole = random_crop(image, mask, boxes, (4, 6), torch.Generator().manual_seed(0))
+    cropped_image, _, cropped, kept = expect_crop(whole, (4, 6), 1)
+    expect_close(cropped_image, image, "a window of the image's size is the whole image", atol=0)
+    expect_close(cropped, boxes, "boxes in a window of the image's size", atol=0)
+    expect(kept.tolist() == [0], f"kept should be [0], got {kept.tolist()}")
+
+
+@exercise("augment.random_crop", points=1)
+def test_random_crop_keeps_sub_pixel_boxes():
+    """Boxes narrower than a pixel still have an area and are kept; boxes of no area are dropped."""
+    random_crop = student("augment.random_crop")
+    image = torch.rand(3, 8, 8)
+    mask = torch.zeros(8, 8)
+    for dtype in (torch.float32, torch.float64):
+        boxes = torch.tensor(
+            [
+                [1.25, 1.0, 1.75, 3.0],  # half a pixel wide
+                [2.0, 2.0, 6.0, 2.25],  # a quarter of a pixel high
+                [3.0, 3.0, 3.0, 5.0],  # no width: dropped
+                [6.0, 6.0, 6.5, 6.5],  # tiny but real
+            ],
+            dtype=dtype,
+        )
+        result = random_crop(image, mask, boxes, (8, 8), torch.Generator().manual_seed(0))
+        _, _, cropped, kept = expect_crop(result, (8, 8), 4)
+        expect(
+            kept.tolist() == [0, 1, 3],
+            f"boxes with an area (even under a pixel) are kept, the one of width 0 dropped:"
+            f" expected kept [0, 1, 3], got {kept.tolist()}",
+        )
+        expect(cropped.dtype == dtype, f"boxes came back as {cropped.dtype}, not {dtype}")
+        expect_close(
+            cropped, boxes[[0, 1, 3]], f"sub-pixel boxes in a whole-image crop ({dtype})", atol=0
+        )
+
+
+@exercise("augment.random_crop", points=1)
+def test_random_crop_shifts_sub_pixel_boxes():
+    """At the documented offset, sub-pixel boxes are shifted and clipped, never rounded."""
+    random_crop = student("augment.random_crop")
+    image = torch.rand(3, 9, 9)
+    mask = torch.zeros(9, 9)
+    boxes = torch.tensor([[4.25, 4.5, 4.75, 5.0], [0.0, 0.0, 9.0, 0.5], [2.5, 3.5, 8.75, 8.9]])
+    for seed in range(6):
+        top, left = documented_offset(seed, (9, 9), (6, 6))
+        shifted = (boxes - torch.tensor([left, top, left, top])).clamp(0, 6)
+        area = (shifted[:, 2] > shifted[:, 0]) & (shifted[:, 3] > shifted[:, 1])
+        result = random_crop(image, mask, boxes, (6, 6), torch.Generator().manual_seed(seed))
+        _, _, cropped, kept = expect_crop(result, (6, 6), 3)
+        expect(
+            kept.tolist() == area.nonzero().flatten().tolist(),
+            f"seed {seed} (top {top}, left {left}): kept {kept.tolist()}, expected"
+            f" {area.nonzero().flatten().tolist()} (a box is dropped only when it has no area)",
+        )
+        expect_close(
+            cropped, shifted[area], f"sub-pixel boxes after the crop (seed {seed})", atol=1e-6
+        )

@@ -376,3 +376,99 @@ def test_collate_in_a_dataloader_and_bad_sizes():
             False, f"images of two sizes should raise a clear ValueError, got RuntimeError: {error}"
         )
     expect(False, "images of two sizes (12x16 and 10x10) should raise ValueError, not return")
+
+
+# ----------------------------------------------------------------------------- contract (issue 11)
+# Defaults, the exact scale of pixel values, RGB mask files, boxes at row and column 0, the dtype
+# of resized boxes, and the empty batch's ValueError.
+
+
+@exercise("dataset.train_test_split", points=1)
+def test_split_defaults_and_dtype():
+    """The defaults are test_ratio=0.1, seed=0; both parts are int64 tensors."""
+    train_test_split = student("dataset.train_test_split")
+    train, test = train_test_split(37)
+    expect(
+        len(train) == 33 and len(test) == 4,
+        f"train_test_split(37) should hold out 10% (int(0.9 * 37) = 33 + 4), got {len(train)}"
+        f" + {len(test)}",
+    )
+    expect(
+        train.dtype == torch.int64 and test.dtype == torch.int64,
+        f"indices should be int64, got {train.dtype} and {test.dtype}",
+    )
+    again_train, again_test = train_test_split(37, 0.1, 0)
+    expect(
+        torch.equal(train, again_train) and torch.equal(test, again_test),
+        "train_test_split(37) should equal train_test_split(37, 0.1, 0): the default seed is 0",
+    )
+
+
+@exercise("dataset.load_segmentation_pair", points=1)
+def test_load_pair_exact_values_and_rgb_mask():
+    """Pixel values are byte / 255 exactly (white is 1.0); an RGB mask file loads like a grey one."""
+    load_segmentation_pair = student("dataset.load_segmentation_pair")
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    pixels[..., 0], pixels[..., 1], pixels[..., 2] = 255, 51, 0
+    grey_mask = np.zeros((8, 8), np.uint8)
+    grey_mask[2:6, 1:5] = 255
+    with tempfile.TemporaryDirectory() as folder:
+        image_path, mask_path = Path(folder) / "flat.png", Path(folder) / "mask.png"
+        Image.fromarray(pixels, mode="RGB").save(image_path)
+        Image.fromarray(np.repeat(grey_mask[..., None], 3, axis=2), mode="RGB").save(mask_path)
+        image, mask = load_segmentation_pair(image_path, mask_path, 8)
+    expect_tensor(image, "the image", shape=(3, 8, 8), dtype=torch.float32)
+    expect_close(
+        image[:, 0, 0],
+        torch.tensor([1.0, 0.2, 0.0]),
+        "pixel (255, 51, 0) as floats (byte / 255)",
+        atol=1e-6,
+    )
+    expect_tensor(mask, "the mask of an RGB mask file", shape=(8, 8), dtype=torch.float32)
+    expect_close(mask, torch.from_numpy(grey_mask > 127).float(), "mask from an RGB file", atol=0)
+
+
+@exercise("dataset.resize_boxes", points=1)
+def test_resize_boxes_keeps_dtype_and_precision():
+    """float64 boxes stay float64 and are scaled at float64 precision; float16 stay float16."""
+    resize_boxes = student("dataset.resize_boxes")
+    boxes = torch.tensor([[1.0, 2.0, 30.0, 40.0], [3.5, 7.25, 11.0, 13.0]], dtype=torch.float64)
+    result = expect_tensor(
+        resize_boxes(boxes, (3, 7), (10, 3)), "resized float64 boxes", shape=(2, 4)
+    )
+    expect(result.dtype == torch.float64, f"float64 boxes came back as {result.dtype}")
+    scale = torch.tensor([3 / 7, 10 / 3, 3 / 7, 10 / 3], dtype=torch.float64)
+    expect_close(
+        result, boxes * scale, "float64 boxes scaled by 3/7 and 10/3", atol=1e-12, rtol=1e-12
+    )
+    half = resize_boxes(boxes.half(), (4, 4), (8, 2))
+    expect(half.dtype == torch.float16, f"float16 boxes came back as {half.dtype}")
+
+
+@exercise("dataset.masks_to_boxes", points=1)
+def test_masks_to_boxes_first_row_and_column():
+    """Masks whose pixels sit in row 0 or column 0 only (and a one-pixel mask) get tight boxes."""
+    masks_to_boxes = student("dataset.masks_to_boxes")
+    masks = torch.zeros(4, 5, 6, dtype=torch.bool)
+    masks[0, 0, 2:5] = True  # row 0 only
+    masks[1, 1:4, 0] = True  # column 0 only
+    masks[2, 0, 0] = True  # the corner pixel
+    expected = torchvision.ops.masks_to_boxes(masks[:3])
+    result = expect_tensor(
+        masks_to_boxes(masks), "masks_to_boxes", shape=(4, 4), dtype=torch.float32
+    )
+    expect_close(result[:3], expected, "boxes of masks in the first row / column", atol=0)
+    expect_close(result[3], torch.zeros(4), "box of an empty mask (all zeros)", atol=0)
+
+
+@exercise("dataset.collate_detection", points=1)
+def test_collate_empty_batch_is_a_value_error():
+    """An empty batch raises the documented ValueError (not an IndexError or a RuntimeError)."""
+    collate_detection = student("dataset.collate_detection")
+    try:
+        collate_detection([])
+    except ValueError:
+        return
+    except Exception as error:
+        expect(False, f"an empty batch raised {type(error).__name__}: {error}; expected ValueError")
+    expect(False, "an empty batch should raise ValueError")

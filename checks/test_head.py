@@ -713,3 +713,147 @@ def test_postprocess_no_proposals_and_nothing_above_threshold():
             len(found_boxes) == 0 and len(scores) == 0 and len(labels) == 0,
             f"{count} proposals that are all background should give no detection, got {len(scores)}",
         )
+
+
+# ----------------------------------------------------------------------------- contract (issue 11)
+# Boundary values given exactly: IoU at fg_iou / bg_iou in sampling, a score at score_thresh.
+
+
+@exercise("head.sample_proposals", points=1)
+def test_sample_proposals_thresholds_exactly():
+    """IoU exactly fg_iou is an object; exactly bg_iou is ignored (background is IoU < bg_iou)."""
+    gt_boxes = torch.tensor([[0.0, 0.0, 8.0, 8.0]])
+    proposals = torch.tensor(
+        [
+            [0.0, 0.0, 8.0, 4.0],  # IoU 0.5 == fg_iou: positive
+            [0.0, 0.0, 8.0, 2.0],  # IoU 0.25 == bg_iou: ignored
+            [0.0, 0.0, 8.0, 1.0],  # IoU 0.125: background
+        ]
+    )
+    rois, labels, _ = sample(
+        proposals,
+        gt_boxes,
+        torch.tensor([2]),
+        batch_size=64,
+        positive_fraction=1.0,
+        fg_iou=0.5,
+        bg_iou=0.25,
+    )
+    heights = sorted(float(h) for h in rois[:, 3])
+    expect(
+        heights == [1.0, 4.0, 8.0],
+        "with fg_iou=0.5, bg_iou=0.25 the RoIs should be the ground truth and the proposals at"
+        f" IoU 0.5 (positive) and 0.125 (background), not the one at IoU 0.25; got {rois.tolist()}",
+    )
+    by_height = {float(h): int(label) for h, label in zip(rois[:, 3], labels, strict=True)}
+    expect(
+        by_height == {8.0: 2, 4.0: 2, 1.0: 0},
+        f"labels: IoU 1 and IoU 0.5 (== fg_iou) are class 2, IoU 0.125 is 0; got {by_height}",
+    )
+
+
+@exercise("head.postprocess_detections", points=1)
+def test_postprocess_score_thresh_is_strict():
+    """Scores must be above score_thresh: a probability exactly at the threshold is dropped."""
+    proposals = torch.tensor([[10.0, 10.0, 30.0, 30.0]])
+    for classes, probability in ((2, 0.5), (4, 0.25)):
+        logits = torch.zeros(1, classes)  # softmax: every class gets 1 / classes exactly
+        deltas = torch.zeros(1, 4 * classes)
+        for thresh, expected in ((probability, 0), (probability - 1e-3, classes - 1)):
+            _, scores, _ = detect(
+                logits, deltas, proposals, (64, 64), score_thresh=thresh, nms_thresh=0.5
+            )
+            tv_scores = torchvision_postprocess(
+                logits, deltas, proposals, (64, 64), score_thresh=thresh, nms_thresh=0.5
+            )[1]
+            expect(
+                len(scores) == expected == len(tv_scores),
+                f"{classes} classes with equal logits (probability {probability}) and"
+                f" score_thresh={thresh:g}: expected {expected} detections (scores > score_thresh),"
+                f" got {len(scores)}",
+            )
+
+
+@exercise("head.sample_proposals", points=1)
+def test_sample_proposals_default_quota():
+    """The defaults are batch_size=128 and positive_fraction=0.25: 32 positives, 96 negatives."""
+    sample_proposals = head_function("sample_proposals")
+    gt_boxes = torch.tensor([[0.0, 0.0, 40.0, 40.0]])
+    steps = torch.arange(60, dtype=torch.float32)[:, None]
+    positives = torch.tensor([[0.0, 0.0, 40.0, 38.0]]) + torch.cat(
+        [steps * 0.01, steps * 0.0, steps * 0.01, steps * 0.0], dim=1
+    )  # IoU ~0.95
+    negatives = (
+        torch.tensor([[100.0, 100.0, 120.0, 120.0]]).repeat(200, 1) + steps.repeat(4, 1)[:200]
+    )
+    rois, labels, _ = sample_proposals(
+        torch.cat([positives, negatives]),
+        gt_boxes,
+        torch.tensor([1]),
+        generator=torch.Generator().manual_seed(0),
+    )
+    expect(
+        len(rois) == 128 and int((labels > 0).sum()) == 32,
+        f"with the defaults expected 128 RoIs, 32 of them positive; got {len(rois)} RoIs,"
+        f" {int((labels > 0).sum())} positive",
+    )
+
+
+@exercise("head.FastRCNNHead", points=1)
+def test_head_default_hidden_is_4096():
+    """FastRCNNHead(in_features, num_classes) has the paper's 4096-wide hidden layers."""
+    FastRCNNHead = student("head.FastRCNNHead")
+    with harness.not_implemented_guard("head.FastRCNNHead"):
+        model = FastRCNNHead(8, 3)
+    widths = sorted(
+        {layer.out_features for layer in model.modules() if isinstance(layer, nn.Linear)}
+    )
+    expect(4096 in widths, f"the default hidden width is 4096; the layers have {widths}")
+
+
+@exercise("head.fast_rcnn_loss", points=1)
+def test_fast_rcnn_loss_of_a_single_roi():
+    """With one RoI (K = 1) both losses still equal torchvision's fastrcnn_loss."""
+    fast_rcnn_loss = student("head.fast_rcnn_loss")
+    class_logits = torch.tensor([[0.2, 1.5, -0.3]])
+    box_regression = torch.linspace(-1, 1, 12)[None]
+    labels, targets = torch.tensor([1]), torch.tensor([[0.5, -0.2, 0.1, 0.3]])
+    classifier, box = fast_rcnn_loss(class_logits, box_regression, labels, targets)
+    expected_classifier, expected_box = fastrcnn_loss(
+        class_logits, box_regression, [labels], [targets]
+    )
+    expect_close(classifier, float(expected_classifier), "loss_classifier of one RoI")
+    expect_close(box, float(expected_box), "loss_box_reg of one RoI (divided by K = 1)")
+
+
+@exercise("head.postprocess_detections", points=1)
+def test_postprocess_defaults_tiny_boxes_and_tiny_images():
+    """At most 100 detections by default; a 0.01 px side is kept; per-class NMS on 1 px boxes."""
+    count = 130
+    steps = torch.arange(count, dtype=torch.float32)[:, None]
+    proposals = torch.cat(
+        [steps * 3, torch.zeros(count, 1), steps * 3 + 2, torch.full((count, 1), 2.0)], dim=1
+    )
+    logits = torch.zeros(count, 2)
+    logits[:, 1] = 5.0
+    _, scores, _ = detect(logits, torch.zeros(count, 8), proposals, (4, 400))
+    expect(len(scores) == 100, f"detections_per_img defaults to 100; got {len(scores)} detections")
+    tiny = torch.tensor([[0.0, 0.0, 0.01, 5.0], [10.0, 0.0, 15.0, 0.01]])  # a side of 0.01
+    for one_box in (tiny[:1], tiny[1:]):
+        found, _, _ = detect(torch.tensor([[0.0, 5.0]]), torch.zeros(1, 8), one_box, (64, 64))
+        expected = torchvision_postprocess(
+            torch.tensor([[0.0, 5.0]]), torch.zeros(1, 8), one_box, (64, 64)
+        )[0]
+        expect(
+            len(found) == len(expected) == 1,
+            f"a box with a side of exactly 0.01 px is kept (>= 0.01); got {len(found)} for {one_box.tolist()}",
+        )
+    pixel = torch.tensor([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
+    _, _, labels = detect(
+        torch.tensor([[0.0, 6.0, 0.0], [0.0, 0.0, 6.0]]), torch.zeros(2, 12), pixel, (1, 1)
+    )
+    expect(
+        sorted(labels.tolist()) == [1, 2],
+        "two classes on the same 1x1 px box are two detections (NMS is per class, even for boxes"
+        f" whose largest coordinate is 1); got classes {labels.tolist()}",
+    )

@@ -674,3 +674,171 @@ def test_map_iou_exactly_at_threshold_matches():
         1.0,
         "mAP with IoU exactly 0.5 at threshold 0.5 (>=, not >)",
     )
+
+
+# ----------------------------------------------------------------------------- contract (issue 11)
+# Leading dims (none, one, two), smoothing in both places of the Dice term, bool targets, the
+# documented return types, and the mean over every class that has ground truth.
+
+
+def pixel_iou(pred: Tensor, target: Tensor) -> float:
+    """IoU of one pair of [H, W] masks, counted in numpy (1.0 when both are empty)."""
+    p, t = np.asarray(pred, dtype=bool), np.asarray(target, dtype=bool)
+    union = int((p | t).sum())
+    return 1.0 if union == 0 else int((p & t).sum()) / union
+
+
+@exercise("metrics.mask_iou", points=1)
+def test_mask_iou_any_leading_dims():
+    """mask_iou of [H, W] masks is a 0-d float32 tensor; of [A, B, H, W] masks it is [A, B]."""
+    mask_iou = student("metrics.mask_iou")
+    generator = torch.Generator().manual_seed(0)
+    pred = torch.rand(2, 3, 5, 4, generator=generator) > 0.5
+    target = torch.rand(2, 3, 5, 4, generator=generator) > 0.4
+    target[1, 2] = pred[1, 2] = False  # a pair of empty masks
+    expected = torch.tensor(
+        [[pixel_iou(pred[a, b], target[a, b]) for b in range(3)] for a in range(2)]
+    )
+    single = expect_tensor(
+        mask_iou(pred[0, 1], target[0, 1]),
+        "mask_iou([H, W], [H, W])",
+        shape=(),
+        dtype=torch.float32,
+    )
+    expect_close(single, expected[0, 1], "IoU of one [H, W] pair (no batch dimension)")
+    both = expect_tensor(
+        mask_iou(pred, target), "mask_iou([2, 3, H, W], ...)", shape=(2, 3), dtype=torch.float32
+    )
+    expect_close(both, expected, "IoU over the last two dims of [2, 3, H, W] masks")
+    floats = mask_iou(pred.float(), target.float())
+    expect_close(floats, expected, "IoU of {0, 1} float masks (same as bool)")
+
+
+@exercise("metrics.dice_coefficient", points=1)
+def test_dice_any_leading_dims():
+    """dice_coefficient of [H, W] masks is a 0-d float32 tensor; [A, B, H, W] gives [A, B]."""
+    dice = student("metrics.dice_coefficient")
+    generator = torch.Generator().manual_seed(1)
+    pred = torch.rand(2, 3, 4, 6, generator=generator) > 0.5
+    target = torch.rand(2, 3, 4, 6, generator=generator) > 0.6
+    target[0, 0] = pred[0, 0] = False
+    iou = torch.tensor([[pixel_iou(pred[a, b], target[a, b]) for b in range(3)] for a in range(2)])
+    expected = 2 * iou / (1 + iou)
+    single = expect_tensor(
+        dice(pred[1, 2], target[1, 2]), "dice([H, W], [H, W])", shape=(), dtype=torch.float32
+    )
+    expect_close(single, expected[1, 2], "Dice of one [H, W] pair (no batch dimension)")
+    both = expect_tensor(dice(pred, target), "dice([2, 3, H, W], ...)", shape=(2, 3))
+    expect_close(
+        both, expected, "Dice over the last two dims of [2, 3, H, W] masks (2 I / (P + T))"
+    )
+
+
+@exercise("metrics.dice_ce_loss", points=1)
+def test_dice_ce_smoothing_in_both_places():
+    """``smooth`` sits in numerator and denominator: empty target + confident 0 gives loss ~0."""
+    loss_fn = student("metrics.dice_ce_loss")
+    empty = torch.zeros(2, 5, 5)
+    expect_close(
+        loss_fn(torch.full((2, 5, 5), -30.0), empty),
+        0.0,
+        "loss of confidently empty logits on empty targets ((0 + smooth) / (0 + smooth) = 1)",
+        atol=1e-4,
+    )
+    logits = torch.linspace(-2, 2, 18).reshape(2, 3, 3)
+    target = torch.zeros(2, 3, 3)
+    target[0, 1:, 1:] = 1
+    for smooth in (1.0, 0.5):
+        expected = soft_dice_loss(
+            logits, target, smooth
+        ).mean() + F.binary_cross_entropy_with_logits(logits, target)
+        expect_close(
+            loss_fn(logits, target, smooth=smooth),
+            float(expected),
+            f"DiceCE with smooth={smooth}: 1 - (2 I + smooth) / (P + T + smooth)",
+            atol=1e-5,
+        )
+    expect_close(
+        loss_fn(logits, target.bool()),
+        float(loss_fn(logits, target)),
+        "DiceCE of a bool target (same as its {0, 1} float)",
+        atol=1e-6,
+    )
+
+
+@exercise("metrics.box_iou", points=1)
+def test_box_iou_empty_sets():
+    """No boxes on either side give an empty [N, M] matrix."""
+    box_iou = student("metrics.box_iou")
+    some = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 3.0, 5.0]])
+    for first, second in ((torch.zeros(0, 4), some), (some, torch.zeros(0, 4))):
+        expect_tensor(
+            box_iou(first, second), "box_iou with an empty side", shape=(len(first), len(second))
+        )
+
+
+@exercise("metrics.average_precision", points=1)
+def test_average_precision_returns_a_python_float():
+    """average_precision returns a Python float (not a tensor)."""
+    average_precision = student("metrics.average_precision")
+    value = average_precision(torch.tensor([0.5, 1.0]), torch.tensor([1.0, 0.5]))
+    expect(
+        isinstance(value, float),
+        f"average_precision should return a float, got {type(value).__name__}",
+    )
+    expect_close(value, reference_ap(torch.tensor([0.5, 1.0]), torch.tensor([1.0, 0.5])), "AP")
+
+
+@exercise("metrics.mean_average_precision", points=1)
+def test_map_counts_classes_without_detections():
+    """A class with ground truth but no detection has AP 0 and counts in the mean; floats returned."""
+    mean_average_precision = mean_ap()
+    truths = [
+        image([[0, 0, 10, 10], [20, 20, 30, 30]], [1, 2]),
+        image([[5, 5, 15, 15]], [1]),
+    ]
+    detections = [
+        image([[0, 0, 10, 10], [40, 40, 50, 50]], [1, 3], [0.9, 0.8]),  # class 3 has no truth
+        image([[5, 5, 15, 15]], [1], [0.7]),
+    ]
+    result = mean_average_precision(detections, truths, 0.5, num_classes=3)
+    expect(
+        isinstance(result, dict) and {"map", "ap"} <= set(result), "return {'map': ..., 'ap': ...}"
+    )
+    expect(
+        isinstance(result["map"], float),
+        f"'map' should be a float, got {type(result['map']).__name__}",
+    )
+    expect(
+        sorted(result["ap"]) == [1, 2],
+        f"'ap' holds the classes with ground truth, [1, 2], got {sorted(result['ap'])}",
+    )
+    expect(
+        all(isinstance(value, float) for value in result["ap"].values()),
+        "every AP should be a float",
+    )
+    expect_close(result["ap"][2], 0.0, "AP of a class with ground truth and no detection")
+    expect_close(result["ap"][1], 1.0, "AP of class 1 (both objects found)")
+    expect_close(result["map"], 0.5, "mAP: the mean over both classes with ground truth")
+    nothing = mean_average_precision(
+        [image([], [], []), image([], [], [])], truths, 0.5, num_classes=3
+    )
+    expect_close(nothing["map"], 0.0, "mAP without any detection")
+
+
+@exercise("metrics.mean_average_precision", points=1)
+def test_map_without_ground_truth_and_default_threshold():
+    """No ground truth at all: mAP 0.0 and no AP; the default iou_threshold is 0.5."""
+    mean_average_precision = mean_ap()
+    nothing = mean_average_precision(
+        [image([[0, 0, 10, 10]], [1], [0.9])], [image([], [])], num_classes=2
+    )
+    expect(nothing["ap"] == {}, f"without ground truth 'ap' is empty, got {nothing['ap']}")
+    expect_close(nothing["map"], 0.0, "mAP without any ground truth")
+    truths = [image([[0, 0, 10, 10]], [1])]
+    half = [image([[0, 0, 10, 6]], [1], [0.9])]  # IoU 0.6
+    expect_close(
+        mean_average_precision(half, truths, num_classes=1)["map"],
+        1.0,
+        "mAP of a detection at IoU 0.6 with the default threshold (0.5)",
+    )

@@ -303,3 +303,82 @@ def test_roi_align_no_rois_and_empty_adaptive_roi():
         roi_align(features, point, (2, 2), 1.0, 0, True), expected,
         "RoIAlign of a zero-size RoI with sampling_ratio=0 (no sample points: 0)",
     )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- contract (issue 11)
+# Gradient flow of roi_pool (as torchvision's backward), zero RoIs, the dtype of the features.
+
+
+@exercise("roi.roi_pool", points=2)
+def test_roi_pool_gradient_matches_torchvision():
+    """roi_pool's output requires grad, and its gradient w.r.t. the features equals torchvision's."""
+    roi_pool = student("roi.roi_pool")
+    generator = torch.Generator().manual_seed(0)
+    values = torch.randperm(2 * 3 * 9 * 11, generator=generator).to(torch.float64)
+    features = (values / values.numel()).reshape(2, 3, 9, 11).requires_grad_()
+    theirs = features.detach().clone().requires_grad_()
+    rois = torch.tensor(
+        [[0, 8.0, 8.0, 120.0, 100.0], [1, 40.0, 0.0, 170.0, 140.0], [1, 0.0, 30.0, 60.0, 60.0]],
+        dtype=torch.float64,
+    )
+    output = roi_pool(features, rois, (3, 4), 1 / 16)
+    expect(
+        isinstance(output, Tensor) and output.requires_grad,
+        "roi_pool's output should require grad when the features do (no .detach(), no"
+        " torch.no_grad(), no copy through .tolist() or numpy)",
+    )
+    expected = torchvision.ops.roi_pool(theirs, rois, (3, 4), 1 / 16)
+    weights = torch.randn(expected.shape, dtype=torch.float64, generator=generator)
+    (output * weights).sum().backward()
+    (expected * weights).sum().backward()
+    expect(features.grad is not None, "no gradient reached the features")
+    expect_close(
+        features.grad, theirs.grad, "gradient of roi_pool w.r.t. the features (torchvision's)"
+    )
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_zero_rois_and_dtype():
+    """No RoIs give Tensor[0, C, PH, PW]; the output has the features' dtype."""
+    roi_pool = student("roi.roi_pool")
+    for dtype in (torch.float32, torch.float64):
+        features = torch.rand(2, 3, 5, 6, dtype=dtype)
+        output = expect_tensor(
+            roi_pool(features, torch.zeros(0, 5, dtype=dtype), (7, 7), 1 / 16),
+            f"roi_pool with no RoIs ({dtype})",
+            shape=(0, 3, 7, 7),
+        )
+        expect(output.dtype == dtype, f"roi_pool returned {output.dtype} for {dtype} features")
+        rois = torch.tensor([[1, 0.0, 0.0, 40.0, 40.0]], dtype=dtype)
+        pooled = expect_tensor(
+            roi_pool(features, rois, (2, 2), 1 / 16), "one RoI", shape=(1, 3, 2, 2)
+        )
+        expect(pooled.dtype == dtype, f"roi_pool returned {pooled.dtype} for {dtype} features")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_zero_rois_and_dtype():
+    """No RoIs give Tensor[0, C, PH, PW]; the output has the features' dtype."""
+    roi_align = student("roi.roi_align")
+    for dtype in (torch.float32, torch.float64):
+        features = torch.rand(2, 3, 5, 6, dtype=dtype)
+        output = expect_tensor(
+            roi_align(features, torch.zeros(0, 5, dtype=dtype), (7, 7), 1 / 16, 2, True),
+            f"roi_align with no RoIs ({dtype})",
+            shape=(0, 3, 7, 7),
+        )
+        expect(output.dtype == dtype, f"roi_align returned {output.dtype} for {dtype} features")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_defaults():
+    """The defaults are sampling_ratio=2 and aligned=True (torchvision's values in this course)."""
+    roi_align = student("roi.roi_align")
+    features = torch.rand(1, 2, 6, 7, generator=torch.Generator().manual_seed(3))
+    rois = torch.tensor([[0, 3.0, 5.0, 70.0, 60.0], [0, 10.0, 0.0, 40.0, 90.0]])
+    expected = torchvision.ops.roi_align(features, rois, (3, 2), 1 / 16, 2, True)
+    expect_close(
+        roi_align(features, rois, (3, 2), 1 / 16),
+        expected,
+        "roi_align without sampling_ratio and aligned (defaults 2 and True)",
+    )

@@ -735,3 +735,144 @@ def test_nms_half_precision_boxes_like_float32():
             result.tolist() == expected.tolist(),
             f"nms of {dtype} boxes should keep {expected.tolist()}, got {result.tolist()}",
         )
+
+
+# ----------------------------------------------------------------------------- contract (issue 11)
+# Boundary values given exactly (binary fractions, so no rounding decides), empty inputs, and the
+# one-sided clamp of decode_boxes.
+
+
+@exercise("rpn.assign_anchors", points=1)
+def test_assign_thresholds_are_inclusive_and_exclusive_exactly():
+    """IoU exactly fg_iou is positive (>=); IoU exactly bg_iou is ignored (negative is < bg_iou)."""
+    assign_anchors = student("rpn.assign_anchors", box_iou=IOU)
+    gt = torch.tensor([[0.0, 0.0, 8.0, 8.0]])
+    anchors = torch.tensor(
+        [
+            [0.0, 0.0, 8.0, 8.0],  # IoU 1: the best anchor of the object
+            [0.0, 0.0, 8.0, 4.0],  # IoU 0.5 == fg_iou
+            [0.0, 0.0, 8.0, 2.0],  # IoU 0.25 == bg_iou
+            [0.0, 0.0, 8.0, 1.0],  # IoU 0.125 < bg_iou
+            [0.0, 0.0, 8.0, 3.0],  # IoU 0.375, between
+        ]
+    )
+    labels, matched = assign_anchors(anchors, gt, 0.5, 0.25)
+    expected, _ = matcher_labels(anchors, gt, 0.5, 0.25)
+    expect_tensor(labels, "labels", shape=(5,))
+    expect(
+        labels.tolist() == expected.tolist() == [1.0, 1.0, -1.0, 0.0, -1.0],
+        f"labels at IoU 1, 0.5, 0.25, 0.125, 0.375 with fg_iou=0.5, bg_iou=0.25 should be"
+        f" [1, 1, -1, 0, -1] (IoU >= fg_iou is positive, IoU < bg_iou negative), got"
+        f" {labels.tolist()}",
+    )
+    expect(matched.tolist() == [0] * 5, f"every anchor matches object 0, got {matched.tolist()}")
+
+
+@exercise("rpn.assign_anchors", points=1)
+def test_assign_without_ground_truth():
+    """With no ground truth every anchor is negative (0) and matched_idx is -1, int64."""
+    assign_anchors = student("rpn.assign_anchors", box_iou=IOU)
+    anchors = torchvision_anchors((2, 3), 16, (16, 32), (1.0,))
+    labels, matched = assign_anchors(anchors, torch.zeros(0, 4), 0.7, 0.3)
+    expect_tensor(labels, "labels without ground truth", shape=(len(anchors),))
+    expect_tensor(matched, "matched_idx without ground truth", shape=(len(anchors),))
+    expect(labels.dtype == anchors.dtype, f"labels are float like the anchors, got {labels.dtype}")
+    expect(matched.dtype == torch.int64, f"matched_idx is int64, got {matched.dtype}")
+    expect(bool((labels == 0).all()), f"without objects every anchor is negative: {labels}")
+    expect(bool((matched == -1).all()), f"without objects matched_idx is -1: {matched}")
+
+
+@exercise("rpn.decode_boxes", points=1)
+def test_decode_clamps_only_large_size_deltas():
+    """dw, dh are clamped from above at log(1000/16) only: a very negative dw still shrinks the box."""
+    decode_boxes = student("rpn.decode_boxes")
+    anchors = torch.tensor([[0.0, 0.0, 32.0, 32.0], [10.0, 10.0, 26.0, 42.0]])
+    deltas = torch.tensor([[0.0, 0.0, -20.0, 30.0], [0.5, -0.5, 8.0, -9.0]])
+    result = expect_tensor(
+        decode_boxes(deltas, anchors, (1.0, 1.0, 1.0, 1.0)), "decoded", shape=(2, 4)
+    )
+    expect_close(
+        result,
+        reference_decode(deltas, anchors),
+        "boxes from extreme size deltas (clamp max at log(1000/16), no lower clamp)",
+        atol=1e-3,
+        rtol=1e-5,
+    )
+    for dtype in (torch.float64, torch.float16):
+        typed = decode_boxes(deltas[:1].to(dtype) / 10, anchors[:1].to(dtype), (1.0, 1.0, 1.0, 1.0))
+        expect(
+            typed.dtype == dtype,
+            f"decode_boxes returns the dtype of deltas: {dtype} -> {typed.dtype}",
+        )
+
+
+@exercise("rpn.sample_labels", points=1)
+def test_sampler_with_nothing_to_sample():
+    """All ignored, or batch_size 0: empty int64 index tensors, no error."""
+    sample_labels = student("rpn.sample_labels")
+    for labels, batch_size in ((torch.full((6,), -1.0), 4), (torch.tensor([1.0, 0.0, 0.0]), 0)):
+        pos, neg = sample_labels(labels, batch_size, 0.5, torch.Generator().manual_seed(0))
+        for name, indices in (("pos_idx", pos), ("neg_idx", neg)):
+            expect_tensor(indices, name, shape=(0,))
+            expect(indices.dtype == torch.int64, f"{name} is int64, got {indices.dtype}")
+
+
+@exercise("rpn.propose", points=1)
+def test_propose_min_size_is_inclusive():
+    """A proposal whose side equals min_size is kept; one a little smaller is dropped."""
+    propose = student(
+        "rpn.propose", nms=torchvision.ops.nms, decode_boxes=reference_decode, box_iou=IOU
+    )
+    anchors = torch.tensor(
+        [
+            [0.0, 0.0, 4.0, 8.0],
+            [20.0, 0.0, 23.5, 8.0],
+            [40.0, 0.0, 48.0, 4.0],
+            [0.0, 20.0, 8.0, 23.75],
+        ]
+    )
+    logits = torch.tensor([3.0, 2.0, 1.0, 0.0])
+    boxes_out, _ = propose(anchors, logits, torch.zeros(4, 4), (64, 64), 10, 10, 0.7, 4.0)
+    expected, _ = reference_propose(anchors, logits, torch.zeros(4, 4), (64, 64), 10, 10, 0.7, 4.0)
+    expect_tensor(boxes_out, "proposals with min_size=4", shape=(2, 4))
+    expect_close(
+        boxes_out, expected, "boxes with a side of exactly min_size are kept, smaller dropped"
+    )
+
+
+@exercise("rpn.rpn_loss", points=1)
+def test_rpn_loss_with_nothing_sampled_is_zero():
+    """No sampled anchor: both losses are 0 (not NaN) and still back-propagate."""
+    rpn_loss = student("rpn.rpn_loss")
+    objectness = torch.randn(6, requires_grad=True)
+    deltas = torch.randn(6, 4, requires_grad=True)
+    empty = torch.zeros(0, dtype=torch.int64)
+    losses = rpn_loss(objectness, deltas, torch.full((6,), -1.0), torch.zeros(6, 4), empty, empty)
+    expect(isinstance(losses, tuple) and len(losses) == 2, "rpn_loss returns two losses")
+    for name, value in zip(("loss_objectness", "loss_rpn_box_reg"), losses, strict=True):
+        expect_tensor(value, f"{name} with nothing sampled", shape=())
+        expect(float(value) == 0.0, f"{name} with nothing sampled should be 0, got {float(value)}")
+    sum(losses).backward()
+    for name, tensor in (("objectness", objectness), ("deltas", deltas)):
+        gradient = tensor.grad if tensor.grad is not None else torch.zeros_like(tensor)
+        expect_tensor(gradient, f"gradient of {name} with nothing sampled")
+
+
+@exercise("rpn.nms", points=1)
+def test_nms_many_boxes_matches_torchvision():
+    """Hundreds of boxes (more than any small example) give torchvision's keep list."""
+    nms = student("rpn.nms", box_iou=IOU)
+    generator = torch.Generator().manual_seed(11)
+    for count, threshold in ((300, 0.5), (700, 0.3)):
+        corners = torch.rand(count, 2, generator=generator) * 200
+        sides = 5 + torch.rand(count, 2, generator=generator) * 40
+        candidates = torch.cat([corners, corners + sides], dim=1)
+        scores = torch.rand(count, generator=generator)
+        keep = expect_tensor(nms(candidates, scores, threshold), f"nms of {count} boxes")
+        expected = torchvision.ops.nms(candidates, scores, threshold)
+        expect(
+            keep.tolist() == expected.tolist(),
+            f"nms of {count} boxes at IoU {threshold}: kept {len(keep)} boxes, torchvision keeps"
+            f" {len(expected)}; first difference at position"
+            f" {next((i for i, (a, b) in enumerate(zip(keep.tolist(), expected.tolist(), strict=False)) if a != b), min(len(keep), len(expected)))}",
+        )

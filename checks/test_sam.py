@@ -457,3 +457,177 @@ def test_predict_masks_thresholds_probabilities(threshold, seed):
         f"{int(wrong.sum())} of {int(decided.sum())} pixels disagree with sigmoid(logits) > {threshold}"
         " (upsample the logits first, then compare probabilities with the threshold)",
     )
+
+
+# ----------------------------------------------------------------------------- train_step contract
+# (issue 11) One step equals a reference step for batch sizes 1 and 3 with Adam; masks of every
+# accepted dtype reach the loss as float targets of the logits' shape and dtype.
+
+
+def batch_of(count: int, size: tuple[int, int] = (64, 64)) -> dict[str, Tensor]:
+    """``count`` water-like samples (two per seed), stacked."""
+    parts = [water_like_batch(size, seed=seed) for seed in range((count + 1) // 2)]
+    return {key: torch.cat([part[key] for part in parts])[:count] for key in parts[0]}
+
+
+def strict_dice_ce(seen: list) -> object:
+    """The reference DiceCE, refusing what the documented loss_fn contract does not allow."""
+
+    def loss_fn(logits: Tensor, target: Tensor) -> Tensor:
+        expect(
+            target.is_floating_point() and target.dtype == logits.dtype,
+            f"loss_fn got a target of dtype {target.dtype} for logits of dtype {logits.dtype}:"
+            " hand the loss float masks (masks.to(logits)), as its contract says",
+        )
+        expect(
+            logits.dim() == 3 and target.shape == logits.shape,
+            f"loss_fn got logits {tuple(logits.shape)} and target {tuple(target.shape)}; both"
+            " should be [B, H, W] (is a batch of one squeezed away?)",
+        )
+        seen.append(tuple(logits.shape))
+        return reference_dice_ce(logits, target)
+
+    return loss_fn
+
+
+TRAIN_STEP_CASES = [
+    (1, torch.bool),
+    (3, torch.float32),
+    (1, torch.uint8),
+    (3, torch.int64),
+    (1, torch.float32),
+    (3, torch.bool),
+]
+
+
+@exercise("sam.train_step", points=2)
+def test_train_step_equals_a_reference_adam_step():
+    """One Adam step for B = 1 and 3 and masks bool/float/uint8/int64 equals the step done here."""
+    for batch_size, mask_dtype in TRAIN_STEP_CASES:
+        one_reference_adam_step(batch_size, mask_dtype)
+
+
+def one_reference_adam_step(batch_size: int, mask_dtype: torch.dtype) -> None:
+    batch = batch_of(batch_size)
+    batch["masks"] = batch["masks"].to(mask_dtype)
+    model = small_sam(seed=5)
+    reference = copy.deepcopy(model)
+    optimizer = torch.optim.Adam(decoder_only(model), lr=1e-2)
+    reference_optimizer = torch.optim.Adam(decoder_only(reference), lr=1e-2)
+    seen: list = []
+    train_step = student(
+        "sam.train_step",
+        upsample_logits=reference_upsample,
+        metrics=SimpleNamespace(dice_ce_loss=strict_dice_ce(seen)),
+    )
+    returned = train_step(model, batch, optimizer)
+    expect(
+        isinstance(returned, float),
+        f"train_step should return the loss as a float, got {type(returned).__name__}",
+    )
+    expect(
+        seen == [(batch_size, 64, 64)],
+        f"the default loss (lesson 3's dice_ce_loss) should be called once on [B, H, W] logits,"
+        f" got calls with {seen}",
+    )
+    reference_optimizer.zero_grad()
+    loss = reference_dice_ce(reference_logits(reference, batch), batch["masks"].float())
+    loss.backward()
+    reference_optimizer.step()
+    expect_close(returned, loss.item(), f"loss of a batch of {batch_size}", atol=1e-5)
+    with torch.no_grad():
+        for (name, after), expected in zip(
+            model.named_parameters(), reference.parameters(), strict=True
+        ):
+            expect_close(
+                after,
+                expected,
+                f"{name} after one Adam step on a batch of {batch_size} ({mask_dtype} masks)",
+                atol=1e-5,
+                rtol=1e-4,
+            )
+
+
+@exercise("sam.train_step", points=1)
+def test_train_step_passes_float_targets_to_a_given_loss():
+    """A given loss_fn gets [B, H, W] logits and float targets of the same dtype, even for B = 1."""
+    for mask_dtype in (torch.bool, torch.uint8):
+        batch = batch_of(1)
+        batch["masks"] = batch["masks"].to(mask_dtype)
+        model = small_sam(seed=6)
+        optimizer = torch.optim.SGD(decoder_only(model), lr=0.1)
+        seen: list = []
+        train_step = student("sam.train_step", upsample_logits=reference_upsample)
+        train_step(model, batch, optimizer, loss_fn=strict_dice_ce(seen))
+        expect(seen == [(1, 64, 64)], f"loss_fn calls: {seen}, expected one with (1, 64, 64)")
+
+
+# ----------------------------------------------------------------------------- box_prompt and
+# predict_masks contract (issue 11): every move in [-jitter, jitter] occurs, jitter=1 included;
+# the default threshold; "above" the threshold is strict.
+
+
+@exercise("sam.box_prompt", points=1)
+def test_box_prompt_moves_cover_the_whole_range():
+    """Over many draws each side moves by every whole number in [-jitter, jitter], for jitter 1 and 2."""
+    box_prompt = student("sam.box_prompt")
+    mask = torch.zeros(30, 30, dtype=torch.bool)
+    mask[10:20, 8:22] = True
+    tight = box_prompt(mask, jitter=0)  # whatever the box convention: moves are relative to it
+    for jitter in (1, 2):
+        moves = (
+            torch.stack(
+                [
+                    box_prompt(mask, jitter=jitter, generator=torch.Generator().manual_seed(seed))
+                    for seed in range(80)
+                ]
+            )
+            - tight
+        )
+        for side in range(4):
+            seen = sorted({int(v) for v in moves[:, side].round().tolist()})
+            expect(
+                seen == list(range(-jitter, jitter + 1)),
+                f"with jitter={jitter}, side {side} moved by {seen} over 80 draws; expected every"
+                f" whole number in [-{jitter}, {jitter}] (randint's upper bound is exclusive)",
+            )
+
+
+def zero_logit_sam() -> torch.nn.Module:
+    """A tiny SAM whose mask logits are exactly 0 everywhere (probability exactly 0.5)."""
+    model = small_sam(seed=7)
+    with torch.no_grad():
+        for mlp in model.mask_decoder.output_hypernetworks_mlps:
+            mlp.proj_out.weight.zero_()
+            mlp.proj_out.bias.zero_()
+    return model
+
+
+@exercise("sam.predict_masks", points=1)
+def test_predict_masks_default_and_strict_threshold():
+    """The default threshold is 0.5, and a probability exactly at the threshold is not in the mask."""
+    predict_masks = student("sam.predict_masks", upsample_logits=reference_upsample)
+    batch = water_like_batch(size=(32, 32), seed=7)
+    model = zero_logit_sam()
+    with torch.no_grad():
+        probabilities = reference_logits(model, batch).sigmoid()
+    expect(
+        bool((probabilities == 0.5).all()),
+        "(check set-up) a SAM with zeroed output hypernetworks predicts probability 0.5",
+    )
+    at = predict_masks(model, batch["images"], batch["boxes"], threshold=0.5)
+    expect(
+        not bool(at.any()),
+        "pixels with probability exactly 0.5 are not above threshold=0.5: use >, not >=",
+    )
+    below = predict_masks(model, batch["images"], batch["boxes"], threshold=0.4)
+    expect(bool(below.all()), "every pixel of probability 0.5 is above threshold=0.4")
+    confident = confident_sam(seed=1)
+    images, boxes = batch["images"], batch["boxes"]
+    expect(
+        torch.equal(
+            predict_masks(confident, images, boxes),
+            predict_masks(confident, images, boxes, threshold=0.5),
+        ),
+        "predict_masks(model, images, boxes) should use the default threshold 0.5",
+    )

@@ -257,3 +257,68 @@ def test_receptive_field_matches_autograd(config):
         result == expected,
         f"receptive_field({config}) should be {expected} (measured by autograd), got {result}",
     )
+
+
+# ----------------------------------------------------------------------------- contract (issue 11)
+# The default width, channel counts above 1 and at the floor of 1 channel, the documented
+# ValueErrors of feature_map_size and receptive_field.
+
+
+def conv_channels(model: nn.Module) -> list[int]:
+    return [layer.out_channels for layer in model if isinstance(layer, nn.Conv2d)]
+
+
+@exercise("vgg.vgg16_backbone", points=1)
+def test_backbone_default_and_channel_rounding():
+    """The default width is 1.0; widths 0.8 and 0.005 give round(c * width) channels, at least 1."""
+    build = student("vgg.vgg16_backbone", VGG16_CONFIG=torchvision_config())
+    default = build()
+    shapes = {key: tuple(value.shape) for key, value in default.state_dict().items()}
+    expect(
+        shapes == torchvision_state_shapes(),
+        "vgg16_backbone() (default width) should have torchvision's vgg16 state_dict shapes",
+    )
+    for width in (0.8, 0.005):
+        expected = [max(1, round(c * width)) for c in torchvision_config() if c != "M"]
+        channels = conv_channels(build(width))
+        expect(
+            channels == expected,
+            f"conv channels at width {width}: expected {expected} (round(c * width), at least"
+            f" 1), got {channels}",
+        )
+
+
+@exercise("vgg.feature_map_size", points=1)
+def test_feature_map_size_rejects_small_images():
+    """A side below 16 pixels raises ValueError (the map would be empty); 16 is the smallest."""
+    size = student("vgg.feature_map_size")
+    expect(size(16, 16) == (1, 1), f"feature_map_size(16, 16) should be (1, 1), got {size(16, 16)}")
+    for h, w in ((15, 40), (40, 15), (0, 0)):
+        try:
+            result = size(h, w)
+        except ValueError:
+            continue
+        except Exception as error:
+            expect(
+                False,
+                f"feature_map_size({h}, {w}) raised {type(error).__name__}; expected ValueError",
+            )
+        expect(False, f"feature_map_size({h}, {w}) returned {result}; expected ValueError")
+
+
+@exercise("vgg.receptive_field", points=1)
+def test_receptive_field_rejects_bad_entries():
+    """Entries other than positive ints and 'M' (0, -64, True, 2.5, 'X') raise ValueError."""
+    receptive_field = student("vgg.receptive_field")
+    for bad in (0, -64, True, 2.5, "X"):
+        config = [64, "M", bad, 64]
+        try:
+            result = receptive_field(config)
+        except ValueError:
+            continue
+        except Exception as error:
+            expect(
+                False,
+                f"receptive_field({config}) raised {type(error).__name__}; expected ValueError",
+            )
+        expect(False, f"receptive_field({config}) returned {result}; expected ValueError")

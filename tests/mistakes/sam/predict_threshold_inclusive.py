@@ -1,0 +1,17 @@
+"""Keeps pixels whose probability is at or above the threshold (``>=``): the docstring says
+*above*, so a probability exactly at the threshold is background."""
+
+import torch
+
+import solutions.sam as sam
+from bam.sam_model import sam_inputs
+
+EXERCISE = "sam.predict_masks"
+
+
+def predict_masks(model, images, boxes, threshold=0.5):
+    with torch.no_grad():
+        pixel_values, input_boxes = sam_inputs(model, images, boxes)
+        outputs = model(pixel_values=pixel_values, input_boxes=input_boxes, multimask_output=False)
+        logits = sam.upsample_logits(outputs.pred_masks[:, 0, 0], images.shape[-2:])
+        return torch.sigmoid(logits) >= threshold  # the mistake
