@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-LESSONS = ("dataset", "augment", "metrics", "sam", "vgg", "rpn", "roi", "head", "detector")
+LESSONS = ("dataset", "augment", "metrics", "sam", "vgg", "rpn", "roi", "head", "detector", "yolo")
 EQUIVALENTS = REPO / "tests" / "mutation_equivalents.toml"
 COPIED = ("solutions", "checks", "lessons", "bam")
 
@@ -46,7 +46,10 @@ COPIED = ("solutions", "checks", "lessons", "bam")
 # mutated. Each entry: (first line of the region, first line after it).
 GIVEN_CODE = {"detector": (("    def __init__(", "    def forward("),)}
 
-SLOW_CHECKS = {"detector": ("checks/test_detector.py::test_overfits_three_bundled_images",)}
+SLOW_CHECKS = {
+    "detector": ("checks/test_detector.py::test_overfits_three_bundled_images",),
+    "yolo": ("checks/test_yolo.py::test_yolo_learns_a_toy_batch",),
+}
 
 CONFIG = """\
 [tool.mutmut]
