@@ -44,7 +44,10 @@ COPIED = ("solutions", "checks", "lessons", "bam")
 # that fails to converge within a time limit (it stays in the course's checks).
 # Given code inside a lesson file (the stub ships it unchanged; students do not write it): not
 # mutated. Each entry: (first line of the region, first line after it).
-GIVEN_CODE = {"detector": (("    def __init__(", "    def forward("),)}
+GIVEN_CODE = {
+    "detector": (("    def __init__(", "    def forward("),),
+    "yolo": (("def check_yolo_options(", "class YOLO("), ("    def __init__(", "    def forward(")),
+}
 
 SLOW_CHECKS = {
     "detector": ("checks/test_detector.py::test_overfits_three_bundled_images",),
