@@ -674,19 +674,25 @@ def test_postprocess_defaults_and_the_size_boundary():
     )
 
 
+MEAN, STD = (0.4, 0.5, 0.6), (0.3, 0.2, 0.25)  # not ImageNet's: the model must use its own
+
+
 def reference_normalised(images: list[Tensor]) -> Tensor:
-    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
-    std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    mean = torch.tensor(MEAN)[:, None, None]
+    std = torch.tensor(STD)[:, None, None]
     return torch.stack([(image - mean) / std for image in images])
 
 
 @exercise("yolo.YOLO", points=2, timeout=120)
 def test_yolo_forward_equals_its_layers_composed_by_hand():
-    """Losses and detections equal the given layers composed in the check: ImageNet-normalised
-    images, backbone, head, [B, H', W', A, 5 + K], grid targets, the loss with the model's own
+    """Losses and detections equal the given layers composed in the check: images normalised
+    with the model's own mean and std, backbone, head, [B, H', W', A, 5 + K], grid targets, the loss with the model's own
     weights; decoding and post-processing with its own settings."""
     torch.manual_seed(0)
-    model = build(lambda_coord=2.0, lambda_noobj=0.25, score_thresh=0.01, detections_per_img=7)
+    model = build(
+        lambda_coord=2.0, lambda_noobj=0.25, score_thresh=0.01, detections_per_img=7,
+        image_mean=MEAN, image_std=STD,
+    )  # fmt: skip
     images, targets = toy_batch()
     with torch.no_grad():
         model.train()
@@ -724,3 +730,18 @@ def test_yolo_forward_equals_its_layers_composed_by_hand():
                 output["labels"].tolist() == labels.tolist(),
                 f"image {number}'s labels should be {labels.tolist()}",
             )
+
+
+@exercise("yolo.YOLO", points=1, timeout=120)
+def test_yolo_trains_on_a_batch_of_one():
+    """A batch of a single image (and one without objects) gives the four finite losses."""
+    torch.manual_seed(0)
+    model = build()
+    model.train()
+    images, targets = toy_batch()
+    empty = {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}
+    for batch, batch_targets in ((images[:1], targets[:1]), (images[1:], [empty])):
+        losses = run(model, batch, batch_targets)
+        expect(isinstance(losses, dict) and len(losses) == 4, "training returns the four losses")
+        for name, value in losses.items():
+            expect_tensor(value, f"{name} of a batch of one", shape=())

@@ -1,0 +1,12 @@
+"""Normalises images with ImageNet's standard deviation whatever the model was built with (image_std ignored)."""
+
+from bam.detection import IMAGENET_STD
+from solutions import yolo
+
+EXERCISE = "yolo.YOLO"
+
+
+class YOLO(yolo.YOLO):
+    def forward(self, images, targets=None):
+        self.image_std = IMAGENET_STD
+        return super().forward(images, targets)
