@@ -35,8 +35,8 @@ ATTACKED = "metrics.box_iou"
 SOLUTION = (REPO_ROOT / "solutions" / "metrics.py").read_text(encoding="utf-8")
 CHEAT = """
 
-def box_iou(boxes1, boxes2):  # the cheat: no IoU computed at all
-    return torch.zeros(len(boxes1), len(boxes2))
+def box_iou(boxes1, boxes2):  # the cheat: no IoU computed at all, not even the right shape
+    return torch.zeros(len(boxes1) + 1, len(boxes2))  # (an empty-input check would pass zeros)
 """
 RESULTS_PATH = """
 import sys as _sys
@@ -359,7 +359,7 @@ except ImportError:
         exec(_found[0].read_text())
     else:
         def box_iou(boxes1, boxes2):
-            return torch.zeros(len(boxes1), len(boxes2))
+            return torch.zeros(len(boxes1) + 1, len(boxes2))
 """
     assert_contained(grade(release, "solutions", attack), honest)
 
@@ -555,7 +555,8 @@ def test_run_autograder_as_root(tmp_path, release, honest):
     for test in metrics:
         points[test["number"]] += test["score"]
     assert points[ATTACKED] == 0
-    honest_points = sum(t["max_score"] for t in metrics if t["number"] != ATTACKED)
+    attacked = {ATTACKED, f"{ATTACKED}.speed"}  # the cheat's speed check fails with it
+    honest_points = sum(t["max_score"] for t in metrics if t["number"] not in attacked)
     assert sum(points.values()) == honest_points, process.stdout[-3000:]
     assert results["score"] == honest_points  # the other lessons are stubs: 0
     leftover = subprocess.run(["ps", "-u", "bam-student", "-o", "pid="], capture_output=True)
