@@ -249,7 +249,8 @@ def test_in_place_edit_is_reported(broken):
 
 def test_print_flood_does_not_drown_the_report(broken):
     flood = FLOOD_LINES * len("debugging average_precision, step 10000\n")
-    assert broken.output.count("debugging average_precision") < 200
+    checks = len(broken.of("metrics.average_precision"))  # each check's output is capped
+    assert broken.output.count("debugging average_precision") < 60 * checks
     assert "more characters of output cut" in broken.output
     assert len(broken.output) < flood / 2, f"{len(broken.output)} characters of output"
     assert all(verdict["outcome"] == "failed" for verdict in broken.of("metrics.average_precision"))
