@@ -1256,8 +1256,11 @@ def _apply_copy(target: Any, copy: dict) -> None:
 
 
 def kill_user_processes(uid: int, gid: int) -> None:
-    """SIGKILL to every process of ``uid``: a helper becomes that user and signals them all."""
-    for _ in range(3):
+    """SIGKILL to every process of ``uid``: a helper becomes that user and signals them all,
+    again until none is left (a process that forks between two rounds is caught by the next)."""
+    for attempt in range(50):
+        if attempt and not _user_processes(uid):
+            return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
@@ -1271,6 +1274,23 @@ def kill_user_processes(uid: int, gid: int) -> None:
                 os._exit(0)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+
+
+def _user_processes(uid: int) -> list[int]:
+    """Pids of the live (not zombie) processes whose real user is ``uid`` (Linux /proc)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as status:
+                    fields = dict(line.split(":", 1) for line in status if ":" in line)
+                if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith(
+                    "Z"
+                ):
+                    found.append(int(entry))
+    return found
 
 
 def _processes() -> list[tuple[int, int, int, int]]:
