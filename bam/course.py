@@ -94,17 +94,9 @@ def _still_a_stub(node: ast.AST) -> bool:
     if isinstance(node, (ast.Assign, ast.AnnAssign)):  # a constant left as NotImplemented
         return isinstance(node.value, ast.Name) and node.value.id == "NotImplemented"
 
-    def raises(function: ast.AST) -> bool:
-        return any(
-            isinstance(statement, ast.Raise)
-            and statement.exc is not None
-            and "NotImplementedError" in ast.unparse(statement.exc)
-            for statement in getattr(function, "body", [])
-        )
+    from bam.implementations import is_stub_node
 
-    if isinstance(node, ast.ClassDef):
-        return any(isinstance(item, ast.FunctionDef) and raises(item) for item in node.body)
-    return isinstance(node, ast.FunctionDef) and raises(node)
+    return is_stub_node(node)
 
 
 def load(lesson: str, impl: str) -> ModuleType:

@@ -58,7 +58,6 @@ RUNS_ROOT = Path("runs")
 __all__ = [
     "CHECKPOINT", "TrainConfig", "load_checkpoint", "pick_device", "predict", "train",
 ]  # fmt: skip
-LOSS_NAMES = ("loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg")
 
 # the exercises a training run calls, lesson by lesson (roi_align only with --pool roi_align)
 REQUIRED_EXERCISES: dict[str, tuple[str, ...]] = {
