@@ -4,13 +4,24 @@
   (``Images/water_body_<i>.jpg`` and ``Masks/water_body_<i>.jpg``, white = water): textured,
   shaded land (field patchwork, relief), meandering rivers at any angle (a diagonal river's
   tight box is mostly land: the point the course makes about box prompts) and lakes.
-* ``shapes``: a detection set in Pascal VOC layout (``JPEGImages/``, ``Annotations/*.xml``,
-  ``ImageSets/Main/{train,test}.txt``): circles, squares and triangles, 1 to 5 per image, of
-  several sizes and colours, sometimes overlapping, on cluttered backgrounds.
+* ``shapes``: a detection and instance-segmentation set in Pascal VOC layout (``JPEGImages/``,
+  ``Annotations/*.xml``, ``SegmentationObject/*.png``, ``SegmentationClass/*.png``,
+  ``ImageSets/{Main,Segmentation}/{train,test}.txt``): circles, squares and triangles, 1 to 5
+  per image, of several sizes and colours, sometimes overlapping, on cluttered backgrounds.
 
 Labels are exact: each mask is the drawing itself, each box is the tight box of an object's
-visible pixels. Masks are saved as JPEG like Kaggle's (quality 100, read back as ``> 127``);
-generation decodes every mask it writes and fails if a single pixel changed side.
+visible pixels. Water masks are saved as JPEG like Kaggle's (quality 100, read back as
+``> 127``); generation decodes every mask it writes and fails if a single pixel changed side.
+
+The shapes' instance masks are VOC's two palette PNGs (8-bit, VOC's colour map): in
+``SegmentationObject/<id>.png`` pixel value ``i`` (1-based) is the ``i``-th ``<object>`` of the
+XML, in ``SegmentationClass/<id>.png`` it is the class (``SHAPES_CLASSES`` position + 1), 0 is
+background in both. Each is an object's *visible* pixels: where objects overlap the later
+(upper) one owns the pixels, so the masks never overlap, as in VOC. Unlike VOC there is no
+"void" border (value 255 around every object): VOC's annotators drew polygons over photographs
+and marked the uncertain strip along each outline as "not scored"; here every pixel's owner is
+known exactly (the mask is the drawing), so a void band would only throw away correct labels at
+the edges, exactly where mask quality is decided. Value 255 is never used.
 
 Determinism: every image draws from its own ``numpy.random.Generator`` seeded with
 ``(seed, data set, index)``; per-pixel work uses only IEEE arithmetic and ``sqrt`` (exactly
@@ -362,6 +373,25 @@ def shapes_sample(seed: int, index: int) -> tuple[np.ndarray, np.ndarray, np.nda
         y2)`` tight around each object's visible pixels, in pixel edges; labels index
         ``SHAPES_CLASSES`` (0-based here; the loaders add 1 for the background).
     """
+    image, boxes, labels, _ = shapes_instances(seed, index)
+    return image, boxes, labels
+
+
+def shapes_instances(
+    seed: int, index: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draws one detection image with its instance masks (``shapes_sample`` plus the masks).
+
+    Args:
+        seed: data set seed.
+        index: image number (each has its own random stream).
+
+    Returns:
+        ``(image uint8 [H, W, 3], boxes float [N, 4], labels int [N], masks bool [N, H, W])``:
+        as ``shapes_sample``, and each object's visible pixels (an object drawn later covers
+        the earlier ones, so the masks never overlap and every mask keeps at least 70% of its
+        shape); ``boxes`` are the tight pixel-edge boxes of ``masks``.
+    """
     rng = np.random.default_rng([seed, _SHAPES_STREAM, index])
     image = _cluttered_background(rng)
     count = int(rng.integers(1, 6))
@@ -398,8 +428,8 @@ def shapes_sample(seed: int, index: int) -> tuple[np.ndarray, np.ndarray, np.nda
         patch = image[window]  # a view into the image
         patch[shape[window]] = (colour * shading[..., None])[shape[window]]
     image = image + (rng.random(image.shape) - 0.5) * 0.06
-    boxes = masks_to_boxes_numpy(np.stack(visible))
-    return _to_uint8(image), boxes, np.array(labels, np.int64)
+    masks = np.stack(visible)
+    return _to_uint8(image), masks_to_boxes_numpy(masks), np.array(labels, np.int64), masks
 
 
 def masks_to_boxes_numpy(masks: np.ndarray) -> np.ndarray:
@@ -482,29 +512,101 @@ def water_files(seed: int, index: int) -> dict[str, bytes]:
     }
 
 
+def voc_palette() -> list[int]:
+    """Pascal VOC's colour map for palette PNGs: 256 ``(r, g, b)`` entries, flattened.
+
+    Entry ``i`` takes the bits of ``i`` three at a time, most significant first into bit 7 of
+    red, green and blue (the devkit's ``labelcolormap``): 0 black, 1 dark red, 2 dark green...,
+    255 the cream VOC uses for "void".
+    """
+    palette = []
+    for entry in range(256):
+        red = green = blue = 0
+        value = entry
+        for shift in range(7, -1, -1):
+            red |= ((value >> 0) & 1) << shift
+            green |= ((value >> 1) & 1) << shift
+            blue |= ((value >> 2) & 1) << shift
+            value >>= 3
+        palette += [red, green, blue]
+    return palette
+
+
+_VOC_PALETTE = voc_palette()
+
+
+def _palette_png(values: np.ndarray, where: str) -> bytes:
+    """``uint8 [H, W]`` palette indices as an 8-bit PNG with VOC's colour map (checked lossless)."""
+    height, width = values.shape
+    image = Image.frombytes("P", (width, height), np.ascontiguousarray(values, np.uint8).tobytes())
+    image.putpalette(_VOC_PALETTE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    data = buffer.getvalue()
+    with Image.open(io.BytesIO(data)) as decoded:
+        if decoded.mode != "P" or not np.array_equal(np.asarray(decoded), values):
+            raise RuntimeError(f"{where}: the PNG does not decode to the values written")
+    return data
+
+
+def instance_pngs(masks: np.ndarray, labels: np.ndarray, where: str = "") -> tuple[bytes, bytes]:
+    """VOC's ``SegmentationObject`` and ``SegmentationClass`` PNGs of non-overlapping masks.
+
+    Args:
+        masks: ``bool [N, H, W]``, pairwise disjoint (``N <= 254``).
+        labels: ``int [N]`` 0-based class of each mask (written as ``label + 1``).
+        where: names the image in errors.
+
+    Returns:
+        ``(object_png, class_png)``: palette index ``i + 1`` on the pixels of mask ``i`` (0
+        elsewhere), and ``labels[i] + 1`` there.
+
+    Raises:
+        ValueError: for overlapping masks, more than 254 of them, or mismatched lengths.
+    """
+    if len(masks) != len(labels) or len(masks) > 254:
+        raise ValueError(f"{where}: {len(masks)} masks for {len(labels)} labels (at most 254)")
+    if masks.sum(axis=0).max(initial=0) > 1:
+        raise ValueError(f"{where}: instance masks overlap (VOC's SegmentationObject cannot)")
+    objects = np.zeros(masks.shape[1:], np.uint8)
+    classes = np.zeros(masks.shape[1:], np.uint8)
+    for number, (mask, label) in enumerate(zip(masks, labels.tolist(), strict=True)):
+        objects[mask] = number + 1
+        classes[mask] = label + 1
+    return _palette_png(objects, f"{where} objects"), _palette_png(classes, f"{where} classes")
+
+
 def shapes_files(seed: int, index: int) -> dict[str, bytes]:
-    """The files of shapes image ``index``: ``{relative path: bytes}`` (image and VOC XML)."""
-    image, boxes, labels = shapes_sample(seed, index)
+    """The files of shapes image ``index``: ``{relative path: bytes}`` (image, XML, two PNGs)."""
+    image, boxes, labels, masks = shapes_instances(seed, index)
     image_id = f"shapes_{index:04d}"
     names = [SHAPES_CLASSES[label] for label in labels.tolist()]
     xml = voc_annotation(f"{image_id}.jpg", SHAPES_WIDTH, SHAPES_HEIGHT, boxes, names)
+    objects, classes = instance_pngs(masks, labels, f"shapes image {index} (seed {seed})")
     return {
         f"JPEGImages/{image_id}.jpg": _jpeg_bytes(image, IMAGE_QUALITY),
         f"Annotations/{image_id}.xml": xml.encode("utf-8"),
+        f"SegmentationObject/{image_id}.png": objects,
+        f"SegmentationClass/{image_id}.png": classes,
     }
 
 
 def shapes_split_files(seed: int, count: int, test_count: int) -> dict[str, bytes]:
-    """``ImageSets/Main/{train,test}.txt``: a seeded choice of ``test_count`` test images."""
+    """``ImageSets/{Main,Segmentation}/{train,test}.txt``: a seeded choice of test images.
+
+    ``test_count`` images form the test split, the rest train; every image has its masks, so
+    the segmentation lists are the detection lists.
+    """
     order = np.random.default_rng([seed, _SHAPES_STREAM]).permutation(count)
     splits = {
         "test": sorted(order[:test_count].tolist()),
         "train": sorted(order[test_count:].tolist()),
     }
     return {
-        f"ImageSets/Main/{split}.txt": "".join(
+        f"ImageSets/{task}/{split}.txt": "".join(
             f"shapes_{index:04d}\n" for index in indices
         ).encode()
+        for task in ("Main", "Segmentation")
         for split, indices in splits.items()
     }
 
@@ -559,7 +661,7 @@ def write_shapes(
     jobs: int = 1,
     only: Iterable[int] | None = None,
 ) -> Path:
-    """Writes the shapes set into ``out/`` in Pascal VOC layout; returns ``out``.
+    """Writes the shapes set into ``out/`` in Pascal VOC layout, with its masks; returns ``out``.
 
     Args:
         out: target folder (created if missing).

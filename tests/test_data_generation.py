@@ -19,7 +19,9 @@ from bam.synthetic import (
     SHAPES_WIDTH,
     WATER_COUNT,
     WATER_SIZE,
+    shapes_instances,
     shapes_sample,
+    voc_palette,
     water_sample,
     write_shapes,
     write_water,
@@ -43,8 +45,9 @@ def expect_same_bytes(generated: Path, committed: Path, names: list[str]) -> Non
         new, old = (generated / name).read_bytes(), (committed / name).read_bytes()
         assert new == old, (
             f"{name} differs from the committed data/ ({len(new)} vs {len(old)} bytes). If only"
-            f" the JPEGs differ, this Pillow ({PIL.__version__}) encodes differently from the one"
-            " that made data/; otherwise generation is not deterministic"
+            f" the JPEGs (or PNGs) differ, this Pillow ({PIL.__version__}) encodes (or its zlib"
+            " compresses) differently from the one that made data/; otherwise generation is not"
+            " deterministic"
         )
 
 
@@ -57,10 +60,20 @@ def test_layout_and_sizes():
     }
     assert sum(name.startswith("JPEGImages/") for name in shapes) == SHAPES_COUNT
     assert sum(name.startswith("Annotations/") for name in shapes) == SHAPES_COUNT
+    for folder in ("SegmentationObject", "SegmentationClass"):
+        assert sum(name.startswith(f"{folder}/") for name in shapes) == SHAPES_COUNT
     train = (SHAPES_ROOT / "ImageSets/Main/train.txt").read_text().split()
     test = (SHAPES_ROOT / "ImageSets/Main/test.txt").read_text().split()
     assert len(test) == SHAPES_TEST_COUNT and len(train) + len(test) == SHAPES_COUNT
     assert not set(train) & set(test)
+    for split, ids in (("train", train), ("test", test)):  # every image has its masks
+        assert (SHAPES_ROOT / f"ImageSets/Segmentation/{split}.txt").read_text().split() == ids
+    for folder in ("SegmentationObject", "SegmentationClass"):
+        with Image.open(SHAPES_ROOT / folder / "shapes_0000.png") as png:
+            assert png.size == (SHAPES_WIDTH, SHAPES_HEIGHT) and png.mode == "P"
+            assert png.getpalette()[:12] == [0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0]
+    masks = sum(path.stat().st_size for name, path in shapes.items() if name.endswith(".png"))
+    assert masks < 2e6, f"the shapes' mask PNGs are {masks / 1e6:.1f} MB; they should be small"
     with Image.open(WATER_ROOT / "Images" / "water_body_0000.jpg") as image:
         assert image.size == (WATER_SIZE, WATER_SIZE) and image.mode == "RGB"
     with Image.open(WATER_ROOT / "Masks" / "water_body_0000.jpg") as mask:
@@ -107,6 +120,46 @@ def test_voc_boxes_are_the_drawn_objects():
     assert min(sizes) >= 12 and max(sizes) <= 97  # 24..96 px objects, smaller where occluded
 
 
+def test_voc_palette_is_the_devkits():
+    """VOC's colour map: the bits of the index spread over the top bits of r, g, b (15 is
+    VOC's "person" pink, 255 its "void" cream)."""
+    palette = np.array(voc_palette()).reshape(256, 3)
+    assert palette[0].tolist() == [0, 0, 0] and palette[1].tolist() == [128, 0, 0]
+    assert palette[15].tolist() == [192, 128, 128] and palette[255].tolist() == [224, 224, 192]
+    assert len({tuple(colour) for colour in palette.tolist()}) == 256
+
+
+def test_instance_pngs_are_the_drawn_objects():
+    """SegmentationObject holds object i + 1 (XML order) on exactly its visible pixels,
+    SegmentationClass its class + 1; the masks are disjoint, non-empty, and their tight boxes
+    are the XML's boxes; nothing is 255 (no void border: the labels are exact)."""
+    overlapped = 0
+    for index in SAMPLE:
+        _, boxes, labels, masks = shapes_instances(0, index)
+        with Image.open(SHAPES_ROOT / "SegmentationObject" / f"shapes_{index:04d}.png") as file:
+            objects = np.asarray(file)
+        with Image.open(SHAPES_ROOT / "SegmentationClass" / f"shapes_{index:04d}.png") as file:
+            classes = np.asarray(file)
+        assert masks.shape == (len(labels), SHAPES_HEIGHT, SHAPES_WIDTH)
+        assert masks.sum(axis=0).max() == 1 and masks.any(axis=(1, 2)).all()
+        expected_objects = np.zeros(objects.shape, np.uint8)
+        expected_classes = np.zeros(classes.shape, np.uint8)
+        for number, (mask, label) in enumerate(zip(masks, labels, strict=True)):
+            expected_objects[mask] = number + 1
+            expected_classes[mask] = label + 1
+            rows, columns = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+            tight = [columns[0], rows[0], columns[-1] + 1, rows[-1] + 1]
+            assert boxes[number].tolist() == tight
+        np.testing.assert_array_equal(objects, expected_objects)
+        np.testing.assert_array_equal(classes, expected_classes)
+        assert 255 not in objects
+        _, sample_boxes, sample_labels = shapes_sample(0, index)
+        np.testing.assert_array_equal(sample_boxes, boxes)
+        np.testing.assert_array_equal(sample_labels, labels)
+        overlapped += int((masks.sum(axis=(1, 2)) < (boxes[:, 2:] - boxes[:, :2]).prod(1)).any())
+    assert overlapped  # the masks are shapes, not filled boxes
+
+
 def test_sample_regenerates_bit_for_bit(tmp_path):
     """A sample of images (each has its own random stream) and the splits, byte for byte."""
     write_water(tmp_path / "water", seed=0, only=SAMPLE)
@@ -117,7 +170,10 @@ def test_sample_regenerates_bit_for_bit(tmp_path):
     expect_same_bytes(tmp_path / "water", WATER_ROOT, names)
     names = [f"JPEGImages/shapes_{index:04d}.jpg" for index in SAMPLE]
     names += [f"Annotations/shapes_{index:04d}.xml" for index in SAMPLE]
+    names += [f"SegmentationObject/shapes_{index:04d}.png" for index in SAMPLE]
+    names += [f"SegmentationClass/shapes_{index:04d}.png" for index in SAMPLE]
     names += ["ImageSets/Main/train.txt", "ImageSets/Main/test.txt"]
+    names += ["ImageSets/Segmentation/train.txt", "ImageSets/Segmentation/test.txt"]
     expect_same_bytes(tmp_path / "shapes", SHAPES_ROOT, names)
 
 
@@ -158,6 +214,7 @@ def test_bam_data_only_and_counts(tmp_path):
     files = files_under(tmp_path / "shapes")
     assert sum(name.startswith("JPEGImages/shapes_") for name in files) == 12
     assert "JPEGImages/mine.jpg" in files and not (tmp_path / "water").exists()
+    assert sum(name.startswith("SegmentationObject/shapes_") for name in files) == 12
     test = (tmp_path / "shapes/ImageSets/Main/test.txt").read_text().split()
     assert len(test) == 2
     with Image.open(io.BytesIO(files["JPEGImages/shapes_0011.jpg"].read_bytes())) as image:

@@ -81,8 +81,12 @@ GENERATED = {
     "shapes": (
         "JPEGImages/shapes_*.jpg",
         "Annotations/shapes_*.xml",
+        "SegmentationObject/shapes_*.png",
+        "SegmentationClass/shapes_*.png",
         "ImageSets/Main/train.txt",
         "ImageSets/Main/test.txt",
+        "ImageSets/Segmentation/train.txt",
+        "ImageSets/Segmentation/test.txt",
     ),
 }
 
