@@ -254,11 +254,99 @@ def read_voc_annotation(path: str | Path) -> VocAnnotation:
     )
 
 
+VOID = 255
+"""VOC's "not scored" value in SegmentationObject/SegmentationClass PNGs: belongs to no mask."""
+
+
+def read_palette_png(path: Path) -> np.ndarray:
+    """The palette indices (or grey values) of a VOC segmentation PNG, ``uint8 [H, W]``.
+
+    Raises:
+        DatasetError: if the file is unreadable or holds colours rather than indices.
+    """
+    try:
+        with Image.open(path) as file:
+            if file.mode not in ("P", "L"):
+                raise DatasetError(
+                    f"{path}: a {file.mode} image; VOC segmentation PNGs hold one index per"
+                    " pixel (palette 'P' or grey 'L'), not colours"
+                )
+            return np.asarray(file).copy()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise DatasetError(f"{path}: unreadable image ({error})") from None
+
+
+def instance_masks(
+    objects: np.ndarray,
+    labels: list[int],
+    classes: np.ndarray | None,
+    object_path: Path,
+    class_path: Path | None = None,
+) -> np.ndarray:
+    """The masks of a VOC ``SegmentationObject`` map, one per XML object, checked.
+
+    Args:
+        objects: ``uint8 [H, W]``: 0 background, ``i`` the ``i``-th object of the XML
+            (1-based), ``VOID`` (255) no object.
+        labels: the class label (1..C) of each XML object, in the XML's order.
+        classes: the matching ``SegmentationClass`` map ``uint8 [H, W]`` (the class label on
+            each object's pixels, 0 background, 255 void), or ``None`` if there is none.
+        object_path: the object PNG (named in errors).
+        class_path: the class PNG (named in errors).
+
+    Returns:
+        ``bool [N, H, W]``: mask ``i`` is where ``objects == i + 1``; the masks never overlap.
+
+    Raises:
+        DatasetError: for an instance id without an XML object, an object without pixels, or
+            an object whose pixels carry another class in ``SegmentationClass``.
+    """
+    count = len(labels)
+    present = np.unique(objects)
+    extra = [int(value) for value in present if count < value < VOID]
+    if extra:
+        raise DatasetError(
+            f"{object_path}: instance id {extra[0]} has no object: the annotation lists"
+            f" {count} object{'s' if count != 1 else ''} (ids 1..{count}; 0 is background,"
+            f" {VOID} void)"
+        )
+    masks = objects[None] == np.arange(1, count + 1, dtype=np.int64)[:, None, None]  # [N, H, W]
+    empty = np.flatnonzero(~masks.any(axis=(1, 2)))
+    if empty.size:
+        raise DatasetError(
+            f"{object_path}: object {int(empty[0])} of the annotation (instance id"
+            f" {int(empty[0]) + 1}) has no pixels"
+        )
+    if classes is not None:
+        if classes.shape != objects.shape:
+            raise DatasetError(
+                f"{class_path}: size {classes.shape[1]}x{classes.shape[0]} (WxH) differs from"
+                f" {object_path.name}'s {objects.shape[1]}x{objects.shape[0]}"
+            )
+        for number, (mask, label) in enumerate(zip(masks, labels, strict=True)):
+            found = classes[mask]
+            wrong = (found != label) & (found != VOID)
+            if wrong.any():
+                values = sorted({int(value) for value in found[wrong]})
+                raise DatasetError(
+                    f"{class_path}: object {number} (instance id {number + 1}) is class"
+                    f" {label} in the annotation but {int(wrong.sum())} of its pixels are class"
+                    f" {values} in SegmentationClass"
+                )
+    return masks
+
+
 class DetectionFolder(Dataset):
-    """A detection set in Pascal VOC layout.
+    """A detection set in Pascal VOC layout, with instance masks where the folder has them.
 
     ``root/ImageSets/Main/<split>.txt`` lists image ids; ``root/Annotations/<id>.xml`` holds
-    each image's objects and ``root/JPEGImages/<filename>`` the image.
+    each image's objects and ``root/JPEGImages/<filename>`` the image. Instance masks come from
+    ``root/SegmentationObject/<id>.png`` (VOC's palette PNG: 0 background, ``i`` the ``i``-th
+    ``<object>`` of the XML, 255 void) and are checked against
+    ``root/SegmentationClass/<id>.png`` when it exists (the class label ``1..C``, numbered as
+    ``classes``, on each object's pixels).
 
     Args:
         root: the VOC folder (e.g. ``VOCdevkit/VOC2007`` or the bundled ``data/shapes``).
@@ -268,15 +356,25 @@ class DetectionFolder(Dataset):
         classes: the class names, whose label is their position + 1 (0 is background); by
             default the sorted names found in all of ``Annotations/``.
         impl: whose ``resize_boxes`` to run (see ``dataset_impl``).
+        masks: ``None`` (default): load instance masks when ``SegmentationObject/`` holds a PNG
+            for every image of the split (VOC itself segments only some images: its detection
+            splits then load as before, without masks); ``True``: require them; ``False``:
+            never read them (the detectors train on boxes alone).
 
     A sample is ``(image float [3, H, W] in [0, 1], target)`` with ``target["boxes"]`` float32
     ``[N, 4]`` (pixel edges), ``target["labels"]`` int64 ``[N]`` in 1..C,
-    ``target["difficult"]`` bool ``[N]`` and ``target["image_id"]`` (the position in the split).
+    ``target["difficult"]`` bool ``[N]``, ``target["image_id"]`` (the position in the split)
+    and, with masks, ``target["masks"]`` bool ``[N, H, W]`` (object ``i``'s pixels, void left
+    out; resized with the image by nearest neighbour, where a small object may lose all its
+    pixels).
 
     Raises:
         DatasetError: for a missing or empty split, a missing or unreadable image, an image whose
             size differs from its annotation's, a box outside the image or with ``xmax < xmin`` or
-            ``ymax < ymin``, or a class not in ``classes``.
+            ``ymax < ymin``, or a class not in ``classes``; with masks, for a missing mask PNG
+            (``masks=True``), a PNG whose size differs from its image's, and, when the sample
+            is read, an instance id without an object, an object without pixels, or an object
+            whose class in ``SegmentationClass`` differs from the XML's.
     """
 
     def __init__(
@@ -286,6 +384,7 @@ class DetectionFolder(Dataset):
         size: int | tuple[int, int] | None = None,
         classes: list[str] | tuple[str, ...] | None = None,
         impl: ModuleType | str | None = None,
+        masks: bool | None = None,
     ) -> None:
         self.root = Path(root)
         self.split = split
@@ -309,6 +408,58 @@ class DetectionFolder(Dataset):
             classes = sorted(names)
         self.classes = tuple(classes)
         self.image_sizes = [self._validate(entry) for entry in self.annotations]
+        self.has_masks = self._find_masks(masks)
+
+    def _mask_paths(self, index: int) -> tuple[Path, Path | None]:
+        """``SegmentationObject`` and (when present) ``SegmentationClass`` PNGs of an image."""
+        image_id = self.ids[index]
+        class_path = self.root / "SegmentationClass" / f"{image_id}.png"
+        return (
+            self.root / "SegmentationObject" / f"{image_id}.png",
+            class_path if class_path.is_file() else None,
+        )
+
+    def _find_masks(self, wanted: bool | None) -> bool:
+        """Whether samples get masks; checks every PNG's size (headers only) if they do."""
+        if wanted is False:
+            return False
+        folder = self.root / "SegmentationObject"
+        missing = [
+            folder / f"{image_id}.png"
+            for image_id in self.ids
+            if not (folder / f"{image_id}.png").is_file()
+        ]
+        if missing:
+            if wanted:
+                raise DatasetError(
+                    f"{missing[0]}: instance mask not found ({len(missing)} of the"
+                    f" {len(self.ids)} images of the {self.split!r} split have none)"
+                )
+            return False
+        for index, (height, width) in enumerate(self.image_sizes):
+            for path in self._mask_paths(index):
+                if path is None:
+                    continue
+                mask_height, mask_width = image_size(path)
+                if (mask_height, mask_width) != (height, width):
+                    raise DatasetError(
+                        f"{path}: mask of size {mask_width}x{mask_height} (WxH) for an image of"
+                        f" size {width}x{height} ({self.annotations[index].filename})"
+                    )
+        return True
+
+    def masks(self, index: int) -> Tensor:
+        """The instance masks of image ``index`` at its own size, ``bool [N, H, W]``.
+
+        Raises:
+            DatasetError: see the class (ids without objects, objects without pixels, classes
+                that differ from the XML's).
+        """
+        object_path, class_path = self._mask_paths(index)
+        labels = [self.classes.index(name) + 1 for name in self.annotations[index].names]
+        objects = read_palette_png(object_path)
+        classes = None if class_path is None else read_palette_png(class_path)
+        return torch.from_numpy(instance_masks(objects, labels, classes, object_path, class_path))
 
     def _annotation_path(self, image_id: str) -> Path:
         path = self.root / "Annotations" / f"{image_id}.xml"
@@ -351,12 +502,16 @@ class DetectionFolder(Dataset):
         entry = self.annotations[index]
         image = load_image(self.root / "JPEGImages" / entry.filename)  # [3, H, W]
         boxes = torch.from_numpy(entry.boxes.copy())  # [N, 4]
+        masks = self.masks(index) if self.has_masks else None  # [N, H, W]
         if self.size is not None and tuple(image.shape[-2:]) != tuple(self.size):
             old_size = tuple(image.shape[-2:])
             image = F.interpolate(
                 image[None], size=self.size, mode="bilinear", align_corners=False, antialias=True
             )[0].clamp(0, 1)
             boxes = self.impl.resize_boxes(boxes, old_size, tuple(self.size))
+            if masks is not None:  # pixel centres map as the box edges scale
+                masks = F.interpolate(masks[None].float(), size=self.size, mode="nearest-exact")
+                masks = masks[0] > 0.5
         labels = torch.tensor(
             [self.classes.index(name) + 1 for name in entry.names], dtype=torch.int64
         )
@@ -366,4 +521,6 @@ class DetectionFolder(Dataset):
             "difficult": torch.from_numpy(entry.difficult.copy()),
             "image_id": torch.tensor(index),
         }
+        if masks is not None:
+            target["masks"] = masks
         return image, target

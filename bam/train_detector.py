@@ -192,8 +192,9 @@ def load_split(
     config: TrainConfig, split: str, limit: int | None
 ) -> DetectionFolder | torch.utils.data.Subset:
     dataset = DetectionFolder(
-        config.data, split, size=config.image_size, classes=config.classes or None, impl=config.impl
-    )
+        config.data, split, size=config.image_size, classes=config.classes or None,
+        impl=config.impl, masks=False,  # boxes only: hflip_batch and the models ignore masks
+    )  # fmt: skip
     if limit is not None and limit < len(dataset):
         return torch.utils.data.Subset(dataset, range(limit))
     return dataset

@@ -222,3 +222,156 @@ def test_detection_broken_xml(tmp_path):
     (root / "Annotations" / "img0.xml").write_text("<annotation><object><name>circle</name>")
     with pytest.raises(DatasetError, match=r"img0\.xml: not a readable VOC XML file"):
         DetectionFolder(root, "train")
+
+
+# ----------------------------------------------------------------------------- instance masks
+
+
+def write_masks(root: Path, objects: np.ndarray, classes: np.ndarray | None = None) -> None:
+    """``SegmentationObject/img0.png`` (and ``SegmentationClass``) as VOC palette PNGs."""
+    from bam.synthetic import voc_palette
+
+    for folder, values in (("SegmentationObject", objects), ("SegmentationClass", classes)):
+        if values is None:
+            continue
+        (root / folder).mkdir(exist_ok=True)
+        png = Image.frombytes("P", values.shape[::-1], values.astype(np.uint8).tobytes())
+        png.putpalette(voc_palette())
+        png.save(root / folder / "img0.png")
+
+
+def two_objects(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A 60x40 VOC folder: a circle at rows 5..14, cols 10..19, a square at 20..29, 30..49,
+    the square partly covering the circle's corner, and a void pixel on the circle's edge."""
+    root = write_voc_folder(tmp_path, [("circle", (10, 5, 20, 15)), ("square", (30, 20, 50, 30))])
+    objects = np.zeros((40, 60), np.uint8)
+    objects[5:15, 10:20] = 1
+    objects[20:30, 30:50] = 2
+    objects[5, 10] = 255  # VOC's void: part of no mask
+    classes = np.where(objects == 255, 255, np.where(objects == 2, 2, objects))
+    write_masks(root, objects, classes)
+    return root, objects, classes
+
+
+def test_bundled_shapes_have_exact_instance_masks():
+    """The bundled masks: one per XML object, disjoint, inside its box and touching its edges."""
+    folder = DetectionFolder(SHAPES_ROOT, "test", classes=SHAPES_CLASSES)
+    assert folder.has_masks
+    for index in (0, 7, 31):
+        image, target = folder[index]
+        masks, boxes = target["masks"], target["boxes"]
+        assert masks.dtype == torch.bool and masks.shape == (len(boxes), *image.shape[-2:])
+        assert masks.sum(0).max() == 1
+        rows, columns = masks.any(2), masks.any(1)
+        for mask_rows, mask_columns, (x1, y1, x2, y2) in zip(
+            rows, columns, boxes.long(), strict=True
+        ):
+            found = mask_columns.nonzero().flatten(), mask_rows.nonzero().flatten()
+            assert [found[0][0], found[1][0], found[0][-1] + 1, found[1][-1] + 1] == [
+                x1,
+                y1,
+                x2,
+                y2,
+            ]
+
+
+def test_instance_masks_are_read_by_xml_order(tmp_path):
+    root, objects, _ = two_objects(tmp_path)
+    folder = DetectionFolder(root, "train", classes=SHAPES_CLASSES)
+    _, target = folder[0]
+    masks = target["masks"]
+    assert masks.shape == (2, 40, 60) and masks.dtype == torch.bool
+    assert torch.equal(masks[0], torch.from_numpy(objects == 1))
+    assert torch.equal(masks[1], torch.from_numpy(objects == 2))
+    assert not masks[:, 5, 10].any()  # void belongs to nobody
+    assert int(masks[0].sum()) == 99 and int(masks[1].sum()) == 200
+
+
+def test_instance_masks_resize_with_the_image(tmp_path):
+    root, objects, _ = two_objects(tmp_path)
+    _, target = DetectionFolder(
+        root, "train", size=(20, 30), classes=SHAPES_CLASSES, impl=solutions.dataset
+    )[0]
+    masks = target["masks"]
+    assert masks.shape == (2, 20, 30)
+    assert torch.equal(masks[1], torch.from_numpy(objects[1::2, 1::2] == 2))
+    rows, columns = masks[1].any(1).nonzero().flatten(), masks[1].any(0).nonzero().flatten()
+    resized_box = [columns[0], rows[0], columns[-1] + 1, rows[-1] + 1]
+    assert resized_box == target["boxes"][1].long().tolist() == [15, 10, 25, 15]
+
+
+def test_without_masks_the_targets_are_as_before(tmp_path):
+    root = write_voc_folder(tmp_path, [("circle", (10, 10, 20, 20))])
+    folder = DetectionFolder(root, "train", classes=SHAPES_CLASSES)
+    assert not folder.has_masks and "masks" not in folder[0][1]
+    with pytest.raises(
+        DatasetError, match=r"SegmentationObject/img0\.png: instance mask not found"
+    ):
+        DetectionFolder(root, "train", classes=SHAPES_CLASSES, masks=True)
+    root, _, _ = two_objects(tmp_path / "masked")
+    assert "masks" not in DetectionFolder(root, "train", masks=False)[0][1]
+    # VOC segments only part of its images: a detection split with some PNGs loads without masks
+    (root / "JPEGImages" / "img0.jpg").rename(root / "JPEGImages" / "img1.jpg")
+    xml = (root / "Annotations" / "img0.xml").read_text().replace("img0.jpg", "img1.jpg")
+    (root / "Annotations" / "img1.xml").write_text(xml)
+    (root / "ImageSets" / "Main" / "train.txt").write_text("img0\nimg1\n")
+    Image.open(root / "JPEGImages" / "img1.jpg").save(root / "JPEGImages" / "img0.jpg")
+    assert not DetectionFolder(root, "train").has_masks
+
+
+def test_instance_mask_of_another_size(tmp_path):
+    root, objects, classes = two_objects(tmp_path)
+    write_masks(root, objects[:, :50])
+    with pytest.raises(
+        DatasetError,
+        match=r"SegmentationObject/img0\.png: mask of size 50x40 \(WxH\) for an image of size 60x40",
+    ):
+        DetectionFolder(root, "train", classes=SHAPES_CLASSES)
+    write_masks(root, objects, classes[:30])
+    with pytest.raises(DatasetError, match=r"SegmentationClass/img0\.png: mask of size 60x30"):
+        DetectionFolder(root, "train", classes=SHAPES_CLASSES)
+
+
+def test_instance_id_without_an_object(tmp_path):
+    root, objects, _ = two_objects(tmp_path)
+    objects[35:38, 2:5] = 3
+    write_masks(root, objects)
+    folder = DetectionFolder(root, "train", classes=SHAPES_CLASSES)  # headers only: fine
+    with pytest.raises(
+        DatasetError,
+        match=r"SegmentationObject/img0\.png: instance id 3 has no object: the annotation lists 2",
+    ):
+        folder[0]
+
+
+def test_object_without_pixels(tmp_path):
+    root, objects, classes = two_objects(tmp_path)
+    objects[objects == 2] = 0
+    classes[classes == 2] = 0
+    write_masks(root, objects, classes)
+    with pytest.raises(
+        DatasetError,
+        match=r"SegmentationObject/img0\.png: object 1 of the annotation \(instance id 2\) has no pixels",
+    ):
+        DetectionFolder(root, "train", classes=SHAPES_CLASSES)[0]
+
+
+def test_instance_of_another_class(tmp_path):
+    root, objects, classes = two_objects(tmp_path)
+    classes[classes == 2] = 3  # the XML says square (2), the class PNG triangle (3)
+    write_masks(root, objects, classes)
+    with pytest.raises(
+        DatasetError,
+        match=r"SegmentationClass/img0\.png: object 1 \(instance id 2\) is class 2 in the"
+        r" annotation but 200 of its pixels are class \[3\]",
+    ):
+        DetectionFolder(root, "train", classes=SHAPES_CLASSES)[0]
+
+
+def test_instance_png_with_colours(tmp_path):
+    root, objects, _ = two_objects(tmp_path)
+    Image.fromarray(np.repeat(objects[..., None], 3, axis=2)).save(
+        root / "SegmentationObject" / "img0.png"
+    )
+    with pytest.raises(DatasetError, match=r"img0\.png: a RGB image; VOC segmentation PNGs"):
+        DetectionFolder(root, "train", classes=SHAPES_CLASSES)[0]
