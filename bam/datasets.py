@@ -185,16 +185,33 @@ class SegmentationFolder(Dataset):
         except (UnidentifiedImageError, OSError) as error:
             raise DatasetError(f"{image_path} / {mask_path.name}: unreadable ({error})") from None
         if self.augment is not None:
-            arguments: dict[str, Any] = {
-                "image": image.permute(1, 2, 0).numpy().astype(np.float32),
-                "mask": mask.numpy().astype(np.uint8),
-            }
-            if "bboxes" in getattr(self.augment, "processors", {}):
-                arguments.update(bboxes=np.zeros((0, 4), np.float32), labels=[])
-            result = self.augment(**arguments)
-            image = torch.from_numpy(np.ascontiguousarray(result["image"])).permute(2, 0, 1).float()
-            mask = torch.from_numpy(np.ascontiguousarray(result["mask"])).float()
+            image, mask = augment_pair(self.augment, image, mask)
         return image, mask
+
+    def name(self, position: int) -> str:
+        """The image file's stem of sample ``position`` (figures are named after it)."""
+        return self.pairs[self.indices[position]][0].stem
+
+
+def augment_pair(
+    augment: Callable[..., dict[str, Any]], image: Tensor, mask: Tensor
+) -> tuple[Tensor, Tensor]:
+    """An image ``[3, H, W]`` and its mask ``[H, W]`` through an Albumentations-style callable.
+
+    A ``Compose`` with box parameters also gets empty ``bboxes`` and ``labels``.
+
+    Returns:
+        ``(image float [3, H', W'], mask float [H', W'])``.
+    """
+    arguments: dict[str, Any] = {
+        "image": image.permute(1, 2, 0).numpy().astype(np.float32),
+        "mask": mask.numpy().astype(np.uint8),
+    }
+    if "bboxes" in getattr(augment, "processors", {}):
+        arguments.update(bboxes=np.zeros((0, 4), np.float32), labels=[])
+    result = augment(**arguments)
+    image = torch.from_numpy(np.ascontiguousarray(result["image"])).permute(2, 0, 1).float()
+    return image, torch.from_numpy(np.ascontiguousarray(result["mask"])).float()
 
 
 # ----------------------------------------------------------------------------- detection
@@ -341,8 +358,9 @@ def instance_masks(
 class DetectionFolder(Dataset):
     """A detection set in Pascal VOC layout, with instance masks where the folder has them.
 
-    ``root/ImageSets/Main/<split>.txt`` lists image ids; ``root/Annotations/<id>.xml`` holds
-    each image's objects and ``root/JPEGImages/<filename>`` the image. Instance masks come from
+    ``root/ImageSets/Main/<split>.txt`` (or ``Segmentation/``) lists image ids;
+    ``root/Annotations/<id>.xml`` holds each image's objects and ``root/JPEGImages/<filename>``
+    the image. Instance masks come from
     ``root/SegmentationObject/<id>.png`` (VOC's palette PNG: 0 background, ``i`` the ``i``-th
     ``<object>`` of the XML, 255 void) and are checked against
     ``root/SegmentationClass/<id>.png`` when it exists (the class label ``1..C``, numbered as
@@ -356,6 +374,8 @@ class DetectionFolder(Dataset):
         classes: the class names, whose label is their position + 1 (0 is background); by
             default the sorted names found in all of ``Annotations/``.
         impl: whose ``resize_boxes`` to run (see ``dataset_impl``).
+        image_set: the folder of ``ImageSets`` that lists the split: ``"Main"`` (VOC's
+            detection lists) or ``"Segmentation"`` (the images that have masks).
         masks: ``None`` (default): load instance masks when ``SegmentationObject/`` holds a PNG
             for every image of the split (VOC itself segments only some images: its detection
             splits then load as before, without masks); ``True``: require them; ``False``:
@@ -385,12 +405,13 @@ class DetectionFolder(Dataset):
         classes: list[str] | tuple[str, ...] | None = None,
         impl: ModuleType | str | None = None,
         masks: bool | None = None,
+        image_set: str = "Main",
     ) -> None:
         self.root = Path(root)
         self.split = split
         self.size = (size, size) if isinstance(size, int) else size
         self.impl = dataset_impl(impl)
-        list_path = self.root / "ImageSets" / "Main" / f"{split}.txt"
+        list_path = self.root / "ImageSets" / image_set / f"{split}.txt"
         if not list_path.is_file():
             found = sorted(path.stem for path in list_path.parent.glob("*.txt"))
             raise DatasetError(
@@ -524,3 +545,87 @@ class DetectionFolder(Dataset):
         if masks is not None:
             target["masks"] = masks
         return image, target
+
+
+# ----------------------------------------------------------------------------- instances
+
+
+def has_instance_masks(root: str | Path) -> bool:
+    """Whether ``root`` is a VOC folder with instance masks (``Annotations/`` and
+    ``SegmentationObject/``), as the bundled ``data/shapes``."""
+    root = Path(root)
+    return (root / "Annotations").is_dir() and (root / "SegmentationObject").is_dir()
+
+
+class InstanceMaskFolder(Dataset):
+    """One sample per object of a VOC folder with instance masks: the image and that object's mask.
+
+    What lesson 4's SAM fine-tuning needs from an instance set: each object is a segmentation
+    sample of its own, ``(image [3, S, S], mask [S, S])`` like a ``SegmentationFolder``'s, its
+    box prompt made from the mask. Images and masks are resized to ``S x S`` by the
+    ``DetectionFolder`` (bilinear for the image, nearest neighbour for the masks); an object
+    that resizing leaves without pixels gives an empty mask (the training loop skips those).
+
+    Args:
+        root: the VOC folder (``data/shapes``).
+        split: the split, listed in ``ImageSets/Segmentation/<split>.txt`` (or ``Main/`` when
+            the folder has no segmentation lists).
+        size: side S every sample is resized to.
+        augment: as ``SegmentationFolder``'s (applied to the image and the object's mask).
+        impl: whose ``resize_boxes`` the ``DetectionFolder`` runs (see ``dataset_impl``).
+        limit: use only the first ``limit`` images of the split (``None``: all).
+
+    Raises:
+        DatasetError: as ``DetectionFolder`` with ``masks=True`` (a missing or mismatched mask
+            PNG names the file).
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str,
+        size: int,
+        augment: Callable[..., dict[str, Any]] | None = None,
+        impl: ModuleType | str | None = None,
+        limit: int | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.size = size
+        self.augment = augment
+        image_set = (
+            "Segmentation" if (self.root / "ImageSets" / "Segmentation").is_dir() else "Main"
+        )
+        self.folder = DetectionFolder(
+            root, split, size=size, impl=impl, masks=True, image_set=image_set
+        )
+        images = len(self.folder) if limit is None else min(limit, len(self.folder))
+        self.samples: list[tuple[int, int]] = []  # (image position, object number)
+        self._cache: tuple[int, Tensor, Tensor] | None = None
+        for index in range(images):
+            self.samples += [
+                (index, number) for number in range(len(self.folder.annotations[index].names))
+            ]
+
+    def _load(self, index: int) -> tuple[Tensor, Tensor]:
+        """Image ``[3, S, S]`` and masks ``[N, S, S]`` of image ``index`` (the last one cached)."""
+        if self._cache is None or self._cache[0] != index:
+            image, target = self.folder[index]
+            self._cache = (index, image, target["masks"])
+        return self._cache[1], self._cache[2]
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, position: int) -> tuple[Tensor, Tensor]:
+        """Sample ``position``: ``(image float [3, S, S] in [0, 1], mask float [S, S])``."""
+        index, number = self.samples[position]
+        image, masks = self._load(index)
+        mask = masks[number].float()
+        if self.augment is not None:
+            image, mask = augment_pair(self.augment, image, mask)
+        return image, mask
+
+    def name(self, position: int) -> str:
+        """``<image id>-object<k>`` of sample ``position`` (k: the object's XML position)."""
+        index, number = self.samples[position]
+        return f"{self.folder.ids[index]}-object{number}"

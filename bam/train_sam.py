@@ -1,4 +1,4 @@
-"""Fine-tuning SAM on the water set with box prompts (``bam train sam``, ``bam compare sam``).
+"""Fine-tuning SAM with box prompts (``bam train sam``, ``bam compare sam``): water or instances.
 
 The seed's part 1 as a pipeline that runs anywhere: the pretrained tiny SAM (or any SAM saved
 with ``save_pretrained``) gets its encoders frozen and its mask decoder trained, by the one
@@ -8,6 +8,14 @@ prompts made from the ground-truth masks (jittered in training, tight at test ti
 augmentation (lesson 2's ``build_pipeline(train=True)``), and IoU and Dice on the test split
 after every epoch. It runs the exercises of lessons 1-4 from ``lessons`` (your code) or
 ``solutions`` (the reference).
+
+``--data`` may also be a Pascal VOC folder with instance masks (``SegmentationObject/``, as
+the bundled ``data/shapes``): then every object is a sample of its own — the image and that
+object's mask, the box prompt made from the mask by the same ``box_prompt`` — and the folder's
+own ``train`` and ``test`` splits (``ImageSets/Segmentation``) replace lesson 1's
+``train_test_split`` (``test_ratio`` is not used): the SAM that lesson 11's pipeline prompts
+with detector boxes is fine-tuned on the training images only, the ones the detector learnt
+from.
 
 A run folder holds::
 
@@ -36,7 +44,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from bam.datasets import WATER_ROOT, SegmentationFolder
+from bam.datasets import WATER_ROOT, InstanceMaskFolder, SegmentationFolder, has_instance_masks
 from bam.implementations import is_stub, lesson_module, require_finished
 from bam.sam_model import PRETRAINED_TINY_SAM, load_sam
 from bam.train import Recipe, fit, pick_device, runs, write_json
@@ -61,6 +69,20 @@ EVALUATION_EXERCISES: dict[str, tuple[str, ...]] = {
 }
 
 
+# a VOC instance folder: its own splits, and DetectionFolder's resize_boxes for the resizing
+_INSTANCE_DATASET = ("resize_boxes",)
+
+
+def exercises_for(data: str | Path, needed: dict[str, tuple[str, ...]]) -> dict[str, tuple]:
+    """``needed`` for the data at ``data``: lesson 1's exercises the loader of that layout runs."""
+    if has_instance_masks(data):
+        return {**needed, "dataset": _INSTANCE_DATASET}
+    return needed
+
+
+SamData = SegmentationFolder | InstanceMaskFolder
+
+
 def load_exercises(impl: str, needed: dict[str, tuple[str, ...]]) -> dict[str, ModuleType]:
     """The lesson modules of ``impl`` (``lessons`` or ``solutions``) the pipeline runs.
 
@@ -75,7 +97,7 @@ def load_exercises(impl: str, needed: dict[str, tuple[str, ...]]) -> dict[str, M
 class RunConfig:
     """Settings of a fine-tuning run (saved as ``config.json``)."""
 
-    data: str = str(WATER_ROOT)
+    data: str = str(WATER_ROOT)  # Images/ + Masks/, or a VOC folder with SegmentationObject/
     checkpoint: str = str(PRETRAINED_TINY_SAM)
     epochs: int = 10
     batch_size: int = 8
@@ -83,12 +105,14 @@ class RunConfig:
     schedule: str = "cosine"  # "cosine" (decays to 5% of learning_rate by the end) or "constant"
     jitter: int = 5
     size: int = 256
-    test_ratio: float = 0.1
+    test_ratio: float = 0.1  # water layout only (a VOC folder has its own splits)
+    train_split: str = "train"  # VOC layout: ImageSets/Segmentation/<train_split>.txt
+    test_split: str = "test"  # VOC layout: the split evaluated after every epoch
     seed: int = 0
     impl: str = "solutions"
     device: str = "auto"
     augment: bool = True
-    limit: int | None = None  # use only the first N images (quick runs and tests)
+    limit: int | None = None  # use only the first N images (VOC: of each split; quick runs)
     checkpoint_every: int = 10
     figures: bool = True
 
@@ -110,6 +134,39 @@ def split_water(config: RunConfig, impl: str) -> tuple[Tensor, Tensor]:
     count = len(SegmentationFolder(config.data, config.size, impl=dataset))
     count = min(count, config.limit) if config.limit else count
     return dataset.train_test_split(count, config.test_ratio, config.seed)
+
+
+def load_data(
+    config: RunConfig, modules: dict[str, ModuleType], augment: Any = None
+) -> tuple[SamData, SamData]:
+    """The training and test sets of ``config.data``, either layout.
+
+    Water layout (``Images/`` + ``Masks/``): lesson 1's ``train_test_split`` of the (first
+    ``limit``) images. VOC layout with instance masks: one sample per object of the folder's
+    ``train_split`` and ``test_split`` images (the first ``limit`` images of each).
+
+    Args:
+        config: the run's data, size, split settings and limit.
+        modules: the lesson modules (``dataset`` runs the loading).
+        augment: the training set's augmentation (``None``: none); the test set has none.
+    """
+    if has_instance_masks(config.data):
+        train_data = InstanceMaskFolder(
+            config.data, config.train_split, config.size, augment=augment,
+            impl=modules["dataset"], limit=config.limit,
+        )  # fmt: skip
+        test_data = InstanceMaskFolder(
+            config.data, config.test_split, config.size, impl=modules["dataset"],
+            limit=config.limit,
+        )  # fmt: skip
+        return train_data, test_data
+    train_idx, test_idx = split_water(config, config.impl)
+    train_data = SegmentationFolder(
+        config.data, config.size, train_idx, augment=augment, impl=modules["dataset"]
+    )
+    return train_data, SegmentationFolder(
+        config.data, config.size, test_idx, impl=modules["dataset"]
+    )
 
 
 def _batch_seed(config: RunConfig, epoch: int, batch: int) -> int:
@@ -139,7 +196,7 @@ def learning_rate_at(config: RunConfig, step: int, total_steps: int) -> float:
 
 
 def _load_batch(
-    data: SegmentationFolder, positions: list[int], sam: ModuleType, jitter: int, seed: int
+    data: SamData, positions: list[int], sam: ModuleType, jitter: int, seed: int
 ) -> dict[str, Tensor] | None:
     """Images, masks and box prompts of some samples; samples with an empty mask are left out."""
     if data.augment is not None and hasattr(data.augment, "set_random_seed"):
@@ -160,7 +217,7 @@ def _load_batch(
 
 def evaluate(
     model: torch.nn.Module,
-    data: SegmentationFolder,
+    data: SamData,
     modules: dict[str, ModuleType],
     batch_size: int = 8,
 ) -> dict[str, float]:
@@ -178,11 +235,11 @@ def evaluate(
         ious.append(metrics.mask_iou(predicted, batch["masks"].bool()))
         dices.append(metrics.dice_coefficient(predicted, batch["masks"].bool()))
     if not ious:
-        raise ValueError(f"{data.root}: no test image with water to evaluate on")
+        raise ValueError(f"{data.root}: no test sample with a mask (water, an object) to evaluate")
     return {"iou": float(torch.cat(ious).mean()), "dice": float(torch.cat(dices).mean())}
 
 
-def box_baseline(data: SegmentationFolder, modules: dict[str, ModuleType]) -> dict[str, float]:
+def box_baseline(data: SamData, modules: dict[str, ModuleType]) -> dict[str, float]:
     """IoU and Dice of the trivial answer: the tight box itself, filled, as the mask."""
     metrics, sam = modules["metrics"], modules["sam"]
     ious, dices = [], []
@@ -206,7 +263,7 @@ def new_run_dir(root: str | Path = "runs") -> Path:
 def sam_recipe(
     config: RunConfig,
     model: torch.nn.Module,
-    data: tuple[SegmentationFolder, SegmentationFolder],
+    data: tuple[SamData, SamData],
     modules: dict[str, ModuleType],
     device: torch.device,
 ) -> Recipe:
@@ -257,7 +314,7 @@ def train(
     progress: bool = True,
     after_batch: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, float]]:
-    """Fine-tunes SAM's mask decoder on the water set; returns the per-epoch metrics.
+    """Fine-tunes SAM's mask decoder (water set, or a VOC instance folder); returns the metrics.
 
     Args:
         config: the settings (ignored on resume: the run's ``config.json`` is used).
@@ -283,7 +340,7 @@ def train(
         config = RunConfig(**json.loads((run_dir / "config.json").read_text(encoding="utf-8")))
     elif checkpoint_path.exists():
         raise FileExistsError(f"{run_dir} already holds a run: use --resume, or another --out")
-    modules = load_exercises(config.impl, TRAINING_EXERCISES)
+    modules = load_exercises(config.impl, exercises_for(config.data, TRAINING_EXERCISES))
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     model = load_sam(config.checkpoint, device=device)
@@ -291,7 +348,6 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / "config.json", asdict(config))
 
-    train_idx, test_idx = split_water(config, config.impl)
     augment = None
     if config.augment:
         augment_module = lesson_module("augment", config.impl)
@@ -299,10 +355,7 @@ def train(
             log("augment.build_pipeline is not done yet: training without augmentation")
         else:
             augment = augment_module.build_pipeline(train=True)
-    train_data = SegmentationFolder(
-        config.data, config.size, train_idx, augment=augment, impl=modules["dataset"]
-    )
-    test_data = SegmentationFolder(config.data, config.size, test_idx, impl=modules["dataset"])
+    train_data, test_data = load_data(config, modules, augment)
     recipe = sam_recipe(config, model, (train_data, test_data), modules, device)
     history = fit(
         recipe, checkpoint_path, resume=resume, log=log, progress=progress,
@@ -327,10 +380,9 @@ def compare(config: RunConfig, fine_tuned: str | Path | None) -> dict[str, dict[
     Returns:
         ``{"box as mask": {...}, "SAM before fine-tuning": {...}, "SAM fine-tuned": {...}}``.
     """
-    modules = load_exercises(config.impl, EVALUATION_EXERCISES)
+    modules = load_exercises(config.impl, exercises_for(config.data, EVALUATION_EXERCISES))
     device = pick_device(config.device)
-    _, test_idx = split_water(config, config.impl)
-    test_data = SegmentationFolder(config.data, config.size, test_idx, impl=modules["dataset"])
+    _, test_data = load_data(config, modules)
     rows = {"box as mask": box_baseline(test_data, modules)}
     before = load_sam(config.checkpoint, device=device).eval()
     rows["SAM before fine-tuning"] = evaluate(before, test_data, modules)

@@ -128,3 +128,35 @@ def test_stubs_are_named_before_anything_runs():
     for name in TRAINING_EXERCISES["sam"]:
         assert f"sam.{name}" in message
     assert "--impl solutions" in message
+
+
+def test_a_voc_instance_folder_trains_one_sample_per_object(tmp_path, small_checkpoint):
+    """``--data data/shapes``: every object of the split's images is a sample (its own mask, its
+    box prompt from the mask); the folder's own splits, so no test image is trained on."""
+    from bam.datasets import SHAPES_ROOT, DetectionFolder
+    from bam.train_sam import exercises_for, load_data
+
+    config = quick_config(small_checkpoint, data=str(SHAPES_ROOT), limit=3, epochs=1, figures=True)
+    modules = load_exercises("solutions", exercises_for(config.data, TRAINING_EXERCISES))
+    assert exercises_for(config.data, TRAINING_EXERCISES)["dataset"] == ("resize_boxes",)
+    train_data, test_data = load_data(config, modules)
+    folders = {
+        split: DetectionFolder(SHAPES_ROOT, split, size=64, impl="solutions")
+        for split in ("train", "test")
+    }
+    assert not set(train_data.folder.ids) & set(test_data.folder.ids)
+    for data, split in ((train_data, "train"), (test_data, "test")):
+        expected = sum(len(folders[split].annotations[i].names) for i in range(3))
+        assert len(data) == expected
+    image, mask = test_data[1]
+    index, number = test_data.samples[1]
+    assert image.shape == (3, 64, 64) and mask.shape == (64, 64)
+    assert torch.equal(mask.bool(), folders["test"][index][1]["masks"][number])
+    history = train(config, tmp_path / "run", progress=False, log=lambda _: None)
+    assert len(history) == 1 and 0 <= history[0]["test_iou"] <= history[0]["test_dice"] <= 1
+    names = sorted(path.stem for path in (tmp_path / "run" / "predictions").glob("*.png"))
+    assert names == sorted(test_data.name(position) for position in range(len(test_data)))
+    assert names[0].startswith(f"{test_data.folder.ids[0]}-object")
+    rows = compare(config, tmp_path / "run")
+    assert set(rows) == {"box as mask", "SAM before fine-tuning", "SAM fine-tuned"}
+    assert 0 < rows["box as mask"]["iou"] < 1  # shapes are not their boxes

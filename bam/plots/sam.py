@@ -18,7 +18,7 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from bam import course
-from bam.datasets import WATER_ROOT, SegmentationFolder
+from bam.datasets import WATER_ROOT, InstanceMaskFolder, SegmentationFolder
 from bam.sam_model import PRETRAINED_TINY_SAM, load_sam, probabilities
 
 SIZE = 256
@@ -177,7 +177,7 @@ def save_run_figures(
     run_dir: Path,
     history: list[dict[str, float]],
     model: torch.nn.Module,
-    test_data: SegmentationFolder,
+    test_data: SegmentationFolder | InstanceMaskFolder,
     modules: dict[str, ModuleType],
 ) -> None:
     """Writes ``curves.png`` and ``predictions/<image name>.png`` (one per test image).
@@ -205,7 +205,7 @@ def save_run_figures(
         figure = Figure(figsize=(8.8, 2.4))
         axes = figure.subplots(1, 4)
         prediction_row(axes, image, box, predicted, chances, truth)
-        name = test_data.pairs[test_data.indices[position]][0].stem
+        name = test_data.name(position)
         figure.suptitle(f"{name}: Dice {dice:.3f}", fontsize=9)
         figure.savefig(out / f"{name}.png", dpi=80, bbox_inches="tight")
         plt.close(figure)
