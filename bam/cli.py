@@ -35,6 +35,8 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("predict", "detector"): "bam.commands.predict_detector",
     ("compare", "detector"): "bam.commands.compare_detector",
     ("compare", "detectors"): "bam.commands.compare_detectors",
+    ("predict", "instances"): "bam.commands.predict_instances",
+    ("compare", "instances"): "bam.commands.compare_instances",
 }
 
 

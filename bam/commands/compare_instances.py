@@ -1,0 +1,392 @@
+"""``bam compare instances DETECTOR_RUN``: instance masks from boxes, three ways, on the test split.
+
+Lesson 11's pipeline, measured. For each test image of a VOC folder with instance masks (the
+bundled ``data/shapes``), at the image's own resolution:
+
+* **(a) boxes as masks** — the detector's boxes, filled (the baseline: what a detector alone
+  says about the pixels);
+* **(b) detector boxes -> SAM** — the pipeline, lesson 11's ``segment_instances``;
+* **(c) ground-truth boxes -> SAM** — SAM prompted with the true boxes: the best the SAM stage
+  can do with perfect boxes, so (c) - (b) is what the detector's boxes cost and (c) itself is
+  what SAM's masks cost.
+
+(b) and (c) run with every SAM given (``--sam``, repeatable: the bundled pretrained tiny SAM by
+default, and e.g. one fine-tuned on the shapes by ``bam train sam --data data/shapes``).
+Overlaps are resolved as in VOC's ``SegmentationObject`` (lesson 11's ``paste_masks``: the
+higher score keeps a pixel; the filled boxes of (a) go through the same rule).
+
+Columns: **mask AP@0.5** (lesson 11's ``mask_average_precision``, over every detection the
+detector returns — its own score threshold, as its box mAP), **mean matched mask IoU** (for each
+ground-truth instance, the IoU of the best same-class prediction scoring above ``--score``, by
+``mask_iou_matrix``, 0 if there is none; the mean over all ground-truth instances), and
+**images/s** (one image at a time, the stages the row runs: detector, filling or SAM; loading
+and scoring not counted). Writes ``instances.md`` (the table) and ``instances.json`` (every
+number, per class, and the settings) into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+DESCRIPTION = "instance masks on the test split: boxes as masks, detector -> SAM, true boxes -> SAM"
+
+# the exercises of lesson 11 (and lesson 3's AP under its mask AP) the comparison runs
+INSTANCE_EXERCISES: dict[str, tuple[str, ...]] = {
+    "metrics": ("average_precision",),
+    "instances": (
+        "boxes_to_prompts",
+        "paste_masks",
+        "mask_iou_matrix",
+        "mask_average_precision",
+        "segment_instances",
+    ),
+}
+ROWS = {
+    "a": "(a) detector boxes as masks",
+    "b": "(b) detector boxes -> SAM",
+    "c": "(c) ground-truth boxes -> SAM",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bam.datasets import SHAPES_ROOT
+    from bam.implementations import add_impl_argument
+
+    parser.add_argument(
+        "detector", help="a run folder of bam train detector (or yolo), or its checkpoint.pt"
+    )
+    parser.add_argument(
+        "--sam",
+        action="append",
+        metavar="DIR",
+        default=None,
+        help="a SAM: a save_pretrained folder or a bam train sam run folder; repeat for several"
+        " (default: the bundled pretrained tiny SAM)",
+    )
+    parser.add_argument(
+        "--data", default=str(SHAPES_ROOT), help="VOC folder with SegmentationObject/"
+    )
+    parser.add_argument("--split", default="test", help="the split scored (default test)")
+    parser.add_argument(
+        "--score",
+        type=float,
+        default=0.5,
+        help="predictions scoring above this count for the matched IoU (default 0.5)",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="only the first N images")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="folder for instances.md and instances.json (default: DETECTOR_RUN/instances)",
+    )
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    add_impl_argument(parser)
+
+
+# ----------------------------------------------------------------------------- the pieces
+
+
+def detector_run_dir(path: str | Path) -> Path:
+    """The run folder of ``path``: the folder itself, or the folder of a ``checkpoint.pt``."""
+    path = Path(path)
+    return path.parent if path.is_file() else path
+
+
+def load_instances(impl: str, pipeline: str) -> dict[str, ModuleType]:
+    """Lesson 11 (``instances``) and lesson 3 (``metrics``) of ``impl``, checked for stubs.
+
+    Raises:
+        UnfinishedExercises: naming every exercise the pipeline runs that is still a stub.
+    """
+    from bam import course
+    from bam.implementations import require_finished
+
+    require_finished(impl, INSTANCE_EXERCISES, pipeline)
+    return {lesson: course.load(lesson, impl) for lesson in INSTANCE_EXERCISES}
+
+
+def load_detector(path: str | Path, impl: str, device: torch.device) -> tuple[nn.Module, Any]:
+    """A trained detector run (model in eval mode) and its ``TrainConfig``.
+
+    Raises:
+        UnfinishedExercises: if a detector exercise the model runs is a stub in ``impl``.
+        FileNotFoundError: if ``path`` is not a run folder (or its checkpoint).
+    """
+    from bam.train_detector import load_trained, read_config, require_finished
+
+    run_dir = detector_run_dir(path)
+    config = read_config(run_dir)
+    require_finished(impl, config.pool, False, config.model)
+    model, config = load_trained(run_dir, impl, str(device))
+    return model, config
+
+
+@torch.no_grad()
+def detect(model: nn.Module, image_size: tuple[int, int], image: Tensor) -> dict[str, Tensor]:
+    """The detector's output for one image, its boxes in the image's own pixels.
+
+    Args:
+        model: a course detector in eval mode (``model([image]) -> [{boxes, scores, labels}]``).
+        image_size: ``(h, w)`` the detector was trained at; the image is resized to it
+            (bilinear, antialiased, as ``DetectionFolder`` resized its training images).
+        image: Tensor[3, H, W] float in [0, 1].
+
+    Returns:
+        ``{"boxes": [N, 4] (x1, y1, x2, y2) pixel edges in the H x W image, "scores": [N],
+        "labels": [N]}`` on the CPU.
+    """
+    height, width = image_size
+    device = next(model.parameters()).device
+    resized = torch.nn.functional.interpolate(
+        image[None], size=(height, width), mode="bilinear", align_corners=False, antialias=True
+    )[0].clamp(0, 1)
+    found = {key: value.cpu() for key, value in model([resized.to(device)])[0].items()}
+    scale = torch.tensor([image.shape[2] / width, image.shape[1] / height] * 2)
+    return {"boxes": found["boxes"] * scale, "scores": found["scores"], "labels": found["labels"]}
+
+
+def filled_boxes(
+    instances: ModuleType, boxes: Tensor, scores: Tensor, image_size: tuple[int, int]
+) -> Tensor:
+    """Boxes as masks, ``bool [N, H, W]``: the pixels whose centre is inside each box.
+
+    Pixel ``(i, j)`` (centre ``(j + 0.5, i + 0.5)``) belongs to box ``(x1, y1, x2, y2)`` when
+    ``x1 <= j + 0.5 < x2`` and ``y1 <= i + 0.5 < y2``; overlaps go to the higher score by
+    lesson 11's ``paste_masks`` (given ``+1`` / ``-1`` logits at full resolution, where its
+    upsampling is the identity), so the masks never overlap, like the SAM rows'.
+    """
+    height, width = image_size
+    x = torch.arange(width, dtype=torch.float32) + 0.5  # [W] pixel centres
+    y = torch.arange(height, dtype=torch.float32) + 0.5  # [H]
+    boxes = boxes.float().cpu()
+    inside_x = (x[None] >= boxes[:, 0:1]) & (x[None] < boxes[:, 2:3])  # [N, W]
+    inside_y = (y[None] >= boxes[:, 1:2]) & (y[None] < boxes[:, 3:4])  # [N, H]
+    filled = inside_y[:, :, None] & inside_x[:, None, :]  # [N, H, W]
+    logits = filled.float() * 2 - 1  # +1 inside, -1 outside
+    return instances.paste_masks(logits, scores.float().cpu(), (height, width))
+
+
+def matched_iou(
+    instances: ModuleType,
+    predictions: list[dict[str, Tensor]],
+    truths: list[dict[str, Tensor]],
+    score: float,
+) -> float:
+    """Mean over all ground-truth instances of the IoU of its best same-class prediction.
+
+    Predictions scoring ``score`` or less are left out; a ground truth with no same-class
+    prediction counts 0. IoU by lesson 11's ``mask_iou_matrix``.
+    """
+    values: list[Tensor] = []
+    for prediction, truth in zip(predictions, truths, strict=True):
+        kept = prediction["scores"] > score
+        masks, labels = prediction["masks"][kept], prediction["labels"][kept]
+        if len(labels) == 0:
+            values.append(torch.zeros(len(truth["labels"])))
+            continue
+        ious = instances.mask_iou_matrix(truth["masks"], masks)  # [G, D]
+        same = truth["labels"][:, None] == labels[None, :]  # [G, D]
+        values.append(torch.where(same, ious, torch.zeros_like(ious)).max(dim=1).values.float())
+    everything = torch.cat(values) if values else torch.zeros(0)
+    return float(everything.mean()) if len(everything) else 0.0
+
+
+def sam_label(path: str | Path) -> str:
+    """How a SAM is named in the table: the bundled one, or its folder."""
+    from bam.sam_model import PRETRAINED_TINY_SAM
+
+    folder = Path(path)
+    if folder.resolve() == PRETRAINED_TINY_SAM.resolve():
+        return "tiny SAM, pretrained"
+    name = folder.parent.name if folder.name == "model" else folder.name
+    return f"tiny SAM, fine-tuned ({name})"
+
+
+def sam_folder(path: str | Path) -> Path:
+    """A ``save_pretrained`` folder: ``path``, or the ``model/`` of a ``bam train sam`` run."""
+    folder = Path(path)
+    return folder / "model" if (folder / "model" / "config.json").is_file() else folder
+
+
+def _timed(function: Any, *arguments: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = function(*arguments)
+    return result, time.perf_counter() - started
+
+
+def compare_instances(
+    detector: str | Path,
+    sams: list[str | Path],
+    data: str | Path,
+    split: str = "test",
+    impl: str = "solutions",
+    device: str = "cpu",
+    score: float = 0.5,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Scores rows (a), (b) and (c) (see the module) on a split; returns everything measured.
+
+    Args:
+        detector: a detector run folder (or its ``checkpoint.pt``).
+        sams: SAM folders (``save_pretrained``, or ``bam train sam`` run folders).
+        data: a VOC folder with instance masks.
+        split: the split scored.
+        impl: whose exercises run (``lessons`` or ``solutions``).
+        device: ``auto``, ``cpu`` or ``cuda``.
+        score: predictions scoring above it count for the matched IoU.
+        limit: only the first ``limit`` images of the split.
+
+    Returns:
+        ``{"rows": [{"row", "method", "sam", "mask_ap", "ap", "mean_iou", "images_per_second",
+        "seconds"}...], "box_map": the detector's box mAP@0.5 on the same images,
+        "images", "instances", "settings"}``.
+
+    Raises:
+        UnfinishedExercises, ImplementationUnavailable, FileNotFoundError, DatasetError.
+    """
+    from bam.datasets import DetectionFolder
+    from bam.implementations import lesson_module
+    from bam.sam_model import load_sam
+    from bam.train import pick_device
+
+    modules = load_instances(impl, "bam compare instances")
+    instances = modules["instances"]
+    where = pick_device(device)
+    model, config = load_detector(detector, impl, where)
+    folder = DetectionFolder(data, split, classes=config.classes, masks=True, impl=impl)
+    count = len(folder) if limit is None else min(limit, len(folder))
+    images, truths, detections, detector_seconds = [], [], [], 0.0
+    for index in range(count):
+        image, target = folder[index]
+        found, seconds = _timed(detect, model, config.image_size, image)
+        detector_seconds += seconds
+        images.append(image)
+        truths.append({key: target[key] for key in ("boxes", "labels", "masks", "difficult")})
+        detections.append(found)
+    num_classes = len(config.classes)
+
+    def scored(method: str, sam: str | None, predictions: list, seconds: float) -> dict:
+        result = instances.mask_average_precision(predictions, truths, 0.5, num_classes=num_classes)
+        return {
+            "row": method,
+            "method": ROWS[method],
+            "sam": sam,
+            "mask_ap": float(result["map"]),
+            "ap": {config.classes[int(k) - 1]: float(v) for k, v in result["ap"].items()},
+            "mean_iou": matched_iou(instances, predictions, truths, score),
+            "images_per_second": count / seconds if seconds > 0 else float("inf"),
+            "seconds": seconds,
+        }
+
+    filled, fill_seconds = [], 0.0
+    for image, found in zip(images, detections, strict=True):
+        masks, seconds = _timed(
+            filled_boxes, instances, found["boxes"], found["scores"], tuple(image.shape[-2:])
+        )
+        filled.append({**found, "masks": masks})
+        fill_seconds += seconds
+    rows = [scored("a", None, filled, detector_seconds + fill_seconds)]
+    for path in sams:
+        sam = load_sam(sam_folder(path), device=where).eval()
+        label = sam_label(path)
+        piped, truth_piped, pipe_seconds, truth_seconds = [], [], 0.0, 0.0
+        for image, found, truth in zip(images, detections, truths, strict=True):
+            result, seconds = _timed(instances.segment_instances, sam, image, found, 0.0)
+            piped.append({key: value.cpu() for key, value in result.items()})
+            pipe_seconds += seconds
+            given = {
+                "boxes": truth["boxes"],
+                "scores": torch.ones(len(truth["boxes"])),
+                "labels": truth["labels"],
+            }
+            result, seconds = _timed(instances.segment_instances, sam, image, given, 0.0)
+            truth_piped.append({key: value.cpu() for key, value in result.items()})
+            truth_seconds += seconds
+        rows.append(scored("b", label, piped, detector_seconds + pipe_seconds))
+        rows.append(scored("c", label, truth_piped, truth_seconds))
+    metrics = lesson_module("metrics", impl)
+    box_map = metrics.mean_average_precision(detections, truths, 0.5, num_classes=num_classes)
+    return {
+        "rows": rows,
+        "box_map": float(box_map["map"]),
+        "images": count,
+        "instances": int(sum(len(truth["labels"]) for truth in truths)),
+        "settings": {
+            "detector": str(detector_run_dir(detector)),
+            "detector_model": config.model,
+            "detector_image_size": list(config.image_size),
+            "sams": [str(path) for path in sams],
+            "data": str(data),
+            "split": split,
+            "impl": impl,
+            "device": str(where),
+            "score": score,
+            "limit": limit,
+            "threads": torch.get_num_threads(),
+        },
+    }
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The rows as a markdown table (mask AP@0.5, mean matched IoU, images/s)."""
+    lines = [
+        "| method | SAM | mask AP@0.5 | mean matched mask IoU | images/s |",
+        "|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        lines.append(
+            f"| {row['method']} | {row['sam'] or '—'} | {row['mask_ap']:.3f} |"
+            f" {row['mean_iou']:.3f} | {row['images_per_second']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bam.datasets import DatasetError
+    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
+    from bam.sam_model import PRETRAINED_TINY_SAM
+
+    sams = args.sam or [str(PRETRAINED_TINY_SAM)]
+    try:
+        result = compare_instances(
+            args.detector, sams, args.data, args.split, args.impl, args.device, args.score,
+            args.limit,
+        )  # fmt: skip
+    except (
+        UnfinishedExercises,
+        ImplementationUnavailable,
+        FileNotFoundError,
+        DatasetError,
+        ValueError,
+    ) as error:
+        print(f"bam compare instances: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else detector_run_dir(args.detector) / "instances"
+    out.mkdir(parents=True, exist_ok=True)
+    words = ["bam compare instances", args.detector, *(f"--sam {path}" for path in sams)]
+    words += [f"--data {args.data}", f"--split {args.split}", f"--score {args.score:g}"]
+    words += [f"--impl {args.impl}", f"--device {args.device}"]
+    words += [f"--limit {args.limit}"] if args.limit is not None else []
+    result["command"] = " ".join(words)
+    table = markdown_table(result)
+    (out / "instances.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (out / "instances.md").write_text(
+        f"{result['images']} images, {result['instances']} instances of"
+        f" `{result['settings']['data']}` ({result['settings']['split']} split); detector box"
+        f" mAP@0.5 on them {result['box_map']:.3f}.\n\n{table}\n",
+        encoding="utf-8",
+    )
+    print(table)
+    print(f"detector box mAP@0.5 on the same images: {result['box_map']:.3f}")
+    print(f"saved {out / 'instances.md'} and {out / 'instances.json'}")
+    return 0
