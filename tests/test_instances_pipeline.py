@@ -99,7 +99,8 @@ def test_detections_come_back_in_the_images_pixels(detector_run):
 
 def test_compare_instances_rows_and_files(tmp_path, detector_run, small_sam, capsys):
     out = tmp_path / "table"
-    arguments = ["compare", "instances", str(detector_run), "--sam", small_sam, "--sam"]
+    arguments = ["compare", "instances", "--detector", str(detector_run), "--sam", small_sam]
+    arguments += ["--sam"]
     arguments += [str(PRETRAINED_TINY_SAM), "--limit", "3", "--out", str(out)]
     assert main(arguments) == 0
     result = json.loads((out / "instances.json").read_text())
@@ -114,7 +115,7 @@ def test_compare_instances_rows_and_files(tmp_path, detector_run, small_sam, cap
     folder = DetectionFolder(SHAPES_ROOT, "test")
     assert result["images"] == 3
     assert result["instances"] == sum(len(folder.annotations[i].names) for i in range(3))
-    assert result["command"].startswith(f"bam compare instances {detector_run} --sam")
+    assert result["command"].startswith(f"bam compare instances --detector {detector_run} --sam")
     table = (out / "instances.md").read_text()
     assert "(c) ground-truth boxes -> SAM" in table and "| tiny SAM, pretrained |" in table
     assert "mask AP@0.5" in capsys.readouterr().out
@@ -133,23 +134,29 @@ def test_ground_truth_boxes_with_the_pretrained_sam_beat_filled_boxes(detector_r
 def test_predict_instances_draws_each_image_and_a_sheet(tmp_path, detector_run, small_sam, capsys):
     images = [str(SHAPES_ROOT / "JPEGImages" / f"shapes_{index:04d}.jpg") for index in (0, 1)]
     sheet = tmp_path / "sheet.png"
-    arguments = ["predict", "instances", str(detector_run / CHECKPOINT), *images]
+    arguments = ["predict", "instances", *images, "--detector", str(detector_run / CHECKPOINT)]
     arguments += ["--sam", small_sam, "--score", "0.0", "--truth", "--sheet", str(sheet)]
     assert main([*arguments, "--out", str(tmp_path / "out")]) == 0
     for name in ("shapes_0000", "shapes_0001"):
         assert (tmp_path / "out" / f"{name}.instances.png").stat().st_size > 0
     assert sheet.stat().st_size > 0
     assert "instances" in capsys.readouterr().out
-    missing = ["predict", "instances", str(detector_run), str(tmp_path / "nothing.jpg")]
+    missing = [
+        "predict",
+        "instances",
+        str(tmp_path / "nothing.jpg"),
+        "--detector",
+        str(detector_run),
+    ]
     assert main([*missing, "--sam", small_sam, "--out", str(tmp_path / "out")]) == 1
     assert "nothing.jpg: file not found" in capsys.readouterr().err
 
 
 def test_unfinished_lessons_are_named(detector_run, capsys):
-    assert main(["compare", "instances", str(detector_run), "--impl", "lessons"]) == 2
+    assert main(["compare", "instances", "--detector", str(detector_run), "--impl", "lessons"]) == 2
     message = capsys.readouterr().err
     assert "lessons/instances.py::segment_instances" in message and "--impl solutions" in message
-    assert main(["predict", "instances", str(detector_run), "x.jpg", "--impl", "lessons"]) == 2
+    assert main(["predict", "instances", "x.jpg", "--impl", "lessons"]) == 2
     assert "lessons/instances.py::paste_masks" in capsys.readouterr().err
 
 
@@ -157,3 +164,23 @@ def test_sam_labels():
     assert sam_label(PRETRAINED_TINY_SAM) == "tiny SAM, pretrained"
     assert sam_label("runs/sam-shapes/model") == "tiny SAM, fine-tuned (sam-shapes)"
     assert sam_label("runs/sam-shapes") == "tiny SAM, fine-tuned (sam-shapes)"
+
+
+def test_the_newest_detector_run_by_default(tmp_path, detector_run, small_sam, monkeypatch, capsys):
+    """No --detector: the newest runs/detector-* with a checkpoint; no images: 4 test images."""
+    import shutil
+
+    from bam.commands.compare_instances import detector_run_dir
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"no detector run .* `bam train detector`"):
+        detector_run_dir(None)
+    assert main(["predict", "instances", "--sam", small_sam]) == 2
+    assert "--detector RUN" in capsys.readouterr().err
+    shutil.copytree(detector_run, tmp_path / "runs" / "detector-20260101-000000")
+    (tmp_path / "runs" / "detector-20260102-000000").mkdir()  # no checkpoint: not a run
+    assert detector_run_dir(None) == Path("runs/detector-20260101-000000")
+    assert main(["predict", "instances", "--sam", small_sam, "--score", "0.0"]) == 0
+    drawn = sorted((tmp_path / "runs/detector-20260101-000000/instances").glob("*.png"))
+    test_ids = (SHAPES_ROOT / "ImageSets/Main/test.txt").read_text().split()[:4]
+    assert [path.name for path in drawn] == [f"{image_id}.instances.png" for image_id in test_ids]

@@ -1,4 +1,4 @@
-"""``bam compare instances DETECTOR_RUN``: instance masks from boxes, three ways, on the test split.
+"""``bam compare instances``: instance masks from boxes, three ways, on the test split.
 
 Lesson 11's pipeline, measured. For each test image of a VOC folder with instance masks (the
 bundled ``data/shapes``), at the image's own resolution:
@@ -62,7 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bam.implementations import add_impl_argument
 
     parser.add_argument(
-        "detector", help="a run folder of bam train detector (or yolo), or its checkpoint.pt"
+        "--detector",
+        metavar="RUN",
+        default=None,
+        help="a run folder of bam train detector (or yolo), or its checkpoint.pt (default: the"
+        " newest runs/detector-* with a checkpoint)",
     )
     parser.add_argument(
         "--sam",
@@ -87,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         metavar="DIR",
         default=None,
-        help="folder for instances.md and instances.json (default: DETECTOR_RUN/instances)",
+        help="folder for instances.md and instances.json (default: the detector run's instances/)",
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
     add_impl_argument(parser)
@@ -96,8 +100,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------------- the pieces
 
 
-def detector_run_dir(path: str | Path) -> Path:
-    """The run folder of ``path``: the folder itself, or the folder of a ``checkpoint.pt``."""
+def detector_run_dir(path: str | Path | None, runs: str | Path = "runs") -> Path:
+    """The run folder of ``path``: the folder itself, or the folder of a ``checkpoint.pt``.
+
+    ``None``: the newest ``runs/detector-*`` folder that holds a checkpoint.
+
+    Raises:
+        FileNotFoundError: for ``None`` when there is no such run.
+    """
+    if path is None:
+        from bam.train.loop import CHECKPOINT
+
+        found = sorted(
+            (folder for folder in Path(runs).glob("detector-*") if (folder / CHECKPOINT).is_file()),
+            key=lambda folder: (folder / CHECKPOINT).stat().st_mtime,
+        )
+        if not found:
+            raise FileNotFoundError(
+                f"no detector run with a {CHECKPOINT} under {runs}/: train one with"
+                " `bam train detector`, or name one with --detector RUN"
+            )
+        return found[-1]
     path = Path(path)
     return path.parent if path.is_file() else path
 
@@ -225,7 +248,7 @@ def _timed(function: Any, *arguments: Any) -> tuple[Any, float]:
 
 
 def compare_instances(
-    detector: str | Path,
+    detector: str | Path | None,
     sams: list[str | Path],
     data: str | Path,
     split: str = "test",
@@ -237,7 +260,7 @@ def compare_instances(
     """Scores rows (a), (b) and (c) (see the module) on a split; returns everything measured.
 
     Args:
-        detector: a detector run folder (or its ``checkpoint.pt``).
+        detector: a detector run folder (or its ``checkpoint.pt``; ``None``: the newest run).
         sams: SAM folders (``save_pretrained``, or ``bam train sam`` run folders).
         data: a VOC folder with instance masks.
         split: the split scored.
@@ -262,6 +285,7 @@ def compare_instances(
     modules = load_instances(impl, "bam compare instances")
     instances = modules["instances"]
     where = pick_device(device)
+    detector = detector_run_dir(detector)
     model, config = load_detector(detector, impl, where)
     folder = DetectionFolder(data, split, classes=config.classes, masks=True, impl=impl)
     count = len(folder) if limit is None else min(limit, len(folder))
@@ -371,9 +395,10 @@ def run(args: argparse.Namespace) -> int:
     ) as error:
         print(f"bam compare instances: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else detector_run_dir(args.detector) / "instances"
+    out = Path(args.out) if args.out else Path(result["settings"]["detector"]) / "instances"
     out.mkdir(parents=True, exist_ok=True)
-    words = ["bam compare instances", args.detector, *(f"--sam {path}" for path in sams)]
+    words = ["bam compare instances", f"--detector {result['settings']['detector']}"]
+    words += [f"--sam {path}" for path in sams]
     words += [f"--data {args.data}", f"--split {args.split}", f"--score {args.score:g}"]
     words += [f"--impl {args.impl}", f"--device {args.device}"]
     words += [f"--limit {args.limit}"] if args.limit is not None else []

@@ -1,7 +1,8 @@
-"""``bam predict instances DETECTOR_RUN IMAGE...``: instance masks from a detector and a SAM.
+"""``bam predict instances [IMAGE...]``: instance masks from a detector and a SAM.
 
-Lesson 11's pipeline on image files: the detector (a ``bam train detector`` or ``bam train
-yolo`` run, or its ``checkpoint.pt``) finds the boxes — each image resized to the run's training
+Lesson 11's pipeline on image files: the detector (``--detector``: a ``bam train detector`` or
+``bam train yolo`` run, or its ``checkpoint.pt``; the newest ``runs/detector-*`` by default)
+finds the boxes — each image resized to the run's training
 size, the boxes scaled back to the image's own pixels, as ``bam predict detector`` — and
 ``segment_instances`` prompts the SAM (``--sam``: the bundled pretrained tiny SAM by default,
 or a ``bam train sam`` run) with them. Prints one line per instance and saves
@@ -9,7 +10,8 @@ or a ``bam train sam`` run) with them. Prints one line per instance and saves
 outlined, its box and ``class score`` as ``bam predict detector`` draws them. An image that sits
 in a VOC folder with instance masks (``.../JPEGImages/<id>.jpg`` next to
 ``.../SegmentationObject/<id>.png``) gets its ground truth drawn beside it with ``--truth``;
-``--sheet FILE`` also saves all the images in one figure.
+``--sheet FILE`` also saves all the images in one figure. Without images: the first four test
+images of ``data/shapes``, with their ground truth.
 """
 
 from __future__ import annotations
@@ -30,9 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bam.implementations import add_impl_argument
 
     parser.add_argument(
-        "detector", help="a run folder of bam train detector (or yolo), or its checkpoint.pt"
+        "images",
+        nargs="*",
+        help="image files (jpg, png, ...); default: the first 4 test images of data/shapes,"
+        " with their ground truth",
     )
-    parser.add_argument("images", nargs="+", help="image files (jpg, png, ...)")
+    parser.add_argument(
+        "--detector",
+        metavar="RUN",
+        default=None,
+        help="a run folder of bam train detector (or yolo), or its checkpoint.pt (default: the"
+        " newest runs/detector-* with a checkpoint)",
+    )
     parser.add_argument(
         "--sam",
         metavar="DIR",
@@ -41,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " (default: the bundled pretrained tiny SAM)",
     )
     parser.add_argument(
-        "--out", default=None, help="folder for the PNGs (default: DETECTOR_RUN/instances)"
+        "--out", default=None, help="folder for the PNGs (default: the detector run's instances/)"
     )
     parser.add_argument(
         "--score", type=float, default=0.5, help="detections scoring above this (default 0.5)"
@@ -190,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
         load_instances,
         sam_folder,
     )
-    from bam.datasets import DatasetError, load_image
+    from bam.datasets import SHAPES_ROOT, DatasetError, load_image
     from bam.implementations import ImplementationUnavailable, UnfinishedExercises
     from bam.sam_model import PRETRAINED_TINY_SAM, load_sam
     from bam.train import pick_device
@@ -198,22 +209,28 @@ def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     try:
         instances = load_instances(args.impl, "bam predict instances")["instances"]
-        model, config = load_detector(args.detector, args.impl, device)
+        run_dir = detector_run_dir(args.detector)
+        model, config = load_detector(run_dir, args.impl, device)
         sam = load_sam(sam_folder(args.sam or PRETRAINED_TINY_SAM), device=device).eval()
     except (UnfinishedExercises, ImplementationUnavailable, FileNotFoundError, ValueError) as error:
         print(f"bam predict instances: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else detector_run_dir(args.detector) / "instances"
+    out = Path(args.out) if args.out else run_dir / "instances"
     out.mkdir(parents=True, exist_ok=True)
     status = 0
     shown: tuple[list, list, list, list] = ([], [], [], [])
-    for name in args.images:
+    names, with_truth = args.images, args.truth
+    if not names:  # the first test images of the bundled shapes, with their ground truth
+        split = (SHAPES_ROOT / "ImageSets" / "Main" / "test.txt").read_text().split()
+        names = [str(SHAPES_ROOT / "JPEGImages" / f"{image_id}.jpg") for image_id in split[:4]]
+        with_truth = True
+    for name in names:
         path = Path(name)
         try:
             if not path.is_file():
                 raise DatasetError(f"{path}: file not found")
             image = load_image(path)  # [3, H, W]
-            truth = voc_truth(path, config.classes) if args.truth else None
+            truth = voc_truth(path, config.classes) if with_truth else None
         except DatasetError as error:
             print(f"bam predict instances: {error}", file=sys.stderr)
             status = 1
