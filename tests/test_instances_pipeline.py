@@ -19,6 +19,7 @@ from bam.commands.compare_instances import (
     compare_instances,
     detect,
     filled_boxes,
+    found_by_detector,
     load_detector,
     markdown_table,
     matched_iou,
@@ -84,6 +85,26 @@ def test_matched_iou_by_hand():
     assert matched_iou(solutions.instances, [empty], [truth], score=0.5) == 0.0
 
 
+def test_found_by_detector_by_hand():
+    """A same-class box above the score at box IoU >= 0.5 finds a ground truth."""
+    import solutions.metrics
+
+    truth = {
+        "boxes": torch.tensor([[0.0, 0, 10, 10], [20, 20, 30, 30]]),
+        "labels": torch.tensor([1, 2]),
+    }
+    detection = {
+        "boxes": torch.tensor([[0.0, 0, 10, 5], [20, 20, 30, 30], [0, 0, 10, 10]]),
+        "labels": torch.tensor([1, 1, 2]),  # the exact boxes have the wrong class
+        "scores": torch.tensor([0.9, 0.9, 0.9]),
+    }
+    found, ious = found_by_detector(solutions.metrics, [detection], [truth], 0.5)
+    assert found.tolist() == [True, False] and ious.tolist() == [0.5, 0.0]
+    detection["scores"] = torch.tensor([0.5, 0.9, 0.9])  # not above the score: left out
+    found, _ = found_by_detector(solutions.metrics, [detection], [truth], 0.5)
+    assert found.tolist() == [False, False]
+
+
 def test_detections_come_back_in_the_images_pixels(detector_run):
     model, config = load_detector(detector_run / CHECKPOINT, "solutions", torch.device("cpu"))
     image, _ = DetectionFolder(SHAPES_ROOT, "test")[0]
@@ -111,6 +132,7 @@ def test_compare_instances_rows_and_files(tmp_path, detector_run, small_sam, cap
     ]  # fmt: skip
     for row in result["rows"]:
         assert 0 <= row["mask_ap"] <= 1 and 0 <= row["mean_iou"] <= 1
+        assert 0 <= row["mean_iou_found"] <= 1
         assert row["images_per_second"] > 0
     folder = DetectionFolder(SHAPES_ROOT, "test")
     assert result["images"] == 3

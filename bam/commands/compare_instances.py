@@ -199,18 +199,18 @@ def filled_boxes(
     return instances.paste_masks(logits, scores.float().cpu(), (height, width))
 
 
-def matched_iou(
+def best_ious(
     instances: ModuleType,
     predictions: list[dict[str, Tensor]],
     truths: list[dict[str, Tensor]],
     score: float,
-) -> float:
-    """Mean over all ground-truth instances of the IoU of its best same-class prediction.
+) -> Tensor:
+    """For every ground-truth instance (image by image), the IoU of its best same-class prediction.
 
     Predictions scoring ``score`` or less are left out; a ground truth with no same-class
-    prediction counts 0. IoU by lesson 11's ``mask_iou_matrix``.
+    prediction gets 0. IoU by lesson 11's ``mask_iou_matrix``. ``Tensor[G_total]`` float32.
     """
-    values: list[Tensor] = []
+    values: list[Tensor] = [torch.zeros(0)]
     for prediction, truth in zip(predictions, truths, strict=True):
         kept = prediction["scores"] > score
         masks, labels = prediction["masks"][kept], prediction["labels"][kept]
@@ -220,8 +220,49 @@ def matched_iou(
         ious = instances.mask_iou_matrix(truth["masks"], masks)  # [G, D]
         same = truth["labels"][:, None] == labels[None, :]  # [G, D]
         values.append(torch.where(same, ious, torch.zeros_like(ious)).max(dim=1).values.float())
-    everything = torch.cat(values) if values else torch.zeros(0)
-    return float(everything.mean()) if len(everything) else 0.0
+    return torch.cat(values)
+
+
+def matched_iou(
+    instances: ModuleType,
+    predictions: list[dict[str, Tensor]],
+    truths: list[dict[str, Tensor]],
+    score: float,
+) -> float:
+    """Mean over all ground-truth instances of the IoU of its best same-class prediction.
+
+    Predictions scoring ``score`` or less are left out; a ground truth with no same-class
+    prediction counts 0 (see ``best_ious``). 0.0 when there is no ground truth.
+    """
+    values = best_ious(instances, predictions, truths, score)
+    return float(values.mean()) if len(values) else 0.0
+
+
+def found_by_detector(
+    metrics: ModuleType,
+    detections: list[dict[str, Tensor]],
+    truths: list[dict[str, Tensor]],
+    score: float,
+) -> tuple[Tensor, Tensor]:
+    """Per ground-truth instance: whether a same-class detection scoring above ``score`` has box
+    IoU >= 0.5 with it, and the best such box IoU (lesson 3's ``box_iou``; 0 if none).
+
+    Returns:
+        ``(found bool [G_total], box_iou float [G_total])``, image by image as ``best_ious``.
+    """
+    found, values = [torch.zeros(0, dtype=torch.bool)], [torch.zeros(0)]
+    for detection, truth in zip(detections, truths, strict=True):
+        kept = detection["scores"] > score
+        boxes, labels = detection["boxes"][kept], detection["labels"][kept]
+        if len(labels) == 0 or len(truth["labels"]) == 0:
+            best = torch.zeros(len(truth["labels"]))
+        else:
+            ious = metrics.box_iou(truth["boxes"].float(), boxes.float())  # [G, D]
+            same = truth["labels"][:, None] == labels[None, :]
+            best = torch.where(same, ious, torch.zeros_like(ious)).max(dim=1).values.float()
+        found.append(best >= 0.5)
+        values.append(best)
+    return torch.cat(found), torch.cat(values)
 
 
 def sam_label(path: str | Path) -> str:
@@ -270,9 +311,13 @@ def compare_instances(
         limit: only the first ``limit`` images of the split.
 
     Returns:
-        ``{"rows": [{"row", "method", "sam", "mask_ap", "ap", "mean_iou", "images_per_second",
-        "seconds"}...], "box_map": the detector's box mAP@0.5 on the same images,
-        "images", "instances", "settings"}``.
+        ``{"rows": [{"row", "method", "sam", "mask_ap", "ap", "mean_iou", "mean_iou_found",
+        "images_per_second", "seconds"}...], "box_map": the detector's box mAP@0.5 on the same
+        images, "detector_boxes": {"found", "recall", "mean_box_iou", "mean_box_iou_found"},
+        "images", "instances", "settings"}``: ``mean_iou_found`` is the matched IoU over the
+        ground truths the detector found (a same-class box scoring above ``score`` at box IoU
+        >= 0.5; ``found_by_detector``), the same instances for every row, so the rows' gap
+        splits into missed objects and imprecise boxes.
 
     Raises:
         UnfinishedExercises, ImplementationUnavailable, FileNotFoundError, DatasetError.
@@ -298,6 +343,8 @@ def compare_instances(
         truths.append({key: target[key] for key in ("boxes", "labels", "masks", "difficult")})
         detections.append(found)
     num_classes = len(config.classes)
+    metrics = lesson_module("metrics", impl)
+    truth_found, box_ious = found_by_detector(metrics, detections, truths, score)
 
     def scored(method: str, sam: str | None, predictions: list, seconds: float) -> dict:
         result = instances.mask_average_precision(predictions, truths, 0.5, num_classes=num_classes)
@@ -308,6 +355,11 @@ def compare_instances(
             "mask_ap": float(result["map"]),
             "ap": {config.classes[int(k) - 1]: float(v) for k, v in result["ap"].items()},
             "mean_iou": matched_iou(instances, predictions, truths, score),
+            "mean_iou_found": float(
+                best_ious(instances, predictions, truths, score)[truth_found].mean()
+            )
+            if truth_found.any()
+            else 0.0,
             "images_per_second": count / seconds if seconds > 0 else float("inf"),
             "seconds": seconds,
         }
@@ -338,11 +390,16 @@ def compare_instances(
             truth_seconds += seconds
         rows.append(scored("b", label, piped, detector_seconds + pipe_seconds))
         rows.append(scored("c", label, truth_piped, truth_seconds))
-    metrics = lesson_module("metrics", impl)
     box_map = metrics.mean_average_precision(detections, truths, 0.5, num_classes=num_classes)
     return {
         "rows": rows,
         "box_map": float(box_map["map"]),
+        "detector_boxes": {
+            "found": int(truth_found.sum()),
+            "recall": float(truth_found.float().mean()) if len(truth_found) else 0.0,
+            "mean_box_iou": float(box_ious.mean()) if len(box_ious) else 0.0,
+            "mean_box_iou_found": float(box_ious[truth_found].mean()) if truth_found.any() else 0.0,
+        },
         "images": count,
         "instances": int(sum(len(truth["labels"]) for truth in truths)),
         "settings": {
