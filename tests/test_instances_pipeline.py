@@ -137,6 +137,9 @@ def test_compare_instances_rows_and_files(tmp_path, detector_run, small_sam, cap
     folder = DetectionFolder(SHAPES_ROOT, "test")
     assert result["images"] == 3
     assert result["instances"] == sum(len(folder.annotations[i].names) for i in range(3))
+    per_instance = result["per_instance"]
+    assert all(len(values) == result["instances"] for values in per_instance.values())
+    assert all(len(row["iou_per_instance"]) == result["instances"] for row in result["rows"])
     assert result["command"].startswith(f"bam compare instances --detector {detector_run} --sam")
     table = (out / "instances.md").read_text()
     assert "(c) ground-truth boxes -> SAM" in table and "| tiny SAM, pretrained |" in table

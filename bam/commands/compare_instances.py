@@ -312,9 +312,10 @@ def compare_instances(
 
     Returns:
         ``{"rows": [{"row", "method", "sam", "mask_ap", "ap", "mean_iou", "mean_iou_found",
-        "images_per_second", "seconds"}...], "box_map": the detector's box mAP@0.5 on the same
-        images, "detector_boxes": {"found", "recall", "mean_box_iou", "mean_box_iou_found"},
-        "images", "instances", "settings"}``: ``mean_iou_found`` is the matched IoU over the
+        "images_per_second", "seconds", "iou_per_instance"}...], "box_map": the detector's box
+        mAP@0.5 on the same images, "detector_boxes": {"found", "recall", "mean_box_iou",
+        "mean_box_iou_found"}, "per_instance": {"image", "label", "area", "box_area", "found",
+        "box_iou"}, "images", "instances", "settings"}``: ``mean_iou_found`` is the matched IoU over the
         ground truths the detector found (a same-class box scoring above ``score`` at box IoU
         >= 0.5; ``found_by_detector``), the same instances for every row, so the rows' gap
         splits into missed objects and imprecise boxes.
@@ -362,6 +363,10 @@ def compare_instances(
             else 0.0,
             "images_per_second": count / seconds if seconds > 0 else float("inf"),
             "seconds": seconds,
+            "iou_per_instance": [
+                round(value, 4)
+                for value in best_ious(instances, predictions, truths, score).tolist()
+            ],
         }
 
     filled, fill_seconds = [], 0.0
@@ -402,6 +407,18 @@ def compare_instances(
         },
         "images": count,
         "instances": int(sum(len(truth["labels"]) for truth in truths)),
+        "per_instance": {  # every ground truth, image by image (as the rows' iou_per_instance)
+            "image": [folder.ids[i] for i, truth in enumerate(truths) for _ in truth["labels"]],
+            "label": [int(v) for truth in truths for v in truth["labels"].tolist()],
+            "area": [int(v) for truth in truths for v in truth["masks"].sum(dim=(1, 2)).tolist()],
+            "box_area": [
+                int(v)
+                for truth in truths
+                for v in ((truth["boxes"][:, 2:] - truth["boxes"][:, :2]).prod(dim=1)).tolist()
+            ],
+            "found": truth_found.tolist(),
+            "box_iou": [round(value, 4) for value in box_ious.tolist()],
+        },
         "settings": {
             "detector": str(detector_run_dir(detector)),
             "detector_model": config.model,
