@@ -315,8 +315,8 @@ def compare_instances(
         "images_per_second", "seconds", "iou_per_instance"}...], "box_map": the detector's box
         mAP@0.5 on the same images, "detector_boxes": {"found", "recall", "mean_box_iou",
         "mean_box_iou_found"}, "per_instance": {"image", "label", "area", "box_area", "found",
-        "box_iou"}, "images", "instances", "settings"}``: ``mean_iou_found`` is the matched IoU over the
-        ground truths the detector found (a same-class box scoring above ``score`` at box IoU
+        "box_iou", "box_iou_any_class"}, "images", "instances", "settings"}``:
+        ``mean_iou_found`` is the matched IoU over the ground truths the detector found (a same-class box scoring above ``score`` at box IoU
         >= 0.5; ``found_by_detector``), the same instances for every row, so the rows' gap
         splits into missed objects and imprecise boxes.
 
@@ -346,6 +346,17 @@ def compare_instances(
     num_classes = len(config.classes)
     metrics = lesson_module("metrics", impl)
     truth_found, box_ious = found_by_detector(metrics, detections, truths, score)
+    any_class = [  # the same, with every detection relabelled as the ground truth's class
+        {**found, "labels": torch.full_like(found["labels"], int(label))}
+        for found, truth in zip(detections, truths, strict=True)
+        for label in truth["labels"].tolist()
+    ]
+    single = [  # one ground truth at a time, so each meets every detection as its own class
+        {key: truth[key][number : number + 1] for key in ("boxes", "labels")}
+        for truth in truths
+        for number in range(len(truth["labels"]))
+    ]
+    _, any_class_ious = found_by_detector(metrics, any_class, single, score)
 
     def scored(method: str, sam: str | None, predictions: list, seconds: float) -> dict:
         result = instances.mask_average_precision(predictions, truths, 0.5, num_classes=num_classes)
@@ -418,6 +429,7 @@ def compare_instances(
             ],
             "found": truth_found.tolist(),
             "box_iou": [round(value, 4) for value in box_ious.tolist()],
+            "box_iou_any_class": [round(value, 4) for value in any_class_ious.tolist()],
         },
         "settings": {
             "detector": str(detector_run_dir(detector)),
