@@ -313,8 +313,8 @@ def compare_instances(
     Returns:
         ``{"rows": [{"row", "method", "sam", "mask_ap", "ap", "mean_iou", "mean_iou_found",
         "images_per_second", "seconds", "iou_per_instance"}...], "box_map": the detector's box
-        mAP@0.5 on the same images, "detector_boxes": {"found", "recall", "mean_box_iou",
-        "mean_box_iou_found"}, "per_instance": {"image", "label", "area", "box_area", "found",
+        mAP@0.5 on the same images, "detector_boxes": {"found", "found_any_score", "recall",
+        "mean_box_iou", "mean_box_iou_found"}, "per_instance": {"image", "label", "area", "box_area", "found",
         "box_iou", "box_iou_any_class"}, "images", "instances", "settings"}``:
         ``mean_iou_found`` is the matched IoU over the ground truths the detector found (a same-class box scoring above ``score`` at box IoU
         >= 0.5; ``found_by_detector``), the same instances for every row, so the rows' gap
@@ -412,6 +412,7 @@ def compare_instances(
         "box_map": float(box_map["map"]),
         "detector_boxes": {
             "found": int(truth_found.sum()),
+            "found_any_score": int(found_by_detector(metrics, detections, truths, 0.0)[0].sum()),
             "recall": float(truth_found.float().mean()) if len(truth_found) else 0.0,
             "mean_box_iou": float(box_ious.mean()) if len(box_ious) else 0.0,
             "mean_box_iou_found": float(box_ious[truth_found].mean()) if truth_found.any() else 0.0,
