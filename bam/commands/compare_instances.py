@@ -32,10 +32,11 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import Tensor, nn
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor, nn
 
 DESCRIPTION = "instance masks on the test split: boxes as masks, detector -> SAM, true boxes -> SAM"
 
@@ -154,7 +155,6 @@ def load_detector(path: str | Path, impl: str, device: torch.device) -> tuple[nn
     return model, config
 
 
-@torch.no_grad()
 def detect(model: nn.Module, image_size: tuple[int, int], image: Tensor) -> dict[str, Tensor]:
     """The detector's output for one image, its boxes in the image's own pixels.
 
@@ -168,12 +168,15 @@ def detect(model: nn.Module, image_size: tuple[int, int], image: Tensor) -> dict
         ``{"boxes": [N, 4] (x1, y1, x2, y2) pixel edges in the H x W image, "scores": [N],
         "labels": [N]}`` on the CPU.
     """
+    import torch
+
     height, width = image_size
     device = next(model.parameters()).device
     resized = torch.nn.functional.interpolate(
         image[None], size=(height, width), mode="bilinear", align_corners=False, antialias=True
     )[0].clamp(0, 1)
-    found = {key: value.cpu() for key, value in model([resized.to(device)])[0].items()}
+    with torch.no_grad():
+        found = {key: value.cpu() for key, value in model([resized.to(device)])[0].items()}
     scale = torch.tensor([image.shape[2] / width, image.shape[1] / height] * 2)
     return {"boxes": found["boxes"] * scale, "scores": found["scores"], "labels": found["labels"]}
 
@@ -188,6 +191,8 @@ def filled_boxes(
     lesson 11's ``paste_masks`` (given ``+1`` / ``-1`` logits at full resolution, where its
     upsampling is the identity), so the masks never overlap, like the SAM rows'.
     """
+    import torch
+
     height, width = image_size
     x = torch.arange(width, dtype=torch.float32) + 0.5  # [W] pixel centres
     y = torch.arange(height, dtype=torch.float32) + 0.5  # [H]
@@ -210,6 +215,8 @@ def best_ious(
     Predictions scoring ``score`` or less are left out; a ground truth with no same-class
     prediction gets 0. IoU by lesson 11's ``mask_iou_matrix``. ``Tensor[G_total]`` float32.
     """
+    import torch
+
     values: list[Tensor] = [torch.zeros(0)]
     for prediction, truth in zip(predictions, truths, strict=True):
         kept = prediction["scores"] > score
@@ -250,6 +257,8 @@ def found_by_detector(
     Returns:
         ``(found bool [G_total], box_iou float [G_total])``, image by image as ``best_ious``.
     """
+    import torch
+
     found, values = [torch.zeros(0, dtype=torch.bool)], [torch.zeros(0)]
     for detection, truth in zip(detections, truths, strict=True):
         kept = detection["scores"] > score
@@ -323,6 +332,8 @@ def compare_instances(
     Raises:
         UnfinishedExercises, ImplementationUnavailable, FileNotFoundError, DatasetError.
     """
+    import torch
+
     from bam.datasets import DetectionFolder
     from bam.implementations import lesson_module
     from bam.sam_model import load_sam

@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from matplotlib.figure import Figure
-from torch import Tensor
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
+    from torch import Tensor
 
 DESCRIPTION = "instance masks of image files: a detector run's boxes prompt a SAM"
 
@@ -71,6 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _rgb(colour: str) -> np.ndarray:
+    import numpy as np
     from matplotlib.colors import to_rgb
 
     return np.array(to_rgb(colour))
@@ -137,6 +139,9 @@ def instances_figure(
         truths: per image ``{"boxes", "labels", "masks"}`` or ``None``; ``None``: no column.
         names: a title for each image (its file name).
     """
+    import numpy as np
+    from matplotlib.figure import Figure
+
     with_truth = truths is not None and any(truth is not None for truth in truths)
     columns = 2 if with_truth else 1
     rows = max(len(images), 1)
@@ -165,6 +170,8 @@ def voc_truth(image_path: Path, classes: Sequence[str]) -> dict[str, Tensor] | N
     ``.../JPEGImages/<id>.<ext>`` with ``.../Annotations/<id>.xml`` and
     ``.../SegmentationObject/<id>.png`` beside it: ``{"boxes", "labels", "masks"}``.
     """
+    import torch
+
     from bam.datasets import instance_masks, read_palette_png, read_voc_annotation
 
     root, image_id = image_path.parent.parent, image_path.stem
