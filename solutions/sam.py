@@ -13,9 +13,9 @@ Notation:
     H, W        image height and width in pixels
     h, w        size of the decoder's low-resolution masks (the model input side / 4)
     mask        Tensor[H, W] bool or {0, 1} float; masks Tensor[B, H, W]
-    box         Tensor[4] float ``(x1, y1, x2, y2)``, absolute pixels, inclusive max (the box of
-                a one-pixel mask at column x, row y is ``(x, y, x, y)``, as torchvision's
-                ``masks_to_boxes``); boxes Tensor[B, 4]
+    box         Tensor[4] float ``(x1, y1, x2, y2)``, absolute pixels, continuous pixel edges
+                (pixel ``i`` spans ``[i, i + 1)``: the box of a one-pixel mask at column x, row y
+                is ``(x, y, x + 1, y + 1)``); boxes Tensor[B, 4]
     logits      raw scores before the sigmoid; probability = sigmoid(logits)
     model       a transformers ``SamModel`` (see ``bam.sam_model``); ``bam.sam_model.sam_inputs``
                 turns images in [0, 1] and boxes into its ``pixel_values`` and ``input_boxes``
