@@ -61,6 +61,8 @@ def reference_paste(low_res_logits: Tensor, scores: Tensor, image_size, threshol
 
 def reference_mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
     """Pairwise IoU by broadcasting bool masks; 0 where both are empty."""
+    if masks1.shape[-2:] != masks2.shape[-2:]:
+        raise ValueError("masks of different sizes")
     a, b = masks1.bool()[:, None], masks2.bool()[None]
     intersection = (a & b).sum(dim=(-2, -1)).double()
     union = (a | b).sum(dim=(-2, -1)).double()
@@ -825,6 +827,12 @@ def test_mask_iou_dtypes_empty_sets_and_bad_input():
         "IoU of uint8 {0, 1} masks",
         dtype=torch.float32,
     )
+    expect_tensor(
+        mask_iou_matrix(a, b.double()), "IoU of float32 and float64 masks", dtype=torch.float64
+    )
+    expect_tensor(
+        mask_iou_matrix(a.bool(), b.double()), "IoU of bool and float64 masks", dtype=torch.float64
+    )
     half = expect_tensor(
         mask_iou_matrix(torch.ones(1, 120, 120).half(), torch.ones(120, 120).tril()[None].half()),
         "IoU of float16 120x120 masks",
@@ -907,6 +915,7 @@ def test_mask_ap_voc_rule_not_coco_rule_by_hand():
     """
     truths = [instance_image([[0, 0, 10, 10], [4, 0, 14, 10]], [1, 1], size=(10, 16))]
     detections = [instance_image([[1, 0, 11, 10], [2, 0, 12, 10]], [1, 1], [0.9, 0.8], (10, 16))]
+    detections[0]["boxes"] = torch.zeros(2, 4)  # other keys are not used: the masks count
     result = mask_ap()(detections, truths, 0.5, num_classes=1)
     expect_close(
         result["ap"].get(1, float("nan")),
@@ -926,6 +935,7 @@ def test_mask_ap_hand_computed_classes_without_detections_count():
     detection -> not scored.
     """
     truths = [instance_image([[0, 0, 10, 10], [20, 20, 30, 30], [0, 20, 8, 30]], [1, 1, 2])]
+    truths[0]["masks"] = truths[0]["masks"].to(torch.uint8)  # {0, 1} ground truth
     detections = [
         instance_image(
             [[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 30], [12, 0, 20, 8]],
@@ -1018,6 +1028,15 @@ def test_mask_ap_empty_cases_and_bad_input():
     raises_value_error(
         lambda: mask_average_precision([some, some], [nothing], 0.5, num_classes=1),
         "two detection dicts for one ground-truth dict",
+    )
+    raises_value_error(
+        lambda: mask_average_precision(
+            [instance_image([[0, 0, 4, 4]], [1], [0.5], (8, 9))],
+            [instance_image([[0, 0, 4, 4]], [1], size=(8, 8))],
+            0.5,
+            num_classes=1,
+        ),
+        "detection masks 8x9 against ground-truth masks 8x8",
     )
 
 
@@ -1184,6 +1203,10 @@ def test_segment_leaves_the_mode_and_ignores_other_keys():
     raises_value_error(
         lambda: segment_instances(model, image, dict(detection, scores=torch.ones(3))),
         "3 scores for 4 boxes",
+    )
+    raises_value_error(
+        lambda: segment_instances(model, image, dict(detection, labels=torch.ones(5).long())),
+        "5 labels for 4 boxes",
     )
 
 

@@ -219,6 +219,12 @@ def mask_average_precision(
             f"{len(detections)} detection dicts but {len(ground_truths)} ground-truth dicts:"
             " pass one of each per image"
         )
+    for index, (detection, truth) in enumerate(zip(detections, ground_truths, strict=True)):
+        if detection["masks"].shape[-2:] != truth["masks"].shape[-2:]:
+            raise ValueError(
+                f"image {index}: detection masks are {tuple(detection['masks'].shape[-2:])},"
+                f" ground-truth masks {tuple(truth['masks'].shape[-2:])}: they must be the same H, W"
+            )
     ap_per_class: dict[int, float] = {}
     for class_id in range(1, num_classes + 1):
         scores, outcomes = [], []  # per image: scores [D'], outcome [D'] (1 TP, 0 FP, -1 ignored)
