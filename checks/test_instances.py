@@ -539,6 +539,11 @@ def test_prompts_dtypes_empty_and_bad_input():
     raises_value_error(lambda: boxes_to_prompts(torch.zeros(2, 4), (0, 10), 64), "image_size H=0")
     raises_value_error(lambda: boxes_to_prompts(torch.zeros(2, 4), (10, -3), 64), "image_size W=-3")
     raises_value_error(lambda: boxes_to_prompts(torch.zeros(2, 4), (10, 10), 0), "input_size 0")
+    expect_close(
+        boxes_to_prompts(torch.tensor([[0.0, 0.0, 2.0, 1.0]]), (1, 2), 1),
+        torch.tensor([[0.0, 0.0, 1.0, 1.0]]),
+        "prompt of the whole of a 1x2 image in a 1x1 input (sizes of 1 are valid)",
+    )
 
 
 # ----------------------------------------------------------------------------- paste_masks
@@ -822,6 +827,14 @@ def test_mask_iou_dtypes_empty_sets_and_bad_input():
         mask_iou_matrix(a.double(), b.double()), "IoU of float64 masks", dtype=torch.float64
     )
     expect_close(iou, torch.tensor([[0.5]], dtype=torch.float64), "IoU of float64 masks")
+    third = torch.tensor([[[1.0, 1.0, 1.0]]], dtype=torch.float64)
+    expect_close(
+        mask_iou_matrix(third, torch.tensor([[[0.0, 1.0, 0.0]]], dtype=torch.float64)),
+        torch.tensor([[1 / 3]], dtype=torch.float64),
+        "IoU 1/3 of float64 masks, to float64 precision (computed in float64, not float32)",
+        atol=1e-12,
+        rtol=0,
+    )
     expect_tensor(
         mask_iou_matrix(a.to(torch.uint8), b.to(torch.uint8)),
         "IoU of uint8 {0, 1} masks",
