@@ -674,6 +674,13 @@ def test_paste_equal_scores_go_to_the_earlier_instance():
         "scores (0.4, 0.8, 0.8) all claiming every pixel: instance 1 (the earlier of the two"
         f" 0.8) should get them all; got pixel counts {masks.sum(dim=(1, 2)).tolist()}",
     )
+    many = paste_masks(torch.ones(40, 2, 2), torch.full((40,), 0.5), (2, 2))
+    expect(
+        bool(many[0].all()) and not bool(many[1:].any()),
+        "40 instances with equal scores all claiming every pixel: the first keeps them all (a"
+        " sort that is not stable reorders ties once there are more than a few);"
+        f" got the pixels of instances {many.flatten(1).any(dim=1).nonzero().flatten().tolist()}",
+    )
 
 
 @exercise("instances.paste_masks", points=1)
@@ -1251,6 +1258,30 @@ def test_segment_with_a_tiny_sam(seed, size):
         not bool(wrong.any()),
         f"{int(wrong.sum())} pixels of {int(decided.sum()) * 3} differ from SAM's masks for the"
         " prompts (normalise as sam_inputs; prompts from boxes_to_prompts; paste_masks)",
+    )
+
+
+@exercise("instances.segment_instances", points=1)
+def test_segment_feeds_sam_in_its_own_dtype():
+    """A float64 image and float64 boxes reach a float32 SAM as float32 (as sam_inputs does): same masks."""
+    model = small_sam(1)
+    image = scene_image((64, 80), 1)
+    detection = {
+        "boxes": torch.tensor([[8.0, 6.0, 44.0, 40.0], [30.0, 20.0, 76.0, 60.0]]),
+        "scores": torch.tensor([0.9, 0.7]),
+        "labels": torch.tensor([1, 2]),
+    }
+    single = segment()(model, image, detection)
+    double = dict(detection, boxes=detection["boxes"].double())
+    result = segment()(model, image.double(), double)
+    expect(
+        torch.equal(result["masks"], single["masks"]),
+        "masks of a float64 image and boxes should equal those of float32 ones: convert the image"
+        " and the prompts to the model's dtype before calling it",
+    )
+    expect(
+        result["boxes"].dtype == torch.float64,
+        f"boxes are returned as given (float64), got {result['boxes'].dtype}",
     )
 
 
