@@ -14,4 +14,5 @@ COURSE_ORDER: tuple[str, ...] = (
     "head",
     "detector",
     "yolo",
+    "instances",
 )

@@ -36,7 +36,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-LESSONS = ("dataset", "augment", "metrics", "sam", "vgg", "rpn", "roi", "head", "detector", "yolo")
+LESSONS = (
+    "dataset",
+    "augment",
+    "metrics",
+    "sam",
+    "vgg",
+    "rpn",
+    "roi",
+    "head",
+    "detector",
+    "yolo",
+    "instances",
+)
 EQUIVALENTS = REPO / "tests" / "mutation_equivalents.toml"
 COPIED = ("solutions", "checks", "lessons", "bam")
 

@@ -1,0 +1,36 @@
+"""Keeps every claimed pixel in every mask: overlapping instances share pixels, so the masks are not
+an instance map."""
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from bam import sam_model
+from solutions import instances
+
+EXERCISE = "instances.paste_masks"
+
+
+def paste_masks(
+    low_res_logits: Tensor, scores: Tensor, image_size: Sequence[int], threshold: float = 0.0
+) -> Tensor:
+    if low_res_logits.dim() != 3:
+        raise ValueError(
+            f"low_res_logits must be Tensor[N, h, w], got shape {tuple(low_res_logits.shape)}"
+        )
+    if scores.shape != low_res_logits.shape[:1]:
+        raise ValueError(
+            f"scores must be Tensor[N] with N={len(low_res_logits)}, got shape"
+            f" {tuple(scores.shape)}"
+        )
+    height, width = int(image_size[0]), int(image_size[1])
+    count = len(low_res_logits)
+    if count == 0:
+        return torch.zeros((0, height, width), dtype=torch.bool, device=low_res_logits.device)
+    logits = F.interpolate(
+        low_res_logits[:, None], size=(height, width), mode="bilinear", align_corners=False
+    )[:, 0]  # [N, H, W]: upsample the logits, then threshold
+    claimed = logits > threshold  # [N, H, W]
+    return claimed  # [N, H, W]: overlaps left as they are
