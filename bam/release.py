@@ -37,6 +37,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bam import course as facts
+
 # what a student copy holds, relative to the course folder (missing ones are skipped)
 RELEASED = (
     "README.md",
@@ -177,15 +179,11 @@ def check_points(course: Path) -> dict[str, dict[str, int]]:
 
 
 def _course_order(course: Path) -> list[str]:
-    tree = ast.parse((course / "lessons" / "__init__.py").read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        target = getattr(node, "target", None)
-        if isinstance(node, ast.AnnAssign | ast.Assign) and (
-            (isinstance(target, ast.Name) and target.id == "COURSE_ORDER")
-            or any(getattr(t, "id", None) == "COURSE_ORDER" for t in getattr(node, "targets", []))
-        ):
-            return list(ast.literal_eval(node.value))
-    raise ReleaseError(f"{course}/lessons/__init__.py has no COURSE_ORDER")
+    """The lessons in course order (``bam.course.lessons``)."""
+    try:
+        return list(facts.lessons(course))
+    except facts.CourseError as error:
+        raise ReleaseError(str(error)) from None
 
 
 def lesson_points(course: Path) -> list[tuple[str, int]]:
@@ -311,12 +309,10 @@ def stub_problems(source: str, filename: str) -> list[str]:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as error:
         return [f"{filename} does not parse: {error.msg} (line {error.lineno})"]
-    exported: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == "__all__" for target in node.targets
-        ):
-            exported = [str(name) for name in ast.literal_eval(node.value)]
+    try:
+        exported = facts.exported(source, filename)
+    except facts.CourseError:  # no __all__: no exercise to hand out
+        exported = ()
     problems = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in exported:
