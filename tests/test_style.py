@@ -22,3 +22,36 @@ def test_ruff(command):
     assert result.returncode == 0, (
         f"ruff {' '.join(command)} found problems:\n{result.stdout}{result.stderr}"
     )
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions(folder, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``"path:line name (N lines)"`` for every function under ``folder`` longer than ``limit``
+    lines (decorators and docstring included, nested functions counted in their parent too)."""
+    import ast
+
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                length = node.end_lineno - first + 1
+                if length > limit:
+                    where = path.relative_to(folder.parent).as_posix()
+                    found.append(f"{where}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_no_function_in_bam_is_longer_than_80_lines():
+    """Long functions hide their steps: split them into named pieces."""
+    assert long_functions(REPO_ROOT / "bam") == []
+
+
+def test_the_length_rule_finds_a_long_function(tmp_path):
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    (tmp_path / "long.py").write_text(f"def short():\n    pass\n\n\ndef long():\n{body}", "utf-8")
+    found = long_functions(tmp_path)
+    assert [entry.split(" ", 1)[1] for entry in found] == [f"long ({MAX_FUNCTION_LINES + 1} lines)"]
