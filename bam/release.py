@@ -1,7 +1,7 @@
 """Releasing the course: a student copy without ``solutions/``, and the graders' files.
 
 * ``make_student_release(course, out_dir)`` copies what a student needs — ``lessons/`` (the
-  stubs), ``checks/``, ``bam/``, ``data/``, the docs sources and the project files — and leaves
+  stubs), ``given/`` (the helpers they call), ``checks/``, ``bam/``, ``data/``, the docs sources and the project files — and leaves
   out ``solutions/``, ``tests/`` (whose known mistakes are built on the solutions) and the
   instructors' ``grading/``. It then verifies that nothing the checks import needs
   ``solutions``. The copy stands on its own:
@@ -47,6 +47,7 @@ RELEASED = (
     "mkdocs.yml",
     ".gitignore",
     "bam",
+    "given",
     "checks",
     "lessons",
     "data",
@@ -128,7 +129,7 @@ def modules_needing_solutions(course: Path, roots: list[Path]) -> list[str]:
                 if name.rpartition(".")[0] not in names:  # `from solutions.x import y`: say x
                     problems.append(f"{' -> '.join(here)} imports {name}")
                 continue
-            if name.split(".", 1)[0] not in {"bam", "checks", "lessons"}:
+            if name.split(".", 1)[0] not in {"bam", "given", "checks", "lessons"}:
                 continue
             found = _module_file(course, name)
             if found is not None and found not in seen:
