@@ -108,21 +108,29 @@ def test_release_refuses_to_overwrite_or_nest(tmp_path):
         make_student_release(REPO_ROOT, REPO_ROOT / "dist" / "student")
 
 
-def test_in_the_release_every_check_is_not_implemented_and_none_errors(release):
-    environment = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "BAM_STATE_DIR"}}
+def _report_in(folder: Path, script: str, *arguments: str, **environment: str) -> dict:
+    """Runs ``script`` (which prints ``REPORT {json}``) in ``folder`` with no PYTHONPATH; the
+    report, with the run's output under ``"output"``."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "BAM_STATE_DIR"}}
     done = subprocess.run(
-        [sys.executable, "-c", GRADE_THE_RELEASE],
-        cwd=release,
-        env=environment,
+        [sys.executable, "-c", script, *arguments],
+        cwd=folder,
+        env=clean | environment,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("REPORT ")]
     assert lines, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(lines[-1].removeprefix("REPORT "))
+    report["output"] = done.stdout + done.stderr
+    return report
+
+
+def test_in_the_release_every_check_is_not_implemented_and_none_errors(release):
+    report = _report_in(release, GRADE_THE_RELEASE)
     verdicts = [json.loads(line) for line in (release / "verdicts.jsonl").read_text().splitlines()]
-    assert verdicts and report["exit_code"] == 1, done.stdout[-3000:]
+    assert verdicts and report["exit_code"] == 1, report["output"][-3000:]
     others = [
         (v["nodeid"], v["outcome"], v["message"])
         for v in verdicts
@@ -483,21 +491,9 @@ RUN_BAM_IN_THE_RELEASE = textwrap.dedent(
 
 
 def _run_bam_in(folder: Path, *arguments: str) -> dict:
-    environment = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "BAM_STATE_DIR"}}
-    environment |= {"OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_BAM_IN_THE_RELEASE, *arguments],
-        cwd=folder,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    return _report_in(
+        folder, RUN_BAM_IN_THE_RELEASE, *arguments, OMP_NUM_THREADS="1", MPLBACKEND="Agg"
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("REPORT ")]
-    assert lines, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads(lines[-1].removeprefix("REPORT "))
-    report["output"] = done.stdout + done.stderr
-    return report
 
 
 def test_a_release_with_its_lessons_finished_trains_the_detector(release, tmp_path):
