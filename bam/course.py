@@ -9,6 +9,7 @@ stubs" without running a line of student code or importing torch::
     course.lessons()                  # ('dataset', 'augment', ..., 'yolo'), lessons.COURSE_ORDER
     course.exercises("metrics")       # ('mask_iou', ...), the stub's __all__
     course.stubs()                    # {'metrics': ['box_iou', ...], ...}: exercises not done yet
+    course.exported(source)           # the __all__ of a lesson's text (a committed blob, a save)
     course.load("rpn", "solutions")   # the module solutions.rpn (or lessons.rpn)
 
 ``load`` is the one door to ``solutions/`` outside the checks' plumbing: figures and pipelines
@@ -30,17 +31,72 @@ class CourseError(RuntimeError):
     """The course's files do not say what is asked (a missing lesson, no ``__all__``...)."""
 
 
-def _assigned(path: Path, name: str) -> object:
-    """The literal value assigned to ``name`` at the top level of ``path``, read with ``ast``."""
+def _parse(source: str, filename: str) -> ast.Module:
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, SyntaxError) as error:
+        return ast.parse(source, filename=filename)
+    except (SyntaxError, ValueError) as error:  # ValueError: a NUL byte in the source
+        raise CourseError(f"{filename}: does not parse ({error})") from None
+
+
+def _read(path: Path) -> ast.Module:
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
         raise CourseError(f"{path}: cannot be read ({error})") from None
+    return _parse(source, str(path))
+
+
+def _assigned_in(tree: ast.Module, name: str, filename: str) -> object:
+    """The literal value assigned to ``name`` at the top level of ``tree``."""
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
         if any(isinstance(target, ast.Name) and target.id == name for target in targets):
-            return ast.literal_eval(node.value)
-    raise CourseError(f"{path} defines no {name}")
+            try:
+                return ast.literal_eval(node.value)
+            except ValueError:
+                raise CourseError(f"{filename}: {name} is not a literal") from None
+    raise CourseError(f"{filename} defines no {name}")
+
+
+def _assigned(path: Path, name: str) -> object:
+    """The literal value assigned to ``name`` at the top level of ``path``, read with ``ast``."""
+    return _assigned_in(_read(path), name, str(path))
+
+
+def defined_names(tree: ast.Module) -> dict[str, ast.stmt]:
+    """The top-level statement defining each name of a module: ``def``, ``class`` or assignment
+    (an exercise may be a constant, e.g. ``VGG16_CONFIG``); names in the order they first
+    appear, each with its last definition (the one Python keeps)."""
+    defined: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined[node.name] = node
+        for target in getattr(node, "targets", [getattr(node, "target", None)]):
+            if isinstance(target, ast.Name):
+                defined[target.id] = node
+    return defined
+
+
+def exported(
+    source: str, filename: str = "<lesson>", *, file_order: bool = False
+) -> tuple[str, ...]:
+    """The exercises of a lesson module's source: its ``__all__``, read with ``ast``.
+
+    Args:
+        source: the module's text (a stub, a student's file, a committed blob...).
+        filename: named in errors.
+        file_order: order them as the file defines them (the order the lesson teaches them
+            in) instead of ``__all__``'s order; names it does not define come last.
+
+    Raises:
+        CourseError: the source does not parse, or has no literal ``__all__``.
+    """
+    tree = _parse(source, filename)
+    names = tuple(str(name) for name in _assigned_in(tree, "__all__", filename))
+    if not file_order:
+        return names
+    defined = [name for name in defined_names(tree) if name in names]
+    return (*defined, *(name for name in names if name not in defined))
 
 
 def lessons(root: Path = ROOT) -> tuple[str, ...]:
@@ -48,12 +104,19 @@ def lessons(root: Path = ROOT) -> tuple[str, ...]:
     return tuple(_assigned(root / "lessons" / "__init__.py", "COURSE_ORDER"))
 
 
-def exercises(lesson: str, root: Path = ROOT) -> tuple[str, ...]:
-    """A lesson's exercises: the ``__all__`` of its stub ``lessons/<lesson>.py``."""
+def exercises(lesson: str, root: Path = ROOT, *, file_order: bool = False) -> tuple[str, ...]:
+    """A lesson's exercises: the ``__all__`` of its stub ``lessons/<lesson>.py``.
+
+    ``file_order``: in the order the file defines them (see ``exported``).
+    """
     path = root / "lessons" / f"{lesson}.py"
     if not path.is_file():
         raise CourseError(f"{path} does not exist (lessons: {', '.join(lessons(root))})")
-    return tuple(_assigned(path, "__all__"))
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CourseError(f"{path}: cannot be read ({error})") from None
+    return exported(source, str(path), file_order=file_order)
 
 
 def stubs(root: Path = ROOT, package: str = "lessons") -> dict[str, list[str]]:
@@ -73,17 +136,10 @@ def stubs(root: Path = ROOT, package: str = "lessons") -> dict[str, list[str]]:
             left[lesson] = list(names) or [f"lessons/{lesson}.py (does not parse)"]
             continue
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError):
+            defined = defined_names(_read(path))
+        except CourseError:
             left[lesson] = list(names)
             continue
-        defined: dict[str, ast.AST] = {}
-        for node in tree.body:
-            if hasattr(node, "name"):
-                defined[node.name] = node
-            for target in getattr(node, "targets", [getattr(node, "target", None)]):
-                if isinstance(target, ast.Name):  # a constant exercise, e.g. VGG16_CONFIG
-                    defined[target.id] = node
         left[lesson] = [
             name for name in names if name not in defined or _still_a_stub(defined[name])
         ]

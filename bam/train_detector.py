@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.distributed as dist
@@ -96,31 +96,42 @@ class TrainConfig:
     """
 
     data: str = str(SHAPES_ROOT)
+    """a Pascal VOC folder (default: data/shapes)"""
     train_split: str = "train"
     test_split: str = "test"
     image_size: tuple[int, int] = (120, 160)
+    """resize images to H W"""
     epochs: int = 24  # measured: mAP@0.5 0.908 (RoIAlign, pretrained backbone, 1 thread) in 8.0 min
+    """epochs"""
     batch_size: int = 4
-    optimizer: str = "adam"
+    """images per step and process"""
+    optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = 1e-3
+    """learning rate"""
     weight_decay: float = 1e-4
     lr_drop: float = 0.75
     hflip: bool = True
     seed: int = 0
     impl: str = "solutions"
-    device: str = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     width: float = 0.125
+    """VGG16 channel multiplier"""
     hidden: int = 256
+    """width of the head's FC layers"""
     backbone_weights: str = "auto"
+    """pretrained VGG16 backbone folder (bam pretrain backbone), or none to train from scratch
+    (default: data/vgg-tiny-pretrained when it matches --width, else none)"""
     anchor_sizes: tuple[float, ...] = (16, 32, 64)
     anchor_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
     # RoIAlign: objects here are 1-4 cells of the 7x10 feature map, and roi_pool's rounding to
     # whole cells loses them (measured, 8 epochs, lr 1e-4: mAP@0.5 0.44 against 0.24, and faster)
-    pool: str = "roi_align"
+    pool: Literal["roi_pool", "roi_align"] = "roi_align"
     rpn_batch_size: int = 256
     roi_batch_size: int = 128
     max_train_images: int | None = None
+    """train on the first N images only"""
     max_test_images: int | None = None
+    """evaluate on the first N images only"""
     classes: tuple[str, ...] = field(default_factory=tuple)
     model: str = "faster_rcnn"  # or "yolo" (lesson 10, bam train yolo)
 

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -102,17 +102,24 @@ class RunConfig:
     epochs: int = 10
     batch_size: int = 8
     learning_rate: float = 3e-3
-    schedule: str = "cosine"  # "cosine" (decays to 5% of learning_rate by the end) or "constant"
+    """Adam's (peak) learning rate"""
+    schedule: Literal["cosine", "constant"] = "cosine"
+    """learning rate over the run: cosine decay (to 5% of the learning rate by the end) or
+    constant"""
     jitter: int = 5
+    """box jitter in training, px"""
     size: int = 256
     test_ratio: float = 0.1  # water layout only (a VOC folder has its own splits)
     train_split: str = "train"  # VOC layout: ImageSets/Segmentation/<train_split>.txt
     test_split: str = "test"  # VOC layout: the split evaluated after every epoch
     seed: int = 0
+    """split, shuffling, jitter, augmentation"""
     impl: str = "solutions"
-    device: str = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     augment: bool = True
-    limit: int | None = None  # use only the first N images (VOC: of each split; quick runs)
+    """lesson 2's augmentation in training"""
+    limit: int | None = None
+    """use only the first N images (a quick try; VOC: of each split)"""
     checkpoint_every: int = 10
     figures: bool = True
 

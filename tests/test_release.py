@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -107,21 +108,29 @@ def test_release_refuses_to_overwrite_or_nest(tmp_path):
         make_student_release(REPO_ROOT, REPO_ROOT / "dist" / "student")
 
 
-def test_in_the_release_every_check_is_not_implemented_and_none_errors(release):
-    environment = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "BAM_STATE_DIR"}}
+def _report_in(folder: Path, script: str, *arguments: str, **environment: str) -> dict:
+    """Runs ``script`` (which prints ``REPORT {json}``) in ``folder`` with no PYTHONPATH; the
+    report, with the run's output under ``"output"``."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "BAM_STATE_DIR"}}
     done = subprocess.run(
-        [sys.executable, "-c", GRADE_THE_RELEASE],
-        cwd=release,
-        env=environment,
+        [sys.executable, "-c", script, *arguments],
+        cwd=folder,
+        env=clean | environment,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("REPORT ")]
     assert lines, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(lines[-1].removeprefix("REPORT "))
+    report["output"] = done.stdout + done.stderr
+    return report
+
+
+def test_in_the_release_every_check_is_not_implemented_and_none_errors(release):
+    report = _report_in(release, GRADE_THE_RELEASE)
     verdicts = [json.loads(line) for line in (release / "verdicts.jsonl").read_text().splitlines()]
-    assert verdicts and report["exit_code"] == 1, done.stdout[-3000:]
+    assert verdicts and report["exit_code"] == 1, report["output"][-3000:]
     others = [
         (v["nodeid"], v["outcome"], v["message"])
         for v in verdicts
@@ -463,3 +472,76 @@ def test_bam_release_help_lists_its_commands(capsys):
     assert "release student" in out and "unknown command" not in out
     assert main(["release"]) == 2
     assert "did you mean 'bam release student'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- it trains
+
+# runs a `bam` command in a release folder as a student's install would (no editable-install
+# finder: nothing of the instructors' checkout is importable), then names the modules it used
+RUN_BAM_IN_THE_RELEASE = textwrap.dedent(
+    """
+    import importlib.util, json, sys
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+    assert importlib.util.find_spec("solutions") is None, "solutions is importable"
+    from bam.cli import main
+    code = main(sys.argv[1:])
+    course = {"bam", "given", "lessons", "solutions", "checks"}
+    used = {name: getattr(module, "__file__", None) for name, module in sys.modules.items()
+            if name.split(".")[0] in course}
+    print("REPORT", json.dumps({"exit_code": code, "modules": used}))
+    """
+)
+
+
+def _run_bam_in(folder: Path, *arguments: str) -> dict:
+    return _report_in(
+        folder, RUN_BAM_IN_THE_RELEASE, *arguments, OMP_NUM_THREADS="1", MPLBACKEND="Agg"
+    )
+
+
+def test_a_release_with_its_lessons_finished_trains_the_detector(release, tmp_path):
+    """A student who finished every lesson trains the detector in their copy: one short epoch on
+    a few images, with the copy's own lessons (the solutions pasted in), given/ and bam/."""
+    from bam import course
+    from bam.train.loop import CHECKPOINT
+    from tests.test_train_detector import TINY
+
+    copy = tmp_path / "student"
+    shutil.copytree(release, copy, ignore=shutil.ignore_patterns("verdicts.jsonl", "docs"))
+    for lesson in course.lessons(copy):
+        # the finished code as the student's file holds it: the stub's own imports of the other
+        # lessons (lessons/rpn.py has `from lessons.metrics import box_iou`, its solution
+        # `from solutions.metrics ...`), the rest the reference's
+        finished = (REPO_ROOT / "solutions" / f"{lesson}.py").read_text("utf-8")
+        finished = re.sub(r"^from solutions\.", "from lessons.", finished, flags=re.M)
+        assert "import solutions" not in finished and "from solutions" not in finished
+        (copy / "lessons" / f"{lesson}.py").write_text(finished, "utf-8")
+    assert all(not left for left in course.stubs(copy).values())
+    options = [word if word != "solutions" else "lessons" for word in TINY]
+    assert options[options.index("--impl") + 1] == "lessons"
+    run_dir = tmp_path / "run"
+    report = _run_bam_in(
+        copy, "train", "detector", *options, "--epochs", "1", "--out", str(run_dir)
+    )
+    assert report["exit_code"] == 0, report["output"][-3000:]
+    modules = report["modules"]
+    assert modules["lessons.detector"] == str(copy / "lessons" / "detector.py")
+    assert modules["given.detection"] == str(copy / "given" / "detection.py")
+    outside = {
+        name: path for name, path in modules.items() if path and copy not in Path(path).parents
+    }
+    assert not outside, f"modules from outside the release: {outside}"
+    assert not [name for name in modules if name.split(".")[0] == "solutions"]
+    assert (run_dir / CHECKPOINT).is_file()
+    assert json.loads((run_dir / "config.json").read_text("utf-8"))["impl"] == "lessons"
+
+
+def test_bam_figures_works_in_a_release_without_solutions(release, tmp_path):
+    """The release has no solutions/ to draw with: bam figures hands out the prebuilt ones."""
+    assert not (release / "solutions").exists()
+    report = _run_bam_in(release, "figures", str(tmp_path / "figures"))
+    assert report["exit_code"] == 0, report["output"][-3000:]
+    manifest = json.loads((release / "docs" / "figures" / "figures.json").read_text("utf-8"))
+    drawn = sorted(path.stem for path in (tmp_path / "figures").glob("*.png"))
+    assert drawn == sorted(manifest["figures"]) and "anchors-one-location" in drawn
+    assert not [name for name in report["modules"] if name.split(".")[0] == "solutions"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import importlib.util
 import json
 import os
@@ -32,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from bam import course as facts
 
 DESCRIPTION = "run the checks of a lesson (or all) and show the scoreboard; --watch re-runs on save"
 
@@ -88,13 +89,11 @@ def find_course(start: Path | None = None) -> Path:
 
 
 def course_order(course: Path) -> list[str]:
-    """``COURSE_ORDER`` from ``lessons/__init__.py``, read without importing student code."""
-    tree = ast.parse((course / "lessons" / "__init__.py").read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        if any(isinstance(t, ast.Name) and t.id == "COURSE_ORDER" for t in targets):
-            return list(ast.literal_eval(node.value))
-    raise CourseNotFound(f"{course / 'lessons' / '__init__.py'} has no COURSE_ORDER")
+    """``COURSE_ORDER`` from ``lessons/__init__.py`` (``bam.course.lessons``: never imported)."""
+    try:
+        return list(facts.lessons(course))
+    except facts.CourseError as error:
+        raise CourseNotFound(str(error)) from None
 
 
 SPEED = ".speed"  # a speed check grades "lesson.exercise.speed": its own points, apart
@@ -111,38 +110,19 @@ def exercise_of(name: str) -> str:
 
 
 def exercises_of(course: Path, lesson: str) -> list[str]:
-    """``__all__`` of ``lessons/<lesson>.py`` in definition order (read with ``ast``, never
-    imported).
+    """``__all__`` of ``lessons/<lesson>.py`` in definition order (``bam.course.exercises``:
+    read with ``ast``, never imported).
 
     When the student's file does not parse (a SyntaxError half-way through an edit), the
     exercises graded by ``checks/test_<lesson>.py`` stand in, so the course's total stays put.
     """
-    path = course / "lessons" / f"{lesson}.py"
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except SyntaxError:
-        return checked_exercises(course, lesson)
-    except OSError:
+    if not (course / "lessons" / f"{lesson}.py").is_file():
         return []
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
-        ):
-            try:
-                exported = [str(name) for name in ast.literal_eval(node.value)]
-            except ValueError:
-                return checked_exercises(course, lesson)
-            defined = [  # the file's order: the order the lesson teaches them in
-                name
-                for item in tree.body
-                for name in [getattr(item, "name", None)]
-                + [getattr(t, "id", None) for t in getattr(item, "targets", [])]
-                + [getattr(getattr(item, "target", None), "id", None)]
-                if name in exported
-            ]
-            ordered = list(dict.fromkeys(defined)) + [n for n in exported if n not in defined]
-            return [f"{lesson}.{name}" for name in ordered]
-    return []
+    try:
+        names = facts.exercises(lesson, course, file_order=True)
+    except facts.CourseError:
+        return checked_exercises(course, lesson)
+    return [f"{lesson}.{name}" for name in names]
 
 
 def check_files(course: Path, lesson: str) -> list[Path]:
@@ -637,23 +617,15 @@ def exercise_sources(path: Path) -> dict[str, str] | None:
         tree = ast.parse(text)
     except (OSError, SyntaxError, ValueError):
         return None
-    exported: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
-        ):
-            with contextlib.suppress(ValueError):
-                exported = [str(name) for name in ast.literal_eval(node.value)]
-    sources = {}
-    for node in tree.body:
-        names = [getattr(node, "name", None)]
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [t.id for t in targets if isinstance(t, ast.Name)]
-        for name in names:
-            if name in exported:
-                sources[name] = ast.get_source_segment(text, node) or ""
-    return sources
+    try:
+        exported = facts.exported(text, str(path))
+    except facts.CourseError:  # no literal __all__: no exercise to tell apart
+        exported = ()
+    return {
+        name: ast.get_source_segment(text, node) or ""
+        for name, node in facts.defined_names(tree).items()
+        if name in exported
+    }
 
 
 def syntax_problem(path: Path) -> str | None:

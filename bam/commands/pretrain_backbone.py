@@ -22,29 +22,36 @@ DESCRIPTION = (
 )
 
 
+# PretrainConfig's fields, made options by bam.commands.options (impl: add_impl_argument)
+CONFIG_OPTIONS = ("width", "steps", "batch_size", "learning_rate", "seed", "max_minutes")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.backbone_pretrain import PRETRAINED_BACKBONE
+    from bam.backbone_pretrain import PRETRAINED_BACKBONE, PretrainConfig
+    from bam.commands.options import Option, options_from_dataclass
     from bam.implementations import add_impl_argument
 
     add_impl_argument(parser)
     parser.add_argument(
         "--out", default=str(PRETRAINED_BACKBONE), help="folder to save the backbone into"
     )
-    parser.add_argument(
-        "--width", type=float, default=0.125, help="VGG16 channel multiplier (default 0.125)"
+    options_from_dataclass(
+        parser,
+        PretrainConfig,
+        {
+            **dict.fromkeys(CONFIG_OPTIONS),
+            "learning_rate": Option(flag="--lr"),
+            "max_minutes": Option(flag="--minutes"),
+        },
     )
-    parser.add_argument("--steps", type=int, default=2000, help="optimiser steps (default 2000)")
-    parser.add_argument("--batch-size", type=int, default=12, help="images per step (default 12)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights and images")
-    parser.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.backbone_pretrain import pretrain
+    from bam.backbone_pretrain import PretrainConfig, pretrain
+    from bam.commands.options import config_values
 
     if args.steps < 1 or args.batch_size < 1 or not args.width > 0:
         print("bam pretrain backbone: --steps, --batch-size and --width must be positive")
@@ -53,14 +60,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = pretrain(
         args.out,
-        width=args.width,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        seed=args.seed,
-        max_minutes=args.minutes,
         impl=args.impl,
         log=lambda line: print(line, flush=True),
+        **config_values(args, PretrainConfig, CONFIG_OPTIONS),
     )
     print(f"saved {args.out}: {config['steps']} steps in {config['seconds'] / 60:.1f} min")
     return 0

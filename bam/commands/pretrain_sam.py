@@ -32,26 +32,27 @@ import argparse
 DESCRIPTION = "pretrain the tiny SAM on synthetic shapes (makes data/sam-tiny-pretrained)"
 
 
+# PretrainConfig's fields, made options by bam.commands.options
+CONFIG_OPTIONS = ("steps", "batch_size", "learning_rate", "seed", "max_minutes", "init")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bam.commands.options import Option, options_from_dataclass
     from bam.sam_model import PRETRAINED_TINY_SAM
+    from bam.sam_pretrain import PretrainConfig
 
     parser.add_argument(
         "--out", default=str(PRETRAINED_TINY_SAM), help="folder to save the model into"
     )
-    parser.add_argument("--steps", type=int, default=800, help="optimiser steps (default 800)")
-    parser.add_argument(
-        "--batch-size", type=int, default=6, help="images per step, 3 prompts each (default 6)"
-    )
-    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of weights and images (default 0)"
-    )
-    parser.add_argument("--minutes", type=float, default=None, help="stop after this many minutes")
-    parser.add_argument(
-        "--init",
-        default=None,
-        metavar="DIR",
-        help="continue from this saved model (a second stage)",
+    options_from_dataclass(
+        parser,
+        PretrainConfig,
+        {
+            **dict.fromkeys(CONFIG_OPTIONS),
+            "learning_rate": Option(flag="--lr"),
+            "max_minutes": Option(flag="--minutes"),
+            "init": Option(metavar="DIR"),
+        },
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
@@ -59,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.sam_pretrain import pretrain
+    from bam.commands.options import config_values
+    from bam.sam_pretrain import PretrainConfig, pretrain
 
     if args.steps < 1 or args.batch_size < 1:
         print("bam pretrain sam: --steps and --batch-size must be positive")
@@ -68,13 +70,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     result = pretrain(
         args.out,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        seed=args.seed,
-        max_minutes=args.minutes,
         log=lambda line: print(line, flush=True),
-        init=args.init,
+        **config_values(args, PretrainConfig, CONFIG_OPTIONS),
     )
     print(
         f"saved {args.out}: {result['steps']} steps in {result['seconds'] / 60:.1f} min,"

@@ -11,66 +11,50 @@ import argparse
 DESCRIPTION = "train the course's Faster R-CNN (your lessons by default) and save a run folder"
 
 
+# TrainConfig's fields that are options of their own (bam.commands.options makes them)
+CONFIG_OPTIONS = (
+    "device",
+    "data",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "width",
+    "hidden",
+    "backbone_weights",
+    "image_size",
+    "anchor_sizes",
+    "pool",
+    "seed",
+    "max_train_images",
+    "max_test_images",
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bam.commands.options import Option, options_from_dataclass
     from bam.implementations import add_impl_argument
     from bam.train_detector import TrainConfig
 
     defaults = TrainConfig()
     add_impl_argument(parser)
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help=f"epochs (default {defaults.epochs}; when resuming, the run's)",
+    epochs = Option(
+        default=None, help=f"epochs (default {defaults.epochs}; when resuming, the run's)"
     )
+    options_from_dataclass(parser, TrainConfig, {"epochs": epochs})
     parser.add_argument(
         "--out", default=None, help="run folder (default: a new folder under runs/)"
     )
     parser.add_argument(
         "--resume", metavar="RUN_DIR", default=None, help="continue an interrupted run"
     )
-    parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto"
-    )
-    parser.add_argument(
-        "--data", default=defaults.data, help="a Pascal VOC folder (default: data/shapes)"
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size, help="images per step and process"
-    )
-    parser.add_argument(
-        "--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})"
-    )
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), default=defaults.optimizer)
-    parser.add_argument(
-        "--width", type=float, default=defaults.width, help="VGG16 channel multiplier"
-    )
-    parser.add_argument(
-        "--hidden", type=int, default=defaults.hidden, help="width of the head's FC layers"
-    )
-    parser.add_argument(
-        "--backbone-weights",
-        metavar="PATH|none",
-        default=defaults.backbone_weights,
-        help="pretrained VGG16 backbone folder (bam pretrain backbone), or none to train from"
-        " scratch (default: data/vgg-tiny-pretrained when it matches --width, else none)",
-    )
-    parser.add_argument(
-        "--image-size",
-        type=int,
-        nargs=2,
-        metavar=("H", "W"),
-        default=defaults.image_size,
-        help="resize images to H W",
-    )
-    parser.add_argument("--anchor-sizes", type=float, nargs="+", default=defaults.anchor_sizes)
-    parser.add_argument("--pool", choices=("roi_pool", "roi_align"), default=defaults.pool)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument(
-        "--max-train-images", type=int, default=None, help="train on the first N images only"
-    )
-    parser.add_argument(
-        "--max-test-images", type=int, default=None, help="evaluate on the first N images only"
+    options_from_dataclass(
+        parser,
+        TrainConfig,
+        {
+            **dict.fromkeys(CONFIG_OPTIONS),
+            "backbone_weights": Option(metavar="PATH|none"),
+            "image_size": Option(metavar=("H", "W")),
+        },
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
     parser.add_argument(
@@ -79,28 +63,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, model: str = "faster_rcnn"):
+    from bam.commands.options import config_values
     from bam.train_detector import TrainConfig
 
+    epochs = (
+        args.epochs if args.epochs is not None else (0 if args.resume else TrainConfig().epochs)
+    )
     return TrainConfig(
         model=model,
-        data=args.data,
-        image_size=tuple(args.image_size),
-        epochs=args.epochs
-        if args.epochs is not None
-        else (0 if args.resume else TrainConfig().epochs),
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        seed=args.seed,
+        epochs=epochs,
         impl=args.impl,
-        device=args.device,
-        width=args.width,
-        hidden=args.hidden,
-        backbone_weights=args.backbone_weights,
-        anchor_sizes=tuple(args.anchor_sizes),
-        pool=args.pool,
-        max_train_images=args.max_train_images,
-        max_test_images=args.max_test_images,
+        **config_values(args, TrainConfig, CONFIG_OPTIONS),
     )
 
 

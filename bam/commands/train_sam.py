@@ -8,14 +8,26 @@ import sys
 DESCRIPTION = "fine-tune SAM on data/water with box prompts (curves, predictions, checkpoints)"
 
 
+# RunConfig's fields made options by bam.commands.options (--data and --checkpoint: below)
+CONFIG_OPTIONS = (
+    "batch_size",
+    "learning_rate",
+    "schedule",
+    "jitter",
+    "seed",
+    "limit",
+    "augment",
+    "device",
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bam.commands.options import Option, options_from_dataclass
     from bam.implementations import add_impl_argument
     from bam.train_sam import RunConfig
 
     defaults = RunConfig()
-    parser.add_argument(
-        "--epochs", type=int, default=defaults.epochs, help=f"default {defaults.epochs}"
-    )
+    options_from_dataclass(parser, RunConfig, ["epochs"])
     parser.add_argument(
         "--out", metavar="RUN_DIR", default=None, help="run folder (default: a new one under runs/)"
     )
@@ -34,43 +46,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.data,
         help="Images/ + Masks/ folder (default: data/water)",
     )
-    parser.add_argument(
-        "--batch-size", type=int, default=defaults.batch_size, help=f"default {defaults.batch_size}"
-    )
-    parser.add_argument(
-        "--lr",
-        type=float,
-        default=defaults.learning_rate,
-        help=f"Adam's (peak) learning rate (default {defaults.learning_rate})",
-    )
-    parser.add_argument(
-        "--schedule",
-        choices=("cosine", "constant"),
-        default=defaults.schedule,
-        help=f"learning rate over the run: cosine decay or constant (default {defaults.schedule})",
-    )
-    parser.add_argument(
-        "--jitter",
-        type=int,
-        default=defaults.jitter,
-        help=f"box jitter in training, px (default {defaults.jitter})",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=defaults.seed, help="split, shuffling, jitter, augmentation"
-    )
-    parser.add_argument(
-        "--limit", type=int, default=None, help="use only the first N images (a quick try)"
-    )
-    parser.add_argument(
-        "--no-augment", action="store_true", help="train without lesson 2's augmentation"
-    )
-    parser.add_argument(
-        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="default auto"
+    options_from_dataclass(
+        parser,
+        RunConfig,
+        {
+            **dict.fromkeys(CONFIG_OPTIONS),
+            "learning_rate": Option(flag="--lr"),
+            "augment": Option(help="train without lesson 2's augmentation"),
+        },
     )
     add_impl_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from bam.commands.options import config_values
     from bam.implementations import ImplementationUnavailable, UnfinishedExercises
     from bam.train_sam import RunConfig, new_run_dir, train
 
@@ -83,15 +72,8 @@ def run(args: argparse.Namespace) -> int:
                 data=args.data,
                 checkpoint=args.checkpoint,
                 epochs=args.epochs,
-                batch_size=args.batch_size,
-                learning_rate=args.lr,
-                schedule=args.schedule,
-                jitter=args.jitter,
-                seed=args.seed,
                 impl=args.impl,
-                device=args.device,
-                augment=not args.no_augment,
-                limit=args.limit,
+                **config_values(args, RunConfig, CONFIG_OPTIONS),
             )
             run_dir = args.out or str(new_run_dir())
             print(f"run folder: {run_dir}")

@@ -7,6 +7,8 @@ detector``) and lesson 5's ``feature_map_size``, SAM's from ``bam.sam_model.tiny
 
 from __future__ import annotations
 
+from typing import Any
+
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -149,12 +151,9 @@ def _detector_shapes() -> dict[str, object]:
     }
 
 
-def faster_rcnn_layout() -> Figure:
-    """Faster R-CNN as the course builds it, with the tensor shapes of `bam train detector`'s defaults (lesson numbers in brackets; B images per batch, K RoIs, C = 4 classes with background)."""
-    s = _detector_shapes()
-    b, (h, w), (fh, fw), c, a = s["batch"], s["image"], s["map"], s["channels"], s["A"]
-    k_train, hidden, classes = s["rois"], s["hidden"], s["classes"]
-    figure, axes = _canvas(16.4, 6.4, (10.6, 4.2))
+def _draw_backbone(axes: Axes, s: dict) -> None:
+    """Images, the VGG16 backbone [5] and the shared feature map, left to right."""
+    b, (h, w), (fh, fw), c = s["batch"], s["image"], s["map"], s["channels"]
     _block(axes, 0.1, 2.5, 2.0, 1.5, "images", (f"[{b}, 3, {h}, {w}]", "normalised"), GREY)
     _block(
         axes,
@@ -179,7 +178,11 @@ def faster_rcnn_layout() -> Figure:
         (f"[{b}, {c}, {fh}, {fw}]", f"{fh} x {fw} cells"),
         GREY,
     )
-    # RPN, above
+
+
+def _draw_rpn(axes: Axes, s: dict) -> None:
+    """The RPN [6] and its proposal layer, above the feature map."""
+    b, (fh, fw), c, a = s["batch"], s["map"], s["channels"], s["A"]
     _block(
         axes,
         8.4,
@@ -210,7 +213,11 @@ def faster_rcnn_layout() -> Figure:
         GREEN,
     )
     _arrow(axes, (11.8, 5.25), (12.4, 5.25))
-    # RoI pooling, middle right
+
+
+def _draw_roi_and_head(axes: Axes, s: dict) -> None:
+    """RoI pooling [7] of the proposals and the Fast R-CNN head [8], right."""
+    c, k_train, hidden, classes = s["channels"], s["rois"], s["hidden"], s["classes"]
     _block(
         axes,
         8.4,
@@ -240,7 +247,11 @@ def faster_rcnn_layout() -> Figure:
         PURPLE,
     )
     _arrow(axes, (11.8, 2.3), (12.4, 1.9))
-    # outputs
+
+
+def _draw_detector_outputs(axes: Axes, s: dict) -> None:
+    """What the detector returns [9] (losses in training, boxes in eval) and the caption."""
+    b, (h, w), hidden = s["batch"], s["image"], s["hidden"]
     _block(
         axes,
         0.1,
@@ -264,6 +275,16 @@ def faster_rcnn_layout() -> Figure:
         fontsize=8.5,
         va="top",
     )
+
+
+def faster_rcnn_layout() -> Figure:
+    """Faster R-CNN as the course builds it, with the tensor shapes of `bam train detector`'s defaults (lesson numbers in brackets; B images per batch, K RoIs, C = 4 classes with background)."""
+    s = _detector_shapes()
+    figure, axes = _canvas(16.4, 6.4, (10.6, 4.2))
+    _draw_backbone(axes, s)
+    _draw_rpn(axes, s)
+    _draw_roi_and_head(axes, s)
+    _draw_detector_outputs(axes, s)
     return figure
 
 
@@ -379,17 +400,12 @@ def fast_rcnn_head_drawing() -> Figure:
     return figure
 
 
-def sam_parts() -> Figure:
-    """SAM's three parts with the shapes of the course's tiny SAM (`tiny_sam_config()`, input S = 256; real SAM's in brackets: ViT-H, S = 1024, width 256): only the mask decoder is fine-tuned."""
-    from bam.sam_model import tiny_sam_config
-
-    config = tiny_sam_config()
-    vision, decoder = config.vision_config, config.mask_decoder_config
+def _draw_sam_image_path(axes: Axes, config: Any) -> None:
+    """The image, SAM's frozen image encoder and the image embedding, top row."""
+    vision = config.vision_config
     size, patch = vision.image_size, vision.patch_size
     grid = size // patch
     width = vision.output_channels
-    low = grid * 4
-    figure, axes = _canvas(16.4, 6.2, (10.2, 3.9))
     _block(
         axes, 0.1, 3.4, 2.2, 1.6, "image", (f"[B, 3, {size}, {size}]", "([B, 3, 1024, 1024])"), GREY
     )
@@ -419,6 +435,11 @@ def sam_parts() -> Figure:
         GREY,
     )
     _arrow(axes, (7.0, 4.2), (8.0, 4.2))
+
+
+def _draw_sam_prompt_and_decoder(axes: Axes, config: Any) -> None:
+    """The box prompt, the frozen prompt encoder and the mask decoder that is trained."""
+    decoder = config.mask_decoder_config
     _block(axes, 0.1, 0.5, 2.2, 1.6, "box prompt", ("[B, 1, 4]", "(x1, y1, x2, y2)"), GREY)
     _block(
         axes,
@@ -452,6 +473,13 @@ def sam_parts() -> Figure:
     )
     _arrow(axes, (11.0, 4.0), (11.8, 3.6))
     _arrow(axes, (7.0, 1.3), (11.8, 2.2), "sparse prompt tokens", (0.0, 0.15))
+
+
+def _draw_sam_captions(axes: Axes, config: Any) -> None:
+    """The decoder's outputs and the figure's caption, with the tiny SAM's sizes."""
+    vision, decoder = config.vision_config, config.mask_decoder_config
+    size, width = vision.image_size, vision.output_channels
+    low = size // vision.patch_size * 4
     axes.text(
         11.8,
         0.95,
@@ -470,6 +498,17 @@ def sam_parts() -> Figure:
         fontsize=8.5,
         va="top",
     )
+
+
+def sam_parts() -> Figure:
+    """SAM's three parts with the shapes of the course's tiny SAM (`tiny_sam_config()`, input S = 256; real SAM's in brackets: ViT-H, S = 1024, width 256): only the mask decoder is fine-tuned."""
+    from bam.sam_model import tiny_sam_config
+
+    config = tiny_sam_config()
+    figure, axes = _canvas(16.4, 6.2, (10.2, 3.9))
+    _draw_sam_image_path(axes, config)
+    _draw_sam_prompt_and_decoder(axes, config)
+    _draw_sam_captions(axes, config)
     return figure
 
 

@@ -191,15 +191,15 @@ def worked_example() -> dict[str, object]:
     }
 
 
-def roi_pooling_worked() -> Figure:
-    """RoI pooling by hand: a 6 x 8 map, one RoI scaled by 1/16 and rounded to cells, its 2 x 2 bins (the middle column shared) and their maxima, equal to torchvision's roi_pool."""
-    example = worked_example()
+WORKED_COLOURS = {(0, 0): "#4e79a7", (0, 1): "#f28e2b", (1, 0): "#59a14f", (1, 1): "#b07aa1"}
+"""The colour of each output bin ``(i, j)`` of the worked example."""
+
+
+def _draw_worked_cells(grid: Axes, example: dict) -> None:
+    """Each cell of the worked example's map with its value, in the colour of its bins (hatched
+    when two bins share it), each bin's maximum in bold and framed."""
     features, output = example["map"], example["output"]
-    (cx1, cx2), (cy1, cy2) = example["cells"]
-    sx1, sy1, sx2, sy2 = example["scaled"]
-    figure = Figure(figsize=(9.0, 3.9), layout="constrained")
-    grid, result = figure.subplots(1, 2, gridspec_kw={"width_ratios": [8, 3.2]})
-    colours = {(0, 0): "#4e79a7", (0, 1): "#f28e2b", (1, 0): "#59a14f", (1, 1): "#b07aa1"}
+    colours = WORKED_COLOURS
     rows_n, cols_n = features.shape
     for y in range(rows_n):
         for x in range(cols_n):
@@ -237,6 +237,14 @@ def roi_pooling_worked() -> Figure:
             )
             if is_max:
                 grid.add_patch(Rectangle((x + 0.08, y + 0.08), 0.84, 0.84, fill=False, lw=1.6))
+
+
+def _draw_worked_roi(grid: Axes, example: dict) -> None:
+    """The RoI scaled to the map (red, dashed), rounded to cells (black), and the axes."""
+    features = example["map"]
+    (cx1, cx2), (cy1, cy2) = example["cells"]
+    sx1, sy1, sx2, sy2 = example["scaled"]
+    rows_n, cols_n = features.shape
     # the map's cells are whole numbers: cell c spans [c, c + 1) here, so the rounded RoI of
     # cells cx1..cx2 is drawn from cx1 to cx2 + 1
     grid.add_patch(
@@ -261,6 +269,11 @@ def roi_pooling_worked() -> Figure:
         f" {cx1}..{cx2} x {cy1}..{cy2} (black)",
         fontsize=9,
     )
+
+
+def _draw_worked_output(result: Axes, output: Tensor) -> None:
+    """The 2 x 2 output of ``roi_pool``: each bin's maximum, in the bin's colour."""
+    colours = WORKED_COLOURS
     for (i, j), colour in colours.items():
         result.add_patch(Rectangle((j, i), 1, 1, facecolor=colour, alpha=0.28, edgecolor="black"))
         result.text(j + 0.5, i + 0.5, str(int(output[i, j])), ha="center", va="center", fontsize=14)
@@ -271,6 +284,16 @@ def roi_pooling_worked() -> Figure:
     result.set_yticks([0.5, 1.5], ["0", "1"])
     result.tick_params(labelsize=8, length=0)
     result.set_title("roi_pool output, 2 x 2:\nthe maximum of each bin", fontsize=9)
+
+
+def roi_pooling_worked() -> Figure:
+    """RoI pooling by hand: a 6 x 8 map, one RoI scaled by 1/16 and rounded to cells, its 2 x 2 bins (the middle column shared) and their maxima, equal to torchvision's roi_pool."""
+    example = worked_example()
+    figure = Figure(figsize=(9.0, 3.9), layout="constrained")
+    grid, result = figure.subplots(1, 2, gridspec_kw={"width_ratios": [8, 3.2]})
+    _draw_worked_cells(grid, example)
+    _draw_worked_roi(grid, example)
+    _draw_worked_output(result, example["output"])
     return figure
 
 
