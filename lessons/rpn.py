@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessons.metrics import box_iou
+from .metrics import box_iou
 
 __all__ = [
     "RPNHead",

@@ -45,20 +45,9 @@ def long_functions(folder, limit: int = MAX_FUNCTION_LINES) -> list[str]:
     return found
 
 
-# known offenders still to split, each with who owns it; an entry that is no longer long fails
-# the test too, so the list only shrinks
-STILL_LONG = {
-    # lesson 11's pipeline (the instances work, landed while the rule was written): to split there
-    "bam/commands/compare_instances.py compare_instances",
-}
-
-
 def test_no_function_in_bam_is_longer_than_80_lines():
     """Long functions hide their steps: split them into named pieces."""
-    found = long_functions(REPO_ROOT / "bam")
-    named = {f"{entry.split(':')[0]} {entry.split(' ')[1]}" for entry in found}
-    assert named - STILL_LONG == set(), found
-    assert STILL_LONG - named == set(), "split already: take it off STILL_LONG"
+    assert long_functions(REPO_ROOT / "bam") == []
 
 
 def test_the_length_rule_finds_a_long_function(tmp_path):

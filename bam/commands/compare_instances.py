@@ -30,6 +30,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -297,6 +298,177 @@ def _timed(function: Any, *arguments: Any) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
+def _score_row(
+    instances: ModuleType,
+    classes: Sequence[str],
+    truths: list[dict[str, Tensor]],
+    truth_found: Tensor,
+    score: float,
+    count: int,
+    method: str,
+    sam: str | None,
+    predictions: list[dict[str, Tensor]],
+    seconds: float,
+) -> dict[str, Any]:
+    """One row of the table: mask AP, matched IoU (all and found instances), speed.
+
+    Returns:
+        ``{"row", "method", "sam", "mask_ap", "ap", "mean_iou", "mean_iou_found",
+        "images_per_second", "seconds", "iou_per_instance"}``: ``mean_iou_found`` is the
+        matched IoU over the ground truths the detector found (``truth_found``: a same-class
+        box scoring above ``score`` at box IoU >= 0.5, ``found_by_detector``), the same
+        instances for every row, so the rows' gap splits into missed objects and imprecise
+        boxes.
+    """
+    result = instances.mask_average_precision(predictions, truths, 0.5, num_classes=len(classes))
+    per_instance = best_ious(instances, predictions, truths, score)  # [G_total]
+    return {
+        "row": method,
+        "method": ROWS[method],
+        "sam": sam,
+        "mask_ap": float(result["map"]),
+        "ap": {classes[int(k) - 1]: float(v) for k, v in result["ap"].items()},
+        "mean_iou": matched_iou(instances, predictions, truths, score),
+        "mean_iou_found": float(per_instance[truth_found].mean()) if truth_found.any() else 0.0,
+        "images_per_second": count / seconds if seconds > 0 else float("inf"),
+        "seconds": seconds,
+        "iou_per_instance": [round(value, 4) for value in per_instance.tolist()],
+    }
+
+
+def _filled_row(
+    instances: ModuleType,
+    images: list[Tensor],
+    detections: list[dict[str, Tensor]],
+    detector_seconds: float,
+    score_row: Callable[[str, str | None, list, float], dict[str, Any]],
+) -> dict[str, Any]:
+    """Row (a): the detector's boxes filled as masks (no SAM)."""
+    filled, fill_seconds = [], 0.0
+    for image, found in zip(images, detections, strict=True):
+        size = tuple(image.shape[-2:])
+        masks, seconds = _timed(filled_boxes, instances, found["boxes"], found["scores"], size)
+        filled.append({**found, "masks": masks})
+        fill_seconds += seconds
+    return score_row("a", None, filled, detector_seconds + fill_seconds)
+
+
+def _sam_rows(
+    instances: ModuleType,
+    path: str | Path,
+    where: torch.device,
+    images: list[Tensor],
+    detections: list[dict[str, Tensor]],
+    truths: list[dict[str, Tensor]],
+    detector_seconds: float,
+    score_row: Callable[[str, str | None, list, float], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Rows (b) and (c) for one SAM: the detector's boxes, then the true boxes, as prompts."""
+    import torch
+
+    from bam.sam_model import load_sam
+
+    sam = load_sam(sam_folder(path), device=where).eval()
+    label = sam_label(path)
+    piped, truth_piped, pipe_seconds, truth_seconds = [], [], 0.0, 0.0
+    for image, found, truth in zip(images, detections, truths, strict=True):
+        result, seconds = _timed(instances.segment_instances, sam, image, found, 0.0)
+        piped.append({key: value.cpu() for key, value in result.items()})
+        pipe_seconds += seconds
+        given = {
+            "boxes": truth["boxes"],
+            "scores": torch.ones(len(truth["boxes"])),
+            "labels": truth["labels"],
+        }
+        result, seconds = _timed(instances.segment_instances, sam, image, given, 0.0)
+        truth_piped.append({key: value.cpu() for key, value in result.items()})
+        truth_seconds += seconds
+    return [
+        score_row("b", label, piped, detector_seconds + pipe_seconds),
+        score_row("c", label, truth_piped, truth_seconds),
+    ]
+
+
+def _detector_boxes(
+    metrics: ModuleType,
+    detections: list[dict[str, Tensor]],
+    truths: list[dict[str, Tensor]],
+    score: float,
+    truth_found: Tensor,
+    box_ious: Tensor,
+) -> dict[str, Any]:
+    """How many ground truths the detector's boxes found, and how well its boxes fit them."""
+    return {
+        "found": int(truth_found.sum()),
+        "found_any_score": int(found_by_detector(metrics, detections, truths, 0.0)[0].sum()),
+        "recall": float(truth_found.float().mean()) if len(truth_found) else 0.0,
+        "mean_box_iou": float(box_ious.mean()) if len(box_ious) else 0.0,
+        "mean_box_iou_found": float(box_ious[truth_found].mean()) if truth_found.any() else 0.0,
+    }
+
+
+def _per_instance(
+    ids: Sequence[str],
+    truths: list[dict[str, Tensor]],
+    truth_found: Tensor,
+    box_ious: Tensor,
+    any_class_ious: Tensor,
+) -> dict[str, list]:
+    """Every ground truth, image by image (in the order of the rows' ``iou_per_instance``)."""
+    return {
+        "image": [ids[i] for i, truth in enumerate(truths) for _ in truth["labels"]],
+        "label": [int(v) for truth in truths for v in truth["labels"].tolist()],
+        "area": [int(v) for truth in truths for v in truth["masks"].sum(dim=(1, 2)).tolist()],
+        "box_area": [
+            int(v)
+            for truth in truths
+            for v in ((truth["boxes"][:, 2:] - truth["boxes"][:, :2]).prod(dim=1)).tolist()
+        ],
+        "found": truth_found.tolist(),
+        "box_iou": [round(value, 4) for value in box_ious.tolist()],
+        "box_iou_any_class": [round(value, 4) for value in any_class_ious.tolist()],
+    }
+
+
+def _detect_all(
+    folder: Any, count: int, model: nn.Module, config: Any
+) -> tuple[list[Tensor], list[dict[str, Tensor]], list[dict[str, Tensor]], float]:
+    """The first ``count`` images of ``folder``, their ground truths, the detector's output on
+    each, and the detector's total time."""
+    images, truths, detections, detector_seconds = [], [], [], 0.0
+    for index in range(count):
+        image, target = folder[index]
+        found, seconds = _timed(detect, model, config.image_size, image)
+        detector_seconds += seconds
+        images.append(image)
+        truths.append({key: target[key] for key in ("boxes", "labels", "masks", "difficult")})
+        detections.append(found)
+    return images, truths, detections, detector_seconds
+
+
+def _any_class_box_ious(
+    metrics: ModuleType,
+    detections: list[dict[str, Tensor]],
+    truths: list[dict[str, Tensor]],
+    score: float,
+) -> Tensor:
+    """Per ground truth, the best box IoU of a detection scoring above ``score``, whatever its
+    class (a ground truth found under the wrong name still has a box over it)."""
+    import torch
+
+    any_class = [  # every detection relabelled as the ground truth's class
+        {**found, "labels": torch.full_like(found["labels"], int(label))}
+        for found, truth in zip(detections, truths, strict=True)
+        for label in truth["labels"].tolist()
+    ]
+    single = [  # one ground truth at a time, so each meets every detection as its own class
+        {key: truth[key][number : number + 1] for key in ("boxes", "labels")}
+        for truth in truths
+        for number in range(len(truth["labels"]))
+    ]
+    return found_by_detector(metrics, any_class, single, score)[1]
+
+
 def compare_instances(
     detector: str | Path | None,
     sams: list[str | Path],
@@ -320,14 +492,9 @@ def compare_instances(
         limit: only the first ``limit`` images of the split.
 
     Returns:
-        ``{"rows": [{"row", "method", "sam", "mask_ap", "ap", "mean_iou", "mean_iou_found",
-        "images_per_second", "seconds", "iou_per_instance"}...], "box_map": the detector's box
-        mAP@0.5 on the same images, "detector_boxes": {"found", "found_any_score", "recall",
-        "mean_box_iou", "mean_box_iou_found"}, "per_instance": {"image", "label", "area", "box_area", "found",
-        "box_iou", "box_iou_any_class"}, "images", "instances", "settings"}``:
-        ``mean_iou_found`` is the matched IoU over the ground truths the detector found (a same-class box scoring above ``score`` at box IoU
-        >= 0.5; ``found_by_detector``), the same instances for every row, so the rows' gap
-        splits into missed objects and imprecise boxes.
+        ``{"rows": [one ``_score_row`` per row], "box_map": the detector's box mAP@0.5 on the
+        same images, "detector_boxes": ``_detector_boxes``, "per_instance": ``_per_instance``,
+        "images", "instances", "settings"}``.
 
     Raises:
         UnfinishedExercises, ImplementationUnavailable, FileNotFoundError, DatasetError.
@@ -336,7 +503,6 @@ def compare_instances(
 
     from bam.datasets import DetectionFolder
     from bam.implementations import lesson_module
-    from bam.sam_model import load_sam
     from bam.train import pick_device
 
     modules = load_instances(impl, "bam compare instances")
@@ -346,115 +512,40 @@ def compare_instances(
     model, config = load_detector(detector, impl, where)
     folder = DetectionFolder(data, split, classes=config.classes, masks=True, impl=impl)
     count = len(folder) if limit is None else min(limit, len(folder))
-    images, truths, detections, detector_seconds = [], [], [], 0.0
-    for index in range(count):
-        image, target = folder[index]
-        found, seconds = _timed(detect, model, config.image_size, image)
-        detector_seconds += seconds
-        images.append(image)
-        truths.append({key: target[key] for key in ("boxes", "labels", "masks", "difficult")})
-        detections.append(found)
+    images, truths, detections, detector_seconds = _detect_all(folder, count, model, config)
     num_classes = len(config.classes)
     metrics = lesson_module("metrics", impl)
     truth_found, box_ious = found_by_detector(metrics, detections, truths, score)
-    any_class = [  # the same, with every detection relabelled as the ground truth's class
-        {**found, "labels": torch.full_like(found["labels"], int(label))}
-        for found, truth in zip(detections, truths, strict=True)
-        for label in truth["labels"].tolist()
-    ]
-    single = [  # one ground truth at a time, so each meets every detection as its own class
-        {key: truth[key][number : number + 1] for key in ("boxes", "labels")}
-        for truth in truths
-        for number in range(len(truth["labels"]))
-    ]
-    _, any_class_ious = found_by_detector(metrics, any_class, single, score)
+    any_class_ious = _any_class_box_ious(metrics, detections, truths, score)
 
-    def scored(method: str, sam: str | None, predictions: list, seconds: float) -> dict:
-        result = instances.mask_average_precision(predictions, truths, 0.5, num_classes=num_classes)
-        return {
-            "row": method,
-            "method": ROWS[method],
-            "sam": sam,
-            "mask_ap": float(result["map"]),
-            "ap": {config.classes[int(k) - 1]: float(v) for k, v in result["ap"].items()},
-            "mean_iou": matched_iou(instances, predictions, truths, score),
-            "mean_iou_found": float(
-                best_ious(instances, predictions, truths, score)[truth_found].mean()
-            )
-            if truth_found.any()
-            else 0.0,
-            "images_per_second": count / seconds if seconds > 0 else float("inf"),
-            "seconds": seconds,
-            "iou_per_instance": [
-                round(value, 4)
-                for value in best_ious(instances, predictions, truths, score).tolist()
-            ],
-        }
+    def score_row(method: str, sam: str | None, predictions: list, seconds: float) -> dict:
+        return _score_row(
+            instances, config.classes, truths, truth_found, score, count, method, sam,
+            predictions, seconds,
+        )  # fmt: skip
 
-    filled, fill_seconds = [], 0.0
-    for image, found in zip(images, detections, strict=True):
-        masks, seconds = _timed(
-            filled_boxes, instances, found["boxes"], found["scores"], tuple(image.shape[-2:])
-        )
-        filled.append({**found, "masks": masks})
-        fill_seconds += seconds
-    rows = [scored("a", None, filled, detector_seconds + fill_seconds)]
+    rows = [_filled_row(instances, images, detections, detector_seconds, score_row)]
     for path in sams:
-        sam = load_sam(sam_folder(path), device=where).eval()
-        label = sam_label(path)
-        piped, truth_piped, pipe_seconds, truth_seconds = [], [], 0.0, 0.0
-        for image, found, truth in zip(images, detections, truths, strict=True):
-            result, seconds = _timed(instances.segment_instances, sam, image, found, 0.0)
-            piped.append({key: value.cpu() for key, value in result.items()})
-            pipe_seconds += seconds
-            given = {
-                "boxes": truth["boxes"],
-                "scores": torch.ones(len(truth["boxes"])),
-                "labels": truth["labels"],
-            }
-            result, seconds = _timed(instances.segment_instances, sam, image, given, 0.0)
-            truth_piped.append({key: value.cpu() for key, value in result.items()})
-            truth_seconds += seconds
-        rows.append(scored("b", label, piped, detector_seconds + pipe_seconds))
-        rows.append(scored("c", label, truth_piped, truth_seconds))
+        rows += _sam_rows(
+            instances, path, where, images, detections, truths, detector_seconds, score_row
+        )
     box_map = metrics.mean_average_precision(detections, truths, 0.5, num_classes=num_classes)
     return {
         "rows": rows,
         "box_map": float(box_map["map"]),
-        "detector_boxes": {
-            "found": int(truth_found.sum()),
-            "found_any_score": int(found_by_detector(metrics, detections, truths, 0.0)[0].sum()),
-            "recall": float(truth_found.float().mean()) if len(truth_found) else 0.0,
-            "mean_box_iou": float(box_ious.mean()) if len(box_ious) else 0.0,
-            "mean_box_iou_found": float(box_ious[truth_found].mean()) if truth_found.any() else 0.0,
-        },
+        "detector_boxes": _detector_boxes(
+            metrics, detections, truths, score, truth_found, box_ious
+        ),
         "images": count,
         "instances": int(sum(len(truth["labels"]) for truth in truths)),
-        "per_instance": {  # every ground truth, image by image (as the rows' iou_per_instance)
-            "image": [folder.ids[i] for i, truth in enumerate(truths) for _ in truth["labels"]],
-            "label": [int(v) for truth in truths for v in truth["labels"].tolist()],
-            "area": [int(v) for truth in truths for v in truth["masks"].sum(dim=(1, 2)).tolist()],
-            "box_area": [
-                int(v)
-                for truth in truths
-                for v in ((truth["boxes"][:, 2:] - truth["boxes"][:, :2]).prod(dim=1)).tolist()
-            ],
-            "found": truth_found.tolist(),
-            "box_iou": [round(value, 4) for value in box_ious.tolist()],
-            "box_iou_any_class": [round(value, 4) for value in any_class_ious.tolist()],
-        },
+        "per_instance": _per_instance(folder.ids, truths, truth_found, box_ious, any_class_ious),
         "settings": {
-            "detector": str(detector_run_dir(detector)),
+            "detector": str(detector),
             "detector_model": config.model,
             "detector_image_size": list(config.image_size),
             "sams": [str(path) for path in sams],
-            "data": str(data),
-            "split": split,
-            "impl": impl,
-            "device": str(where),
-            "score": score,
-            "limit": limit,
-            "threads": torch.get_num_threads(),
+            **{"data": str(data), "split": split, "impl": impl, "device": str(where)},
+            **{"score": score, "limit": limit, "threads": torch.get_num_threads()},
         },
     }
 
