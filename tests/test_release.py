@@ -509,11 +509,9 @@ def test_a_release_with_its_lessons_finished_trains_the_detector(release, tmp_pa
     copy = tmp_path / "student"
     shutil.copytree(release, copy, ignore=shutil.ignore_patterns("verdicts.jsonl", "docs"))
     for lesson in course.lessons(copy):
-        # the finished code as the student's file holds it: the stub's own imports of the other
-        # lessons (lessons/rpn.py has `from lessons.metrics import box_iou`, its solution
-        # `from solutions.metrics ...`), the rest the reference's
+        # the finished code, as is: lessons import each other relatively (`from .metrics`),
+        # so the reference works unchanged in a student's lessons/
         finished = (REPO_ROOT / "solutions" / f"{lesson}.py").read_text("utf-8")
-        finished = re.sub(r"^from solutions\.", "from lessons.", finished, flags=re.M)
         assert "import solutions" not in finished and "from solutions" not in finished
         (copy / "lessons" / f"{lesson}.py").write_text(finished, "utf-8")
     assert all(not left for left in course.stubs(copy).values())
