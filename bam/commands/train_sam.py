@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-DESCRIPTION = "fine-tune SAM on data/water with box prompts (curves, predictions, checkpoints)"
+DESCRIPTION = (
+    "fine-tune SAM with box prompts on data/water or a VOC folder with instance masks"
+    " (curves, predictions, checkpoints)"
+)
 
 
 # RunConfig's fields made options by bam.commands.options (--data and --checkpoint: below)
@@ -44,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         metavar="DIR",
         default=defaults.data,
-        help="Images/ + Masks/ folder (default: data/water)",
+        help="an Images/ + Masks/ folder, or a VOC folder with SegmentationObject/ (one sample"
+        " per object, e.g. data/shapes); default: data/water",
     )
     options_from_dataclass(
         parser,
