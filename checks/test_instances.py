@@ -982,6 +982,8 @@ def test_mask_ap_iou_exactly_at_threshold_and_difficult():
     expect_close(result["map"], 1.0, "mAP with mask IoU exactly 0.5 at threshold 0.5 (>=, not >)")
     result = mask_ap()(detections, truths, 0.51, num_classes=1)
     expect_close(result["map"], 0.0, "mAP with mask IoU 0.5 at threshold 0.51")
+    result = mask_ap()(detections, truths, num_classes=1)
+    expect_close(result["map"], 1.0, "mAP at the default iou_threshold (0.5) with mask IoU 0.5")
     truth = instance_image([[0, 0, 10, 10], [20, 0, 30, 10], [0, 20, 10, 30]], [1, 1, 2])
     truth["difficult"] = torch.tensor([True, False, True])
     both = instance_image([[0, 0, 10, 10], [20, 0, 30, 10]], [1, 1], [0.9, 0.8])
@@ -992,6 +994,28 @@ def test_mask_ap_iou_exactly_at_threshold_and_difficult():
     )
     expect_close(
         result["ap"][1], 1.0, "AP when a detection hits the difficult object first", atol=1e-4
+    )
+
+
+@exercise("instances.mask_average_precision", points=1)
+def test_mask_ap_ties_keep_their_order():
+    """Worked by hand: 30 detections tied at one score, the first one exact, the others misses: AP 1.
+
+    Ties keep their order (a stable sort, per image and over the images), so the hit is ranked
+    first: recall 1 at precision 1. A sort that is not stable reorders 30 ties and ranks the
+    hit k-th (AP 1 / k).
+    """
+    truths = [instance_image([[0, 0, 4, 4]], [1], size=(24, 24))]
+    boxes = [[0, 0, 4, 4]] + [
+        [x, y, x + 2, y + 2] for x in (8, 12, 16, 20) for y in range(0, 24, 3)
+    ]
+    detections = [instance_image(boxes[:30], [1] * 30, [0.5] * 30, (24, 24))]
+    result = mask_ap()(detections, truths, 0.5, num_classes=1)
+    expect_close(
+        result["ap"].get(1, float("nan")),
+        1.0,
+        "AP of 30 tied detections whose first one is the only hit (sort with stable=True)",
+        atol=1e-6,
     )
 
 

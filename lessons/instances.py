@@ -181,7 +181,8 @@ def mask_average_precision(
     """
     # TODO: start from your lesson 3 mean_average_precision (lessons/metrics.py): the same loops
     #   over classes and images and the same matching, with masks in place of boxes and
-    #   mask_iou_matrix in place of box_iou; call metrics.average_precision for the area.
+    #   mask_iou_matrix in place of box_iou; call metrics.average_precision for the area. First
+    #   raise ValueError for an image whose detection and ground-truth masks differ in H, W.
     raise NotImplementedError
 
 
