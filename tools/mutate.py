@@ -124,7 +124,7 @@ def scratch_copy(lesson: str, workdir: Path) -> Path:
     return root
 
 
-def mutmut(root: Path, *args: str, quiet: bool = True) -> str:
+def mutmut(root: Path, *args: str, quiet: bool = True, with_stderr: bool = False) -> str:
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
     completed = subprocess.run(
         [sys.executable, "-m", "mutmut", *args],
@@ -134,6 +134,8 @@ def mutmut(root: Path, *args: str, quiet: bool = True) -> str:
         text=True,
         check=False,
     )
+    if with_stderr:
+        return (completed.stdout or "") + (completed.stderr or "")
     return completed.stdout or ""
 
 
@@ -227,17 +229,53 @@ def reason_for(lesson: str, mutant: Mutant, equivalents: list[dict]) -> str | No
     return None
 
 
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # mutmut's progress line, redrawn many times a second
+
+
+def unchecked(root: Path) -> int:
+    """How many mutants of the last run have no result yet ("not checked")."""
+    return sum(
+        line.rstrip().endswith(": not checked")
+        for line in mutmut(root, "results", "--all", "true").splitlines()
+    )
+
+
+def run_until_checked(root: Path, jobs: int, attempts: int = 6) -> None:
+    """``mutmut run`` again until every mutant has a result, or a run makes no progress.
+
+    mutmut 3.8's fork runner waits with ``os.wait()`` for *any* child and crashes with a
+    ``KeyError`` when the child is not one of its workers: the checks' grading worker
+    (``checks/worker.py``), started while mutmut collects its stats in its own process, is such a
+    child, and when it exits the run stops, leaving the slowest mutants (the last ones) "not
+    checked". A new ``mutmut run`` resumes with exactly those. Each run's output is kept in
+    ``mutmut-run-<n>.log`` in the scratch folder.
+    """
+    left = None
+    for attempt in range(1, attempts + 1):
+        log = mutmut(root, "run", "--max-children", str(jobs), with_stderr=True)
+        lines = [line for line in log.replace("\r", "\n").splitlines() if line.strip()]
+        kept = [
+            line for i, line in enumerate(lines) if i + 1 == len(lines) or line[:1] not in SPINNER
+        ]
+        (root / f"mutmut-run-{attempt}.log").write_text("\n".join(kept) + "\n", encoding="utf-8")
+        now = unchecked(root)
+        if now == 0 or now == left:
+            return
+        left = now
+        print(f"{root.name}: {now} mutants not checked after run {attempt}; resuming", flush=True)
+
+
 def run_lesson(lesson: str, workdir: Path, jobs: int, rerun: bool = True) -> LessonResult:
     root = workdir / lesson
     start = time.monotonic()
     if rerun or not (root / "mutants").exists():
         root = scratch_copy(lesson, workdir)
-        mutmut(root, "run", "--max-children", str(jobs))
+        run_until_checked(root, jobs)
     seconds = time.monotonic() - start
     equivalents = load_equivalents()
     mutants = []
     for line in mutmut(root, "results", "--all", "true").splitlines():
-        match = re.match(r"\s*(\S+): (\S+)", line)
+        match = re.match(r"\s*(\S+): (\S.*?)\s*$", line)
         if not match:
             continue
         mutant = Mutant(match.group(1), match.group(2))
@@ -262,6 +300,12 @@ def markdown(results: list[LessonResult]) -> str:
         )
     for result in results:
         lines += ["", f"### {result.lesson} ({result.seconds:.0f} s)", ""]
+        if result.count("not checked"):
+            lines += [
+                f"**{result.count('not checked')} mutants not checked**: the run stopped early;"
+                " their score is not measured (rerun the lesson).",
+                "",
+            ]
         if result.equivalent:
             lines.append("Equivalent:")
             lines.append("")
