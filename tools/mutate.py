@@ -124,10 +124,42 @@ def scratch_copy(lesson: str, workdir: Path) -> Path:
     return root
 
 
+# ``python -m mutmut`` with one fix: mutmut 3.8's fork runner collects a result with
+# ``os.wait()``, which returns *any* child, and fails with a KeyError on one that is not its
+# worker. The checks' grading worker (``checks/worker.py``) makes the process that starts it a
+# child subreaper, and mutmut runs the checks in its own process to collect its stats: from then
+# on, the grading process a killed mutant leaves behind is re-parented to mutmut, and the first
+# such orphan stops the run with the slowest mutants (the last ones) "not checked". Here an
+# orphan is reaped and skipped.
+MUTMUT = """
+import os, runpy, sys
+from mutmut.workers import isolation
+
+def wait_for_result(self, timeout=None):
+    if self._no_tests_results:
+        return self._no_tests_results.pop(0)
+    while True:
+        pid, wait_status = os.wait()
+        if pid in self._running:  # else: an adopted orphan, now reaped
+            break
+    worker = self._running.pop(pid)
+    duration = (isolation.datetime.now() - worker.start_time).total_seconds()
+    return isolation.MutantResult(
+        mutant_name=worker.mutant_name,
+        exit_code=os.waitstatus_to_exitcode(wait_status),
+        duration=duration,
+    )
+
+isolation.ForkRunner.wait_for_result = wait_for_result
+sys.argv = ["mutmut", *sys.argv[1:]]
+runpy.run_module("mutmut", run_name="__main__", alter_sys=True)
+"""
+
+
 def mutmut(root: Path, *args: str, quiet: bool = True, with_stderr: bool = False) -> str:
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
     completed = subprocess.run(
-        [sys.executable, "-m", "mutmut", *args],
+        [sys.executable, "-c", MUTMUT, *args],
         cwd=root,
         env=environment,
         capture_output=quiet,
@@ -265,10 +297,14 @@ def run_until_checked(root: Path, jobs: int, attempts: int = 6) -> None:
         print(f"{root.name}: {now} mutants not checked after run {attempt}; resuming", flush=True)
 
 
-def run_lesson(lesson: str, workdir: Path, jobs: int, rerun: bool = True) -> LessonResult:
+def run_lesson(
+    lesson: str, workdir: Path, jobs: int, rerun: bool = True, resume: bool = False
+) -> LessonResult:
     root = workdir / lesson
     start = time.monotonic()
-    if rerun or not (root / "mutants").exists():
+    if resume and (root / "mutants").exists():
+        run_until_checked(root, jobs)
+    elif rerun or not (root / "mutants").exists():
         root = scratch_copy(lesson, workdir)
         run_until_checked(root, jobs)
     seconds = time.monotonic() - start
@@ -332,6 +368,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="report the last run in --workdir again (after editing the equivalents)",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the last run in --workdir (its mutants without a result), same copy",
+    )
     arguments = parser.parse_args(argv)
     unknown = sorted(set(arguments.lessons) - set(LESSONS))
     if unknown:
@@ -345,7 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for lesson in arguments.lessons:
         result = run_lesson(
-            lesson, arguments.workdir, arguments.jobs, rerun=not arguments.report_only
+            lesson,
+            arguments.workdir,
+            arguments.jobs,
+            rerun=not arguments.report_only,
+            resume=arguments.resume,
         )
         results.append(result)
         print(markdown([result]), flush=True)
