@@ -1168,3 +1168,30 @@ def test_rpn_loss_accepts_integer_labels():
         ("loss_objectness", "loss_rpn_box_reg"), result, expected, strict=True
     ):
         expect_close(value, float(reference), f"{name} with int64 labels", atol=1e-5)
+
+
+@exercise("rpn.nms", points=1)
+def test_nms_threshold_is_strict_beyond_the_first_hundred_boxes():
+    """IoU exactly the threshold does not suppress, also for a box ranked past the 128th.
+
+    Hand oracle: 140 boxes 10x10 on a grid 20 px apart (no overlaps), then, with the lowest
+    scores, (0, 0, 10, 5) — IoU 50/100 = 0.5 exactly with box 0: kept at threshold 0.5 — and
+    (20, 0, 30, 5.5) — IoU 0.55 with box 1: suppressed. So a large input keeps the same rule
+    (``> iou_threshold``) as a small one.
+    """
+    nms = student("rpn.nms", box_iou=IOU)
+    index = torch.arange(140)
+    corner = torch.stack([(index % 14) * 20.0, (index // 14) * 20.0], dim=1)
+    grid_boxes = torch.cat([corner, corner + 10.0], dim=1)
+    extra = torch.tensor([[0.0, 0.0, 10.0, 5.0], [20.0, 0.0, 30.0, 5.5]])
+    candidates = torch.cat([grid_boxes, extra])
+    scores = torch.linspace(1.0, 0.01, 142)
+    result = expect_tensor(nms(candidates, scores, 0.5), "nms of 142 boxes", dtype=torch.int64)
+    expected = list(range(141))  # all but box 141 (IoU 0.55 > 0.5 with box 1)
+    expect(
+        result.tolist() == expected,
+        "of 142 boxes, box 140 (IoU exactly 0.5 with box 0) is kept and box 141 (IoU 0.55 with"
+        f" box 1) dropped; kept {len(result)} boxes, missing"
+        f" {sorted(set(expected) - set(result.tolist()))}, extra"
+        f" {sorted(set(result.tolist()) - set(expected))}",
+    )
