@@ -513,3 +513,114 @@ def test_roi_align_default_size_and_scale():
         roi_align(features, rois), "roi_align(features, rois)", shape=(2, 2, 7, 7)
     )
     expect_close(result, expected, "roi_align with every default (7x7, 1/16, 2, aligned)")
+
+
+# ----------------------------------------------------------------------------- second mutation run (issue 11)
+# An empty list of boxes, no RoIs in the autograd graph, the bins of float64 maps, and bfloat16
+# RoIs at a scale that is not a power of two (their product rounds differently in bfloat16).
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_empty_list_of_boxes():
+    """An empty list (B' = 0 images with boxes) pools to Tensor[0, C, PH, PW] of the features' dtype."""
+    roi_pool = student("roi.roi_pool")
+    for dtype in (torch.float32, torch.float64):
+        features = torch.rand(2, 3, 5, 6, dtype=dtype)
+        result = expect_tensor(
+            roi_pool(features, [], (2, 3), 1.0), "roi_pool(features, [])", shape=(0, 3, 2, 3)
+        )
+        expect(result.dtype == dtype, f"roi_pool of [] returned {result.dtype} for {dtype}")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_empty_list_of_boxes():
+    """An empty list (B' = 0 images with boxes) aligns to Tensor[0, C, PH, PW] of the features' dtype."""
+    roi_align = student("roi.roi_align")
+    for dtype in (torch.float32, torch.float64):
+        features = torch.rand(2, 3, 5, 6, dtype=dtype)
+        result = expect_tensor(
+            roi_align(features, [], (2, 3), 1.0, 2, True),
+            "roi_align(features, [])",
+            shape=(0, 3, 2, 3),
+        )
+        expect(result.dtype == dtype, f"roi_align of [] returned {result.dtype} for {dtype}")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_zero_rois_stay_in_the_autograd_graph():
+    """With no RoIs the output still requires grad (as torchvision's) and backward gives zeros."""
+    roi_align = student("roi.roi_align")
+    features = torch.rand(1, 2, 5, 6, dtype=torch.float64).requires_grad_()
+    theirs = torchvision.ops.roi_align(
+        features.detach().clone().requires_grad_(),
+        torch.zeros(0, 5, dtype=torch.float64),
+        (2, 2),
+        1.0,
+        2,
+        True,
+    )
+    expect(theirs.requires_grad, "(oracle: torchvision's empty output requires grad)")
+    output = roi_align(features, torch.zeros(0, 5, dtype=torch.float64), (2, 2), 1.0, 2, True)
+    expect_tensor(output, "roi_align of 0 RoIs", shape=(0, 2, 2, 2))
+    expect(
+        output.requires_grad,
+        "roi_align of 0 RoIs should still depend on the features (a loss over an image without"
+        " proposals back-propagates zeros instead of failing)",
+    )
+    output.sum().backward()
+    gradient = features.grad if features.grad is not None else None
+    expect(gradient is not None, "no gradient reached the features")
+    expect(float(gradient.abs().sum()) == 0.0, "the gradient of 0 RoIs is zero")
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_float64_bins_like_torchvision():
+    """float64 maps pool the bins of torchvision's float64 kernel (bin edges in float64).
+
+    A 1-cell RoI split into 3 bins: bin 2 ends at ceil(3 * (1/3)) = 1 in float64, but at 2 when
+    1/3 is rounded to float32 first, which pulls in the next row. Many RoI lengths and output
+    sizes make such edges.
+    """
+    roi_pool = student("roi.roi_pool")
+    generator = torch.Generator().manual_seed(9)
+    features = torch.rand(1, 2, 12, 13, dtype=torch.float64, generator=generator)
+    rows = [[0.0, x, y, x + w, y + h] for x, y in ((0, 0), (2, 1), (5, 4)) for w, h in
+            ((0, 0), (1, 2), (4, 6), (6, 3), (7, 7))]  # fmt: skip
+    rois = torch.tensor(rows, dtype=torch.float64)
+    for output_size in ((3, 3), (7, 7), (5, 6), (6, 11)):
+        expected = torchvision.ops.roi_pool(features, rois, output_size, 1.0)
+        result = expect_tensor(
+            roi_pool(features, rois, output_size, 1.0),
+            f"roi_pool of a float64 map, output {output_size}",
+            shape=tuple(expected.shape),
+        )
+        expect(result.dtype == torch.float64, f"float64 features gave {result.dtype}")
+        expect_close(
+            result, expected, f"float64 bins (output {output_size}), as torchvision's", atol=0
+        )
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_bfloat16_rois_are_scaled_in_float32():
+    """bfloat16 RoIs are scaled in float32: at scale 0.3, 108 px is cell 32.4 -> 32, not 33.
+
+    In bfloat16 the product 108 * 0.3 rounds to 32.5, which C round takes to 33: the bin edges
+    move by a whole cell. torchvision, on the float32 copies, is the oracle.
+    """
+    roi_pool = student("roi.roi_pool")
+    features = torch.rand(1, 1, 70, 70, generator=torch.Generator().manual_seed(2))
+    rois = torch.tensor([[0.0, 108.0, 108.0, 200.0, 200.0], [0.0, 118.0, 128.0, 230.0, 150.0]])
+    low_features, low_rois = features.to(torch.bfloat16), rois.to(torch.bfloat16)
+    expected = torchvision.ops.roi_pool(low_features.float(), low_rois.float(), (4, 4), 0.3)
+    result = expect_tensor(
+        roi_pool(low_features, low_rois, (4, 4), 0.3),
+        "roi_pool of bfloat16 inputs at scale 0.3",
+        shape=(2, 1, 4, 4),
+        dtype=torch.bfloat16,
+    )
+    expect_close(
+        result.float(),
+        expected.to(torch.bfloat16).float(),
+        "bins of bfloat16 RoIs (scaled in float32)",
+        atol=0,
+    )
