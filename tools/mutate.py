@@ -1,8 +1,9 @@
 """Mutation testing of the checks: mutmut mutates ``solutions/<lesson>.py``, the checks must fail.
 
-    python tools/mutate.py vgg dataset        # one or more lessons (default: all nine)
+    python tools/mutate.py vgg dataset        # one or more lessons (default: all ten)
     python tools/mutate.py vgg --jobs 2       # mutants run two at a time
     python tools/mutate.py vgg --markdown out.md
+    python tools/mutate.py vgg --resume       # finish a stopped run in the same scratch copy
 
 Each lesson runs in a scratch copy of the course (``--workdir``, default
 ``/tmp/bam-mutate/<lesson>``): ``solutions/``, ``checks/``, ``lessons/`` and ``bam/`` are
