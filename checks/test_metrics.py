@@ -842,3 +842,58 @@ def test_map_without_ground_truth_and_default_threshold():
         1.0,
         "mAP of a detection at IoU 0.6 with the default threshold (0.5)",
     )
+
+
+# ----------------------------------------------------------------------------- mutation rerun (issue 11)
+# float64 boxes keep their precision in box_iou; ties in mAP's ranking are stable past 100
+# detections (torch's default argsort is not, on a CPU).
+
+
+@exercise("metrics.box_iou", points=1)
+def test_box_iou_float64_keeps_its_precision():
+    """float64 boxes are computed in float64: a width of 2**24 + 1 is not rounded to 2**24.
+
+    By hand: boxes (0, 0, 2**24 + 1, 1) and (0, 0, 2**24, 1) have IoU 2**24 / (2**24 + 1), which
+    float32 arithmetic (2**24 + 1 rounds to 2**24) would give as 1. Both argument positions.
+    """
+    box_iou = student("metrics.box_iou")
+    wide = float(2**24 + 1)
+    first = torch.tensor([[0.0, 0.0, wide, 1.0]], dtype=torch.float64)
+    second = torch.tensor(
+        [[0.0, 0.0, float(2**24), 1.0], [0.0, 0.0, wide, 1.0]], dtype=torch.float64
+    )
+    expected = torch.tensor([[2**24 / wide, 1.0]], dtype=torch.float64)
+    for name, result, target in (
+        ("box_iou(wide, others)", box_iou(first, second), expected),
+        ("box_iou(others, wide)", box_iou(second, first), expected.T),
+    ):
+        result = expect_tensor(result, name, shape=tuple(target.shape), dtype=torch.float64)
+        expect_close(
+            result, target, f"{name} in float64 (IoU 2**24 / (2**24 + 1) < 1)", atol=0, rtol=1e-12
+        )
+
+
+@exercise("metrics.mean_average_precision", points=1)
+def test_map_ties_keep_image_then_given_order_past_a_hundred():
+    """Tied scores rank image by image, then as given ("a stable sort"), also for 150 of them.
+
+    By hand, one ground truth: (1) one image, 150 detections of score 0.5, the first of them on
+    the object and the others far away: ranked as given the true positive comes first, AP = 1.
+    (2) 150 images with one detection each, score 0.5; only image 0 has the object and its
+    detection hits it: ranked image by image, AP = 1 again. Any other order of the ties puts
+    false positives first and gives AP = 1 / rank of the hit.
+    """
+    mean_average_precision = mean_ap()
+    far = [[100.0 + 3 * i, 100.0, 102.0 + 3 * i, 102.0] for i in range(149)]
+    detections = [image([[0, 0, 10, 10], *far], [1] * 150, [0.5] * 150)]
+    truths = [image([[0, 0, 10, 10]], [1])]
+    result = mean_average_precision(detections, truths, 0.5, num_classes=1)
+    expect_close(result["map"], 1.0, "AP of 150 tied detections, the hit given first (stable sort)")
+    detections = [image([[0, 0, 10, 10]], [1], [0.5])] + [
+        image([[50, 50, 60, 60]], [1], [0.5]) for _ in range(149)
+    ]
+    truths = [image([[0, 0, 10, 10]], [1])] + [image([], []) for _ in range(149)]
+    result = mean_average_precision(detections, truths, 0.5, num_classes=1)
+    expect_close(
+        result["map"], 1.0, "AP of 150 tied detections over 150 images, the hit in image 0"
+    )

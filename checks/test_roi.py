@@ -382,3 +382,245 @@ def test_roi_align_defaults():
         expected,
         "roi_align without sampling_ratio and aligned (defaults 2 and True)",
     )
+
+
+# ----------------------------------------------------------------------------- shapes, boundaries, defaults (issue 11)
+# Survivors of the first mutation run: rois of a bad shape must raise ValueError (for both forms
+# of torchvision's API), a sample point exactly one cell outside the map (or exactly on its far
+# edge) still counts, and the documented defaults.
+
+
+def bad_inputs(features: Tensor) -> list[tuple[object, object, str]]:
+    """``(features, rois, what)`` that the docstrings say raise ValueError."""
+    batch = features.shape[0]
+    box = torch.tensor([[0.0, 0.0, 4.0, 4.0]])
+    return [
+        (features, torch.zeros(2, 4), "rois [2, 4] (no batch index)"),
+        (features, torch.zeros(2, 6), "rois [2, 6]"),
+        (features, torch.zeros(5), "1-D rois [5]"),
+        (features, torch.zeros(2, 5, 1), "3-D rois [2, 5, 1]"),
+        (features, [torch.zeros(2, 5)], "a list holding [2, 5] boxes (per-image boxes are [L, 4])"),
+        (features, [torch.zeros(4)], "a list holding 1-D boxes [4]"),
+        (features, [torch.zeros(1, 4, 1)], "a list holding 3-D boxes [1, 4, 1]"),
+        (features, [box, [0.0, 0.0, 4.0, 4.0]], "a list holding a Python list, not a tensor"),
+        (features, [box] * (batch + 1), f"{batch + 1} lists of boxes for {batch} images"),
+        (features[0], torch.tensor([[0.0, 0, 0, 4, 4]]), "features [C, H, W] (no batch)"),
+    ]
+
+
+def raises_value_error(call, what: str) -> None:
+    """Expects ``call()`` to raise ValueError (a clear message), not another error or nothing."""
+    __tracebackhide__ = True
+    try:
+        call()
+    except ValueError:
+        return
+    except Exception as error:  # a crash deep inside torch instead of a clear message
+        expect(False, f"{what} should raise ValueError, got {type(error).__name__}: {error}")
+    expect(False, f"{what} should raise ValueError, it returned")
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_rejects_badly_shaped_inputs():
+    """rois neither [K, 5] nor a list of at most B tensors [L_i, 4], or features not 4-D: ValueError."""
+    roi_pool = student("roi.roi_pool")
+    features = torch.rand(2, 1, 6, 6)
+    boxes = [torch.tensor([[0.0, 0, 4, 4]]), torch.tensor([[1.0, 1, 5, 5]])]  # B' = B is fine
+    expected = torchvision.ops.roi_pool(features, boxes, (2, 2), 1.0)
+    expect_close(roi_pool(features, boxes, (2, 2), 1.0), expected, "a list of B boxes tensors")
+    for feature_map, rois, what in bad_inputs(features):
+        raises_value_error(
+            lambda feature_map=feature_map, rois=rois: roi_pool(feature_map, rois, (2, 2), 1.0),
+            f"roi_pool with {what}",
+        )
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_rejects_badly_shaped_inputs():
+    """rois neither [K, 5] nor a list of at most B tensors [L_i, 4], or features not 4-D: ValueError."""
+    roi_align = student("roi.roi_align")
+    features = torch.rand(2, 1, 6, 6)
+    boxes = [torch.tensor([[0.0, 0, 4, 4]]), torch.tensor([[1.0, 1, 5, 5]])]  # B' = B is fine
+    expected = torchvision.ops.roi_align(features, boxes, (2, 2), 1.0, 2, True)
+    expect_close(
+        roi_align(features, boxes, (2, 2), 1.0, 2, True),
+        expected,
+        "a list of B boxes tensors",
+        atol=1e-5,
+    )
+    for feature_map, rois, what in bad_inputs(features):
+        raises_value_error(
+            lambda feature_map=feature_map, rois=rois: roi_align(
+                feature_map, rois, (2, 2), 1.0, 2, True
+            ),
+            f"roi_align with {what}",
+        )
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_samples_exactly_one_cell_outside_count():
+    """A sample point at exactly -1 or exactly H (W) still counts; a little further it is 0.
+
+    On a 4x4 map numbered 1..16, one sample per bin (``sampling_ratio=1``, 1x1 output) at the
+    centre of the RoI: RoI (-2, -2, 0, 0) unaligned samples (-1, -1), which is clamped to
+    cell (0, 0): value 1. RoI (3, 3, 5, 5) samples (4, 4), the far edge: value 16.
+    Shifted by 0.01 px outward, both are beyond one cell and give 0 (torchvision's rule).
+    """
+    roi_align = student("roi.roi_align")
+    features = torch.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    cases = (
+        ([-2.0, -2.0, 0.0, 0.0], False, 1.0, "sample at (-1, -1)"),
+        ([-2.0, 1.0, 0.0, 3.0], False, 9.0, "sample at x = -1, y = 2"),
+        ([1.0, -2.0, 3.0, 0.0], False, 3.0, "sample at x = 2, y = -1"),
+        ([3.0, 3.0, 5.0, 5.0], False, 16.0, "sample at (4, 4) = (W, H)"),
+        ([3.5, 3.5, 5.5, 5.5], True, 16.0, "aligned: sample at (4, 4)"),
+        ([-1.5, -1.5, 0.5, 0.5], True, 1.0, "aligned: sample at (-1, -1)"),
+        ([-2.01, -2.01, -0.01, -0.01], False, 0.0, "sample at (-1.01, -1.01)"),
+        ([3.01, 3.01, 5.01, 5.01], False, 0.0, "sample at (4.01, 4.01)"),
+    )
+    for box, aligned, by_hand, what in cases:
+        rois = torch.tensor([[0.0, *box]])
+        expected = torchvision.ops.roi_align(features, rois, (1, 1), 1.0, 1, aligned)
+        expect_close(expected, torch.tensor([[[[by_hand]]]]), f"(oracle) {what}", atol=0)
+        expect_close(
+            roi_align(features, rois, (1, 1), 1.0, 1, aligned),
+            expected,
+            f"RoIAlign {box} (aligned={aligned}): {what}; points more than one cell outside"
+            " the map are 0, points up to one cell outside are clamped onto it",
+            atol=1e-6,
+        )
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_defaults():
+    """The defaults are output_size=(7, 7) and spatial_scale=1/16."""
+    roi_pool = student("roi.roi_pool")
+    features = torch.rand(1, 2, 9, 11, generator=torch.Generator().manual_seed(5))
+    rois = torch.tensor([[0, 3.0, 5.0, 150.0, 120.0], [0, 10.0, 0.0, 60.0, 140.0]])
+    expected = torchvision.ops.roi_pool(features, rois, (7, 7), 1 / 16)
+    result = expect_tensor(roi_pool(features, rois), "roi_pool(features, rois)", shape=(2, 2, 7, 7))
+    expect_close(result, expected, "roi_pool without output_size, spatial_scale (7x7, 1/16)")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_default_size_and_scale():
+    """The defaults output_size=(7, 7) and spatial_scale=1/16 (with sampling_ratio 2, aligned)."""
+    roi_align = student("roi.roi_align")
+    features = torch.rand(1, 2, 9, 11, generator=torch.Generator().manual_seed(5))
+    rois = torch.tensor([[0, 3.0, 5.0, 150.0, 120.0], [0, 10.0, 0.0, 60.0, 140.0]])
+    expected = torchvision.ops.roi_align(features, rois, (7, 7), 1 / 16, 2, True)
+    result = expect_tensor(
+        roi_align(features, rois), "roi_align(features, rois)", shape=(2, 2, 7, 7)
+    )
+    expect_close(result, expected, "roi_align with every default (7x7, 1/16, 2, aligned)")
+
+
+# ----------------------------------------------------------------------------- second mutation run (issue 11)
+# An empty list of boxes, no RoIs in the autograd graph, the bins of float64 maps, and bfloat16
+# RoIs at a scale that is not a power of two (their product rounds differently in bfloat16).
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_empty_list_of_boxes():
+    """An empty list (B' = 0 images with boxes) pools to Tensor[0, C, PH, PW] of the features' dtype."""
+    roi_pool = student("roi.roi_pool")
+    for dtype in (torch.float32, torch.float64):
+        features = torch.rand(2, 3, 5, 6, dtype=dtype)
+        result = expect_tensor(
+            roi_pool(features, [], (2, 3), 1.0), "roi_pool(features, [])", shape=(0, 3, 2, 3)
+        )
+        expect(result.dtype == dtype, f"roi_pool of [] returned {result.dtype} for {dtype}")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_empty_list_of_boxes():
+    """An empty list (B' = 0 images with boxes) aligns to Tensor[0, C, PH, PW] of the features' dtype."""
+    roi_align = student("roi.roi_align")
+    for dtype in (torch.float32, torch.float64):
+        features = torch.rand(2, 3, 5, 6, dtype=dtype)
+        result = expect_tensor(
+            roi_align(features, [], (2, 3), 1.0, 2, True),
+            "roi_align(features, [])",
+            shape=(0, 3, 2, 3),
+        )
+        expect(result.dtype == dtype, f"roi_align of [] returned {result.dtype} for {dtype}")
+
+
+@exercise("roi.roi_align", points=1)
+def test_roi_align_zero_rois_stay_in_the_autograd_graph():
+    """With no RoIs the output still requires grad (as torchvision's) and backward gives zeros."""
+    roi_align = student("roi.roi_align")
+    features = torch.rand(1, 2, 5, 6, dtype=torch.float64).requires_grad_()
+    theirs = torchvision.ops.roi_align(
+        features.detach().clone().requires_grad_(),
+        torch.zeros(0, 5, dtype=torch.float64),
+        (2, 2),
+        1.0,
+        2,
+        True,
+    )
+    expect(theirs.requires_grad, "(oracle: torchvision's empty output requires grad)")
+    output = roi_align(features, torch.zeros(0, 5, dtype=torch.float64), (2, 2), 1.0, 2, True)
+    expect_tensor(output, "roi_align of 0 RoIs", shape=(0, 2, 2, 2))
+    expect(
+        output.requires_grad,
+        "roi_align of 0 RoIs should still depend on the features (a loss over an image without"
+        " proposals back-propagates zeros instead of failing)",
+    )
+    output.sum().backward()
+    gradient = features.grad if features.grad is not None else None
+    expect(gradient is not None, "no gradient reached the features")
+    expect(float(gradient.abs().sum()) == 0.0, "the gradient of 0 RoIs is zero")
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_float64_bins_like_torchvision():
+    """float64 maps pool the bins of torchvision's float64 kernel (bin edges in float64).
+
+    A 1-cell RoI split into 3 bins: bin 2 ends at ceil(3 * (1/3)) = 1 in float64, but at 2 when
+    1/3 is rounded to float32 first, which pulls in the next row. Many RoI lengths and output
+    sizes make such edges.
+    """
+    roi_pool = student("roi.roi_pool")
+    generator = torch.Generator().manual_seed(9)
+    features = torch.rand(1, 2, 12, 13, dtype=torch.float64, generator=generator)
+    rows = [[0.0, x, y, x + w, y + h] for x, y in ((0, 0), (2, 1), (5, 4)) for w, h in
+            ((0, 0), (1, 2), (4, 6), (6, 3), (7, 7))]  # fmt: skip
+    rois = torch.tensor(rows, dtype=torch.float64)
+    for output_size in ((3, 3), (7, 7), (5, 6), (6, 11)):
+        expected = torchvision.ops.roi_pool(features, rois, output_size, 1.0)
+        result = expect_tensor(
+            roi_pool(features, rois, output_size, 1.0),
+            f"roi_pool of a float64 map, output {output_size}",
+            shape=tuple(expected.shape),
+        )
+        expect(result.dtype == torch.float64, f"float64 features gave {result.dtype}")
+        expect_close(
+            result, expected, f"float64 bins (output {output_size}), as torchvision's", atol=0
+        )
+
+
+@exercise("roi.roi_pool", points=1)
+def test_roi_pool_bfloat16_rois_are_scaled_in_float32():
+    """bfloat16 RoIs are scaled in float32: at scale 0.3, 108 px is cell 32.4 -> 32, not 33.
+
+    In bfloat16 the product 108 * 0.3 rounds to 32.5, which C round takes to 33: the bin edges
+    move by a whole cell. torchvision, on the float32 copies, is the oracle.
+    """
+    roi_pool = student("roi.roi_pool")
+    features = torch.rand(1, 1, 70, 70, generator=torch.Generator().manual_seed(2))
+    rois = torch.tensor([[0.0, 108.0, 108.0, 200.0, 200.0], [0.0, 118.0, 128.0, 230.0, 150.0]])
+    low_features, low_rois = features.to(torch.bfloat16), rois.to(torch.bfloat16)
+    expected = torchvision.ops.roi_pool(low_features.float(), low_rois.float(), (4, 4), 0.3)
+    result = expect_tensor(
+        roi_pool(low_features, low_rois, (4, 4), 0.3),
+        "roi_pool of bfloat16 inputs at scale 0.3",
+        shape=(2, 1, 4, 4),
+        dtype=torch.bfloat16,
+    )
+    expect_close(
+        result.float(),
+        expected.to(torch.bfloat16).float(),
+        "bins of bfloat16 RoIs (scaled in float32)",
+        atol=0,
+    )

@@ -876,3 +876,322 @@ def test_nms_many_boxes_matches_torchvision():
             f" {len(expected)}; first difference at position"
             f" {next((i for i, (a, b) in enumerate(zip(keep.tolist(), expected.tolist(), strict=False)) if a != b), min(len(keep), len(expected)))}",
         )
+
+
+# ----------------------------------------------------------------------------- defaults, clipping, shapes (issue 11)
+# Survivors of the first mutation run: the documented defaults, clipping from both sides, the
+# input-shape ValueErrors and the "provided that IoU is > 0" rule. Every boundary is given
+# exactly (binary fractions), so no rounding decides.
+
+
+@exercise("rpn.assign_anchors", points=1)
+def test_assign_default_thresholds():
+    """Without fg_iou / bg_iou the thresholds are 0.7 and 0.3 (the signature's defaults)."""
+    assign_anchors = student("rpn.assign_anchors", box_iou=IOU)
+    gt = torch.tensor([[0.0, 0.0, 8.0, 8.0]])
+    anchors = torch.tensor(
+        [
+            [0.0, 0.0, 8.0, 8.0],  # IoU 1: the best anchor of the object
+            [0.0, 0.0, 8.0, 6.0],  # IoU 0.75 >= 0.7: positive
+            [0.0, 0.0, 8.0, 5.0],  # IoU 0.625: ignored
+            [0.0, 0.0, 8.0, 2.5],  # IoU 0.3125 >= 0.3: ignored
+            [0.0, 0.0, 8.0, 2.0],  # IoU 0.25 < 0.3: negative
+        ]
+    )
+    labels, _ = assign_anchors(anchors, gt)
+    expected, _ = matcher_labels(anchors, gt, 0.7, 0.3)
+    expect_tensor(labels, "labels", shape=(5,))
+    expect(
+        labels.tolist() == expected.tolist() == [1.0, 1.0, -1.0, -1.0, 0.0],
+        "with the default thresholds (fg_iou=0.7, bg_iou=0.3) anchors of IoU 1, 0.75, 0.625,"
+        f" 0.3125, 0.25 are labelled [1, 1, -1, -1, 0], got {labels.tolist()}",
+    )
+
+
+@exercise("rpn.assign_anchors", points=1)
+def test_assign_no_low_quality_match_at_zero_iou():
+    """An object that overlaps no anchor adds no positive ("provided that IoU is > 0").
+
+    All its IoUs are 0, so every anchor ties as its best: without the rule all of them would
+    turn positive. (torchvision's Matcher has no such rule; the course's docstring does.)
+    """
+    assign_anchors = student("rpn.assign_anchors", box_iou=IOU)
+    anchors = torch.tensor([[0.0, 0, 8, 8], [8, 0, 16, 8], [0, 8, 8, 16], [8, 8, 16, 16]])
+    gt = torch.tensor([[0.0, 0.0, 8.0, 8.0], [100.0, 100.0, 110.0, 110.0]])  # object 1: IoU 0
+    labels, matched = assign_anchors(anchors, gt, 0.7, 0.3)
+    expect_tensor(labels, "labels", shape=(4,))
+    expect(
+        labels.tolist() == [1.0, 0.0, 0.0, 0.0],
+        "an object whose best IoU is 0 must not make anchors positive: expected labels"
+        f" [1, 0, 0, 0], got {labels.tolist()}",
+    )
+    expect(int(matched[0]) == 0, f"anchor 0 matches object 0, got {matched.tolist()}")
+    labels, _ = assign_anchors(anchors, gt[1:], 0.7, 0.3)  # the far object alone
+    expect(
+        labels.tolist() == [0.0] * 4,
+        f"one object overlapping no anchor: every anchor negative, got {labels.tolist()}",
+    )
+
+
+@exercise("rpn.sample_labels", points=1)
+def test_sampler_default_batch_and_fraction():
+    """Without batch_size / positive_fraction / generator: 128 positives and 128 negatives."""
+    sample_labels = student("rpn.sample_labels")
+    labels = torch.tensor([1.0, 0.0, -1.0] * 300)  # 300 of each: more than the batch needs
+    pos_idx, neg_idx = sample_labels(labels)
+    expect_tensor(pos_idx, "pos_idx", dtype=torch.int64)
+    expect_tensor(neg_idx, "neg_idx", dtype=torch.int64)
+    expect(
+        (pos_idx.numel(), neg_idx.numel()) == (128, 128),
+        "defaults batch_size=256, positive_fraction=0.5: expected 128 positives and 128"
+        f" negatives, got {pos_idx.numel()} and {neg_idx.numel()}",
+    )
+    expect(
+        bool((labels[pos_idx] == 1).all()) and bool((labels[neg_idx] == 0).all()),
+        "sampled indices of the wrong label",
+    )
+    few = torch.tensor([1.0] * 200 + [0.0] * 40)  # 128 positives at most; negatives run out
+    pos_idx, neg_idx = sample_labels(few, 256)
+    expect(
+        (pos_idx.numel(), neg_idx.numel()) == (128, 40),
+        "default positive_fraction=0.5 of 256 with 200 positives and 40 negatives: expected 128"
+        f" and 40, got {pos_idx.numel()} and {neg_idx.numel()}",
+    )
+
+
+@exercise("rpn.decode_boxes", points=1)
+def test_decode_rejects_deltas_of_the_wrong_shape():
+    """deltas not [N, 4 * C] for the N anchors raise ValueError; [N, 8] is fine."""
+    decode_boxes = student("rpn.decode_boxes")
+    anchors = torch.tensor([[0.0, 0, 10, 10], [5, 5, 20, 30]])
+    weights = (1.0, 1.0, 1.0, 1.0)
+    result = decode_boxes(torch.zeros(2, 8), anchors, weights)
+    expect_tensor(result, "decode_boxes of [2, 8] deltas (2 classes)", shape=(2, 8))
+    cases = (
+        (torch.zeros(8), "1-D deltas [8]"),
+        (torch.zeros(2, 1, 4), "3-D deltas [2, 1, 4]"),
+        (torch.zeros(2, 6), "deltas [2, 6] (6 is not a multiple of 4)"),
+        (torch.zeros(2, 5), "deltas [2, 5]"),
+        (torch.zeros(3, 4), "deltas [3, 4] for 2 anchors"),
+        (torch.zeros(1, 8), "deltas [1, 8] for 2 anchors"),
+    )
+    for deltas, what in cases:
+        raises_value_error(lambda deltas=deltas: decode_boxes(deltas, anchors, weights), what)
+
+
+@exercise("rpn.propose", points=1)
+def test_propose_rejects_unflattened_head_outputs():
+    """objectness not [N] or deltas not [N, 4] for the N anchors raise ValueError."""
+    propose = student(
+        "rpn.propose", nms=torchvision.ops.nms, decode_boxes=reference_decode, box_iou=IOU
+    )
+    anchors = torchvision_anchors((2, 2), 16, (16,), (1.0,))  # [4, 4]
+    logits, deltas = torch.linspace(-1, 1, 4), torch.zeros(4, 4)
+    boxes_out, _ = propose(anchors, logits, deltas, (32, 32), 10, 10, 0.7, 1e-3)
+    expect_tensor(boxes_out, "proposals of valid inputs", shape=(4, 4))
+    cases = (
+        (logits[None], deltas, "objectness [1, 4] (the head's [A, H, W] layout, unflattened)"),
+        (logits[:3], deltas, "objectness [3] for 4 anchors"),
+        (logits, deltas.reshape(1, 16), "deltas [1, 16]"),
+        (logits, deltas[:3], "deltas [3, 4] for 4 anchors"),
+        (logits, deltas.reshape(4, 2, 2), "deltas [4, 2, 2]"),
+    )
+    for objectness, codes, what in cases:
+        raises_value_error(
+            lambda objectness=objectness, codes=codes: propose(
+                anchors, objectness, codes, (32, 32), 10, 10, 0.7, 1e-3
+            ),
+            f"propose with {what}",
+        )
+
+
+@exercise("rpn.propose", points=1)
+def test_propose_clips_every_side_from_both_ends():
+    """Boxes beyond any side of the image are clipped onto it (x to [0, W], y to [0, H]).
+
+    With ``min_size=0`` a box clipped to a line (side 0, not below 0) is kept, as torchvision's
+    ``clip_boxes_to_image`` + ``remove_small_boxes`` keep it, so the clip of each coordinate
+    shows, from below and from above: a box starting right of the image has ``x1 = W``.
+    """
+    propose = student(
+        "rpn.propose", nms=torchvision.ops.nms, decode_boxes=reference_decode, box_iou=IOU
+    )
+    anchors = torch.tensor(
+        [
+            [70.0, 10.0, 90.0, 30.0],  # right of the 64 px wide image: x1, x2 -> 64
+            [10.0, 40.0, 30.0, 60.0],  # partly below the 48 px high image: y2 -> 48
+            [10.0, 52.0, 30.0, 70.0],  # below: y1, y2 -> 48
+            [-30.0, 10.0, -10.0, 30.0],  # left: x1, x2 -> 0
+            [10.0, -30.0, 30.0, -10.0],  # above: y1, y2 -> 0
+            [-5.0, -6.0, 70.0, 50.0],  # over the whole image: (0, 0, 64, 48)
+        ]
+    )
+    logits = torch.tensor([5.0, 4.0, 3.0, 2.0, 1.0, 0.0])
+    deltas = torch.zeros(6, 4)
+    result = propose(anchors, logits, deltas, (48, 64), 10, 10, 0.7, 0.0)
+    expected_boxes, expected_scores = reference_propose(
+        anchors, logits, deltas, (48, 64), 10, 10, 0.7, 0.0
+    )
+    by_hand = torch.tensor(
+        [
+            [64.0, 10.0, 64.0, 30.0],
+            [10.0, 40.0, 30.0, 48.0],
+            [10.0, 48.0, 30.0, 48.0],
+            [0.0, 10.0, 0.0, 30.0],
+            [10.0, 0.0, 30.0, 0.0],
+            [0.0, 0.0, 64.0, 48.0],
+        ]
+    )
+    boxes_out, scores_out = result
+    expect_tensor(boxes_out, "proposals with min_size=0", shape=tuple(expected_boxes.shape))
+    expect_close(
+        boxes_out,
+        expected_boxes,
+        "boxes beyond the image clipped onto it (x1, x2 in [0, W]; y1, y2 in [0, H])",
+        atol=0,
+    )
+    expect_close(scores_out, expected_scores, "scores of the clipped proposals")
+    expect_close(expected_boxes, by_hand, "(oracle) the hand-clipped boxes, in score order", atol=0)
+
+
+@exercise("rpn.propose", points=1)
+def test_propose_defaults():
+    """Defaults pre_nms_top_n=6000, post_nms_top_n=300, nms_thresh=0.7, min_size=1e-3."""
+    propose = student(
+        "rpn.propose", nms=torchvision.ops.nms, decode_boxes=reference_decode, box_iou=IOU
+    )
+    size = (1024, 1024)
+
+    def check(anchors: Tensor, logits: Tensor, count: int, what: str) -> None:
+        deltas = torch.zeros_like(anchors)
+        expected, expected_scores = reference_propose(
+            anchors, logits, deltas, size, 6000, 300, 0.7, 1e-3
+        )
+        expect(len(expected) == count, f"(oracle: {what} gives {count} proposals)")
+        boxes_out, scores_out = propose(anchors, logits, deltas, size)
+        expect_tensor(boxes_out, f"proposals, {what}", shape=(count, 4))
+        expect_close(boxes_out, expected, f"proposals with the default arguments: {what}")
+        expect_close(scores_out, expected_scores, f"scores with the default arguments: {what}")
+
+    # 6000 copies of one box, then a box elsewhere with the lowest logit: only the top 6000
+    # enter NMS, which leaves one proposal (a 6001st anchor would add a second).
+    anchors = torch.cat(
+        [torch.tensor([[0.0, 0, 10, 10]]).repeat(6000, 1), torch.tensor([[500.0, 500, 510, 510]])]
+    )
+    logits = torch.cat([torch.linspace(10.0, 1.0, 6000), torch.tensor([0.0])])
+    check(anchors, logits, 1, "pre_nms_top_n=6000 with 6001 anchors")
+    # 301 boxes apart from each other: NMS keeps all, the default keeps the best 300.
+    grid = torch.arange(301.0)
+    corner = torch.stack([(grid % 20) * 40, (grid // 20) * 40], dim=1)
+    anchors = torch.cat([corner, corner + 20], dim=1)
+    check(anchors, torch.linspace(3.0, -3.0, 301), 300, "post_nms_top_n=300 with 301 boxes")
+    # IoU 0.75 > 0.7 is suppressed, IoU 0.625 is not; a side of 2**-9 >= 1e-3 is kept, one of
+    # 2**-11 < 1e-3 is dropped.
+    anchors = torch.tensor(
+        [
+            [0.0, 0.0, 100.0, 100.0],
+            [0.0, 0.0, 100.0, 75.0],  # IoU 0.75 with the first: suppressed at 0.7
+            [200.0, 0.0, 300.0, 100.0],
+            [200.0, 0.0, 300.0, 62.5],  # IoU 0.625: kept
+            [400.0, 0.0, 400.0 + 2**-9, 8.0],  # kept: side 2**-9 >= 1e-3
+            [500.0, 0.0, 500.0 + 2**-11, 8.0],  # dropped: side 2**-11 < 1e-3
+        ]
+    )
+    check(anchors, torch.tensor([6.0, 5.0, 4.0, 3.0, 2.0, 1.0]), 4, "nms_thresh 0.7, min_size 1e-3")
+
+
+@exercise("rpn.decode_boxes", points=1)
+def test_decode_returns_the_dtype_of_deltas_for_float32_anchors():
+    """float16 / float64 deltas on float32 anchors decode to boxes of the deltas' dtype."""
+    decode_boxes = student("rpn.decode_boxes")
+    anchors = torch.tensor([[0.0, 0.0, 32.0, 32.0], [10.0, 10.0, 26.0, 42.0]])
+    deltas = torch.tensor([[0.1, -0.2, 0.3, -0.1], [0.5, 0.25, -0.5, 0.0]])
+    expected = reference_decode(deltas.double(), anchors.double())
+    for dtype in (torch.float16, torch.float64):
+        result = decode_boxes(deltas.to(dtype), anchors, (1.0, 1.0, 1.0, 1.0))
+        expect_tensor(result, f"decode_boxes of {dtype} deltas", shape=(2, 4))
+        expect(
+            result.dtype == dtype,
+            f"boxes are in the dtype of deltas: {dtype} deltas on float32 anchors gave"
+            f" {result.dtype}",
+        )
+        expect_close(result.double(), expected, f"boxes from {dtype} deltas", atol=0.05)
+
+
+@exercise("rpn.nms", points=1)
+def test_nms_ties_keep_the_lower_index_first():
+    """Equal scores: the lower index comes first and wins, also past 100 boxes.
+
+    Hand oracle: 240 boxes on a grid, none overlapping, scores in {0.25, 0.5, 0.75}; every box is
+    kept, in the order of (-score, index). Then pairs of identical boxes with equal scores: the
+    lower index of each pair is kept. (torch's default argsort is not stable on a CPU from about
+    100 elements on; torchvision's nms sorts unstably too, so it is no oracle for ties.)
+    """
+    nms = student("rpn.nms", box_iou=IOU)
+    count = 240
+    index = torch.arange(count)
+    corner = torch.stack([(index % 16) * 20.0, (index // 16) * 20.0], dim=1)
+    grid_boxes = torch.cat([corner, corner + 10.0], dim=1)
+    scores = torch.tensor([0.25, 0.75, 0.5])[index % 3]
+    expected = sorted(range(count), key=lambda i: (-float(scores[i]), i))
+    result = expect_tensor(nms(grid_boxes, scores, 0.5), "nms of tied scores", shape=(count,))
+    expect(
+        result.tolist() == expected,
+        "tied scores should keep the lower index first (order: score descending, then index);"
+        f" first difference at position"
+        f" {next((i for i, (a, b) in enumerate(zip(result.tolist(), expected, strict=True)) if a != b), None)}",
+    )
+    doubled = torch.cat([grid_boxes, grid_boxes])  # box i and box i + 240 are the same box
+    tied = torch.cat([scores, scores])
+    result = nms(doubled, tied, 0.5)
+    expect(
+        result.tolist() == expected,
+        "of two identical boxes with the same score the lower index is kept (ties: lower index"
+        " first)",
+    )
+
+
+@exercise("rpn.rpn_loss", points=1)
+def test_rpn_loss_accepts_integer_labels():
+    """Labels as int64 {1, 0, -1} give the same losses as float labels (cast to the logits)."""
+    rpn_loss = student("rpn.rpn_loss")
+    generator = torch.Generator().manual_seed(4)
+    objectness = torch.randn(8, generator=generator)
+    deltas = torch.randn(8, 4, generator=generator) * 0.3
+    targets = torch.randn(8, 4, generator=generator) * 0.3
+    labels = torch.tensor([1, 0, -1, 1, 0, 0, -1, 1])
+    pos_idx, neg_idx = torch.where(labels == 1)[0], torch.where(labels == 0)[0]
+    expected = torchvision_rpn_loss(objectness, deltas, labels.float(), targets)
+    result = rpn_loss(objectness, deltas, labels, targets, pos_idx, neg_idx)
+    expect(isinstance(result, tuple) and len(result) == 2, "rpn_loss returns two losses")
+    for name, value, reference in zip(
+        ("loss_objectness", "loss_rpn_box_reg"), result, expected, strict=True
+    ):
+        expect_close(value, float(reference), f"{name} with int64 labels", atol=1e-5)
+
+
+@exercise("rpn.nms", points=1)
+def test_nms_threshold_is_strict_beyond_the_first_hundred_boxes():
+    """IoU exactly the threshold does not suppress, also for a box ranked past the 128th.
+
+    Hand oracle: 140 boxes 10x10 on a grid 20 px apart (no overlaps), then, with the lowest
+    scores, (0, 0, 10, 5) — IoU 50/100 = 0.5 exactly with box 0: kept at threshold 0.5 — and
+    (20, 0, 30, 5.5) — IoU 0.55 with box 1: suppressed. So a large input keeps the same rule
+    (``> iou_threshold``) as a small one.
+    """
+    nms = student("rpn.nms", box_iou=IOU)
+    index = torch.arange(140)
+    corner = torch.stack([(index % 14) * 20.0, (index // 14) * 20.0], dim=1)
+    grid_boxes = torch.cat([corner, corner + 10.0], dim=1)
+    extra = torch.tensor([[0.0, 0.0, 10.0, 5.0], [20.0, 0.0, 30.0, 5.5]])
+    candidates = torch.cat([grid_boxes, extra])
+    scores = torch.linspace(1.0, 0.01, 142)
+    result = expect_tensor(nms(candidates, scores, 0.5), "nms of 142 boxes", dtype=torch.int64)
+    expected = list(range(141))  # all but box 141 (IoU 0.55 > 0.5 with box 1)
+    expect(
+        result.tolist() == expected,
+        "of 142 boxes, box 140 (IoU exactly 0.5 with box 0) is kept and box 141 (IoU 0.55 with"
+        f" box 1) dropped; kept {len(result)} boxes, missing"
+        f" {sorted(set(expected) - set(result.tolist()))}, extra"
+        f" {sorted(set(result.tolist()) - set(expected))}",
+    )

@@ -745,3 +745,27 @@ def test_yolo_trains_on_a_batch_of_one():
         expect(isinstance(losses, dict) and len(losses) == 4, "training returns the four losses")
         for name, value in losses.items():
             expect_tensor(value, f"{name} of a batch of one", shape=())
+
+
+@exercise("yolo.yolo_postprocess", points=1)
+def test_postprocess_is_per_class_for_boxes_within_one_pixel():
+    """Classes stay apart for any box coordinates, also when every box lies within [0, 1].
+
+    By hand: the same box (0, 0, 1, 1) for classes 1 and 2, and (0.25, 0, 1, 1) for class 1 —
+    IoU 0.75 with the first, suppressed at 0.5. Per-class NMS keeps the class-1 and class-2
+    unit boxes (torchvision's ``batched_nms`` agrees); a shift of each class by less than the
+    boxes' extent (for example ``label * (max - 1)``, 0 here) would let one suppress the other.
+    """
+    postprocess = student("yolo.yolo_postprocess", nms=torchvision.ops.nms)
+    boxes = torch.tensor([[0.0, 0, 1, 1], [0, 0, 1, 1], [0.25, 0, 1, 1]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    labels = torch.tensor([1, 2, 1])
+    expected = torchvision.ops.batched_nms(boxes, scores, labels, 0.5)
+    expect(expected.tolist() == [0, 1], "(oracle: batched_nms keeps boxes 0 and 1)")
+    result = postprocess(boxes, scores, labels, 0.05, 0.5, 100)
+    expect(isinstance(result, tuple) and len(result) == 3, "return (boxes, scores, labels)")
+    expect(
+        result[2].tolist() == [1, 2] and result[1].tolist() == scores[:2].tolist(),
+        "unit boxes of classes 1 and 2 never suppress each other (box 2, class 1, is suppressed"
+        f" by box 0); kept labels {result[2].tolist()}, scores {result[1].tolist()}",
+    )

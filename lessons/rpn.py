@@ -262,6 +262,10 @@ def propose(
     Returns:
         ``(boxes [K, 4], scores [K])`` with ``K <= post_nms_top_n``, by decreasing score
         (probabilities in (0, 1)).
+
+    Raises:
+        ValueError: if ``objectness`` is not ``[N]`` or ``deltas`` not ``[N, 4]`` for the ``N``
+            anchors (e.g. the head's outputs before they are flattened).
     """
     # TODO: the order matters (see the docstring): topk of the objectness, decode_boxes,
     #   sigmoid, clamp x to [0, width] and y to [0, height], a boolean mask for small boxes, nms,
@@ -286,7 +290,7 @@ def rpn_loss(
     Args:
         objectness: Tensor[N] logits (all anchors of the batch, flattened).
         deltas: Tensor[N, 4] predicted deltas.
-        labels: Tensor[N] in {1, 0, -1}.
+        labels: Tensor[N] in {1, 0, -1}, float or integer (cast to the logits' dtype).
         regression_targets: Tensor[N, 4] target deltas (used where positive).
         pos_idx: Tensor[P] int64 indices of the sampled positives.
         neg_idx: Tensor[Q] int64 indices of the sampled negatives.

@@ -1,8 +1,9 @@
 """Mutation testing of the checks: mutmut mutates ``solutions/<lesson>.py``, the checks must fail.
 
-    python tools/mutate.py vgg dataset        # one or more lessons (default: all nine)
+    python tools/mutate.py vgg dataset        # one or more lessons (default: all ten)
     python tools/mutate.py vgg --jobs 2       # mutants run two at a time
     python tools/mutate.py vgg --markdown out.md
+    python tools/mutate.py vgg --resume       # finish a stopped run in the same scratch copy
 
 Each lesson runs in a scratch copy of the course (``--workdir``, default
 ``/tmp/bam-mutate/<lesson>``): ``solutions/``, ``checks/``, ``lessons/`` and ``bam/`` are
@@ -136,16 +137,50 @@ def scratch_copy(lesson: str, workdir: Path) -> Path:
     return root
 
 
-def mutmut(root: Path, *args: str, quiet: bool = True) -> str:
+# ``python -m mutmut`` with one fix: mutmut 3.8's fork runner collects a result with
+# ``os.wait()``, which returns *any* child, and fails with a KeyError on one that is not its
+# worker. The checks' grading worker (``checks/worker.py``) makes the process that starts it a
+# child subreaper, and mutmut runs the checks in its own process to collect its stats: from then
+# on, the grading process a killed mutant leaves behind is re-parented to mutmut, and the first
+# such orphan stops the run with the slowest mutants (the last ones) "not checked". Here an
+# orphan is reaped and skipped.
+MUTMUT = """
+import os, runpy, sys
+from mutmut.workers import isolation
+
+def wait_for_result(self, timeout=None):
+    if self._no_tests_results:
+        return self._no_tests_results.pop(0)
+    while True:
+        pid, wait_status = os.wait()
+        if pid in self._running:  # else: an adopted orphan, now reaped
+            break
+    worker = self._running.pop(pid)
+    duration = (isolation.datetime.now() - worker.start_time).total_seconds()
+    return isolation.MutantResult(
+        mutant_name=worker.mutant_name,
+        exit_code=os.waitstatus_to_exitcode(wait_status),
+        duration=duration,
+    )
+
+isolation.ForkRunner.wait_for_result = wait_for_result
+sys.argv = ["mutmut", *sys.argv[1:]]
+runpy.run_module("mutmut", run_name="__main__", alter_sys=True)
+"""
+
+
+def mutmut(root: Path, *args: str, quiet: bool = True, with_stderr: bool = False) -> str:
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
     completed = subprocess.run(
-        [sys.executable, "-m", "mutmut", *args],
+        [sys.executable, "-c", MUTMUT, *args],
         cwd=root,
         env=environment,
         capture_output=quiet,
         text=True,
         check=False,
     )
+    if with_stderr:
+        return (completed.stdout or "") + (completed.stderr or "")
     return completed.stdout or ""
 
 
@@ -239,17 +274,57 @@ def reason_for(lesson: str, mutant: Mutant, equivalents: list[dict]) -> str | No
     return None
 
 
-def run_lesson(lesson: str, workdir: Path, jobs: int, rerun: bool = True) -> LessonResult:
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # mutmut's progress line, redrawn many times a second
+
+
+def unchecked(root: Path) -> int:
+    """How many mutants of the last run have no result yet ("not checked")."""
+    return sum(
+        line.rstrip().endswith(": not checked")
+        for line in mutmut(root, "results", "--all", "true").splitlines()
+    )
+
+
+def run_until_checked(root: Path, jobs: int, attempts: int = 6) -> None:
+    """``mutmut run`` again until every mutant has a result, or a run makes no progress.
+
+    mutmut 3.8's fork runner waits with ``os.wait()`` for *any* child and crashes with a
+    ``KeyError`` when the child is not one of its workers: the checks' grading worker
+    (``checks/worker.py``), started while mutmut collects its stats in its own process, is such a
+    child, and when it exits the run stops, leaving the slowest mutants (the last ones) "not
+    checked". A new ``mutmut run`` resumes with exactly those. Each run's output is kept in
+    ``mutmut-run-<n>.log`` in the scratch folder.
+    """
+    left = None
+    for attempt in range(1, attempts + 1):
+        log = mutmut(root, "run", "--max-children", str(jobs), with_stderr=True)
+        lines = [line for line in log.replace("\r", "\n").splitlines() if line.strip()]
+        kept = [
+            line for i, line in enumerate(lines) if i + 1 == len(lines) or line[:1] not in SPINNER
+        ]
+        (root / f"mutmut-run-{attempt}.log").write_text("\n".join(kept) + "\n", encoding="utf-8")
+        now = unchecked(root)
+        if now == 0 or now == left:
+            return
+        left = now
+        print(f"{root.name}: {now} mutants not checked after run {attempt}; resuming", flush=True)
+
+
+def run_lesson(
+    lesson: str, workdir: Path, jobs: int, rerun: bool = True, resume: bool = False
+) -> LessonResult:
     root = workdir / lesson
     start = time.monotonic()
-    if rerun or not (root / "mutants").exists():
+    if resume and (root / "mutants").exists():
+        run_until_checked(root, jobs)
+    elif rerun or not (root / "mutants").exists():
         root = scratch_copy(lesson, workdir)
-        mutmut(root, "run", "--max-children", str(jobs))
+        run_until_checked(root, jobs)
     seconds = time.monotonic() - start
     equivalents = load_equivalents()
     mutants = []
     for line in mutmut(root, "results", "--all", "true").splitlines():
-        match = re.match(r"\s*(\S+): (\S+)", line)
+        match = re.match(r"\s*(\S+): (\S.*?)\s*$", line)
         if not match:
             continue
         mutant = Mutant(match.group(1), match.group(2))
@@ -274,6 +349,12 @@ def markdown(results: list[LessonResult]) -> str:
         )
     for result in results:
         lines += ["", f"### {result.lesson} ({result.seconds:.0f} s)", ""]
+        if result.count("not checked"):
+            lines += [
+                f"**{result.count('not checked')} mutants not checked**: the run stopped early;"
+                " their score is not measured (rerun the lesson).",
+                "",
+            ]
         if result.equivalent:
             lines.append("Equivalent:")
             lines.append("")
@@ -300,6 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="report the last run in --workdir again (after editing the equivalents)",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the last run in --workdir (its mutants without a result), same copy",
+    )
     arguments = parser.parse_args(argv)
     unknown = sorted(set(arguments.lessons) - set(LESSONS))
     if unknown:
@@ -313,7 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for lesson in arguments.lessons:
         result = run_lesson(
-            lesson, arguments.workdir, arguments.jobs, rerun=not arguments.report_only
+            lesson,
+            arguments.workdir,
+            arguments.jobs,
+            rerun=not arguments.report_only,
+            resume=arguments.resume,
         )
         results.append(result)
         print(markdown([result]), flush=True)
