@@ -337,6 +337,18 @@ def expect(condition: object, message: str) -> None:
         raise CheckFailed(message)
 
 
+def raises_value_error(call: Callable[[], object], what: str) -> None:
+    """Expects ``call()`` to raise ValueError (a clear message), not another error or nothing."""
+    __tracebackhide__ = True
+    try:
+        call()
+    except ValueError:
+        return
+    except Exception as error:  # a crash deep inside torch instead of a clear message
+        expect(False, f"{what} should raise ValueError, got {type(error).__name__}: {error}")
+    expect(False, f"{what} should raise ValueError, it returned")
+
+
 def _describe(value: Any) -> str:
     import torch
 

@@ -24,7 +24,14 @@ from hypothesis import strategies as st
 from torch import Tensor, nn
 
 from bam.sam_model import PRETRAINED_TINY_SAM, load_sam, sam_inputs, tiny_sam
-from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.harness import (
+    exercise,
+    expect,
+    expect_close,
+    expect_tensor,
+    raises_value_error,
+    student,
+)
 from checks.test_metrics import crowded_detection_sets, devkit_voc_ap
 
 # ----------------------------------------------------------------------------- references
@@ -155,18 +162,6 @@ def mask_ap(**references):
         mask_iou_matrix=references.get("mask_iou_matrix", reference_mask_iou),
         metrics=SimpleNamespace(average_precision=reference_ap),
     )
-
-
-def raises_value_error(call, what: str) -> None:
-    """Expects ``call()`` to raise ValueError (a clear message), not another error or nothing."""
-    __tracebackhide__ = True
-    try:
-        call()
-    except ValueError:
-        return
-    except Exception as error:
-        expect(False, f"{what} should raise ValueError, got {type(error).__name__}: {error}")
-    expect(False, f"{what} should raise ValueError, it returned")
 
 
 def filled(boxes: list[list[float]], size: tuple[int, int]) -> Tensor:

@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
-from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.harness import (
+    exercise,
+    expect,
+    expect_close,
+    expect_tensor,
+    raises_value_error,
+    student,
+)
 
 # ----------------------------------------------------------------------------- strategies
 
@@ -406,18 +413,6 @@ def bad_inputs(features: Tensor) -> list[tuple[object, object, str]]:
         (features, [box] * (batch + 1), f"{batch + 1} lists of boxes for {batch} images"),
         (features[0], torch.tensor([[0.0, 0, 0, 4, 4]]), "features [C, H, W] (no batch)"),
     ]
-
-
-def raises_value_error(call, what: str) -> None:
-    """Expects ``call()`` to raise ValueError (a clear message), not another error or nothing."""
-    __tracebackhide__ = True
-    try:
-        call()
-    except ValueError:
-        return
-    except Exception as error:  # a crash deep inside torch instead of a clear message
-        expect(False, f"{what} should raise ValueError, got {type(error).__name__}: {error}")
-    expect(False, f"{what} should raise ValueError, it returned")
 
 
 @exercise("roi.roi_pool", points=1)

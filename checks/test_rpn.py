@@ -32,6 +32,7 @@ from checks.harness import (
     expect_close,
     expect_tensor,
     not_implemented_guard,
+    raises_value_error,
     student,
 )
 from checks.strategies import boxes
@@ -671,18 +672,6 @@ def test_rpn_loss_uses_only_the_sample_by_hand():
 
 
 # ----------------------------------------------------------------------------- empty and bad inputs
-
-
-def raises_value_error(call, what: str) -> None:
-    """Expects ``call()`` to raise ValueError (a clear message), not another error or nothing."""
-    __tracebackhide__ = True
-    try:
-        call()
-    except ValueError:
-        return
-    except Exception as error:  # a crash deep inside torch instead of a clear message
-        expect(False, f"{what} should raise ValueError, got {type(error).__name__}: {error}")
-    expect(False, f"{what} should raise ValueError, it returned")
 
 
 @exercise("rpn.decode_boxes", points=1)
