@@ -33,7 +33,7 @@ from transformers import (
 )
 
 # the model inputs are given code of lesson 4 (given.sam), re-exported here
-from given.sam import IMAGE_MEAN, IMAGE_STD, input_size, sam_inputs
+from given.sam import IMAGE_MEAN, IMAGE_STD, input_size, pixel_values, sam_inputs
 
 __all__ = [
     "IMAGE_MEAN",
@@ -42,6 +42,7 @@ __all__ = [
     "input_size",
     "load_sam",
     "low_resolution_logits",
+    "pixel_values",
     "probabilities",
     "sam_inputs",
     "tiny_sam",

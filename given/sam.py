@@ -28,6 +28,27 @@ def input_size(model: SamModel) -> int:
     return int(model.config.vision_config.image_size)
 
 
+def pixel_values(model: SamModel, images: Tensor) -> Tensor:
+    """Images in [0, 1] as ``SamModel``'s ``pixel_values``: resized (bilinear,
+    ``align_corners=False``) to its ``S x S`` input and normalised with SAM's mean and standard
+    deviation, on the model's device and dtype.
+
+    Args:
+        images: Tensor[B, 3, H, W] float in [0, 1].
+
+    Returns:
+        Tensor[B, 3, S, S].
+    """
+    parameter = next(model.parameters())
+    size = input_size(model)
+    images = images.to(device=parameter.device, dtype=parameter.dtype)
+    if tuple(images.shape[-2:]) != (size, size):
+        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    mean = images.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
+    std = images.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
+    return (images - mean) / std  # [B, 3, S, S]
+
+
 def sam_inputs(model: SamModel, images: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
     """Turns images in [0, 1] and box prompts into what ``SamModel.forward`` expects.
 
@@ -59,12 +80,6 @@ def sam_inputs(model: SamModel, images: Tensor, boxes: Tensor) -> tuple[Tensor, 
     parameter = next(model.parameters())
     size = input_size(model)
     height, width = images.shape[-2:]
-    images = images.to(device=parameter.device, dtype=parameter.dtype)
-    if (height, width) != (size, size):
-        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-    mean = images.new_tensor(IMAGE_MEAN).view(1, 3, 1, 1)
-    std = images.new_tensor(IMAGE_STD).view(1, 3, 1, 1)
-    pixel_values = (images - mean) / std
     scale = boxes.new_tensor([size / width, size / height, size / width, size / height])
     input_boxes = (boxes.float() * scale).to(device=parameter.device, dtype=parameter.dtype)
-    return pixel_values, input_boxes[:, None, :]  # [B, 1, 4]
+    return pixel_values(model, images), input_boxes[:, None, :]  # [B, 3, S, S], [B, 1, 4]

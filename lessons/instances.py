@@ -21,9 +21,9 @@ Notation:
     logits       raw mask scores before the sigmoid; ``logit > 0`` is ``probability > 0.5``
     IoU(A, B)    |A ∩ B| / |A ∪ B| of two masks, counted in pixels
 
-Given code: ``bam.sam_model`` (``input_size``, SAM's ``IMAGE_MEAN`` and ``IMAGE_STD``, and
-``sam_inputs``, whose resizing the prompts must follow) and lesson 3's ``average_precision``
-(the ``metrics`` module next to this one).
+Given code: ``bam.sam_model`` (``input_size``; ``pixel_values``, which resizes and normalises
+images for SAM; and ``sam_inputs``, whose box scaling the prompts must follow) and lesson 3's
+``average_precision`` (the ``metrics`` module next to this one).
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def segment_instances(
     Keeps the detections whose score is above ``score_thresh`` (strictly, as lesson 8's
     ``postprocess_detections``), runs SAM *once* for all of them — the image resized to
     ``S x S`` (bilinear, ``align_corners=False``) and normalised with SAM's ``IMAGE_MEAN`` /
-    ``IMAGE_STD`` as ``bam.sam_model.sam_inputs`` does, the kept boxes as ``input_boxes`` of
+    ``IMAGE_STD`` (given: ``bam.sam_model.pixel_values``), the kept boxes as ``input_boxes`` of
     shape ``[1, K, 4]`` made by ``boxes_to_prompts``, ``multimask_output=False`` — and turns
     the ``K`` low-resolution masks into image-size masks with ``paste_masks`` (default
     threshold, the kept scores). Runs without gradients; the model is used as it is (its
@@ -223,10 +223,10 @@ def segment_instances(
     """
     # TODO: check the image and the detection's shapes; keep = scores > score_thresh (lesson 8's
     #   rule) and apply it to boxes, scores and labels; K = 0 returns empty tensors without
-    #   calling the model. Else, inside torch.no_grad(): resize the image (image[None]) to S x S
-    #   with F.interpolate (bilinear, align_corners=False) and normalise it with
-    #   bam.sam_model.IMAGE_MEAN / IMAGE_STD on the model's device and dtype; make the prompts
-    #   with boxes_to_prompts; call model(pixel_values=..., input_boxes=prompts[None],
+    #   calling the model. Else, inside torch.no_grad(): the given
+    #   bam.sam_model.pixel_values(model, image[None]) resizes the image to S x S and normalises
+    #   it on the model's device and dtype; make the prompts with boxes_to_prompts (on the
+    #   model's device and dtype); call model(pixel_values=..., input_boxes=prompts[None],
     #   multimask_output=False); outputs.pred_masks is [1, K, 1, h, w]; paste the [K, h, w]
     #   logits with paste_masks and the kept scores.
     raise NotImplementedError

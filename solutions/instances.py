@@ -21,9 +21,9 @@ Notation:
     logits       raw mask scores before the sigmoid; ``logit > 0`` is ``probability > 0.5``
     IoU(A, B)    |A ∩ B| / |A ∪ B| of two masks, counted in pixels
 
-Given code: ``bam.sam_model`` (``input_size``, SAM's ``IMAGE_MEAN`` and ``IMAGE_STD``, and
-``sam_inputs``, whose resizing the prompts must follow) and lesson 3's ``average_precision``
-(the ``metrics`` module next to this one).
+Given code: ``bam.sam_model`` (``input_size``; ``pixel_values``, which resizes and normalises
+images for SAM; and ``sam_inputs``, whose box scaling the prompts must follow) and lesson 3's
+``average_precision`` (the ``metrics`` module next to this one).
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ def segment_instances(
     Keeps the detections whose score is above ``score_thresh`` (strictly, as lesson 8's
     ``postprocess_detections``), runs SAM *once* for all of them — the image resized to
     ``S x S`` (bilinear, ``align_corners=False``) and normalised with SAM's ``IMAGE_MEAN`` /
-    ``IMAGE_STD`` as ``bam.sam_model.sam_inputs`` does, the kept boxes as ``input_boxes`` of
+    ``IMAGE_STD`` (given: ``bam.sam_model.pixel_values``), the kept boxes as ``input_boxes`` of
     shape ``[1, K, 4]`` made by ``boxes_to_prompts``, ``multimask_output=False`` — and turns
     the ``K`` low-resolution masks into image-size masks with ``paste_masks`` (default
     threshold, the kept scores). Runs without gradients; the model is used as it is (its
@@ -326,12 +326,7 @@ def segment_instances(
     parameter = next(model.parameters())
     side = sam_model.input_size(model)  # S
     with torch.no_grad():
-        pixels = image[None].to(device=parameter.device, dtype=parameter.dtype)  # [1, 3, H, W]
-        if (height, width) != (side, side):
-            pixels = F.interpolate(pixels, size=(side, side), mode="bilinear", align_corners=False)
-        mean = pixels.new_tensor(sam_model.IMAGE_MEAN).view(1, 3, 1, 1)
-        std = pixels.new_tensor(sam_model.IMAGE_STD).view(1, 3, 1, 1)
-        pixel_values = (pixels - mean) / std  # [1, 3, S, S]
+        pixel_values = sam_model.pixel_values(model, image[None])  # [1, 3, S, S]
         prompts = boxes_to_prompts(boxes, (height, width), side)  # [K, 4] in input pixels
         prompts = prompts.to(device=parameter.device, dtype=parameter.dtype)
         outputs = model(
