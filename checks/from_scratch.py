@@ -255,6 +255,8 @@ class _Loader(importlib.abc.Loader):
     def exec_module(self, module: types.ModuleType) -> None:
         self.loader.exec_module(module)
         wrap_module(module)
+        if module.__name__ == "torchvision":  # its compiled operators are registered by now
+            _wrap_torch_ops()
 
 
 class _Finder(importlib.abc.MetaPathFinder):
