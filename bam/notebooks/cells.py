@@ -298,9 +298,9 @@ def module_first(
 ) -> tuple[str, list[str], list[str]]:
     """The graded module of a submission with a notebook (and perhaps a ``.py``) for a lesson.
 
-    Exercise by exercise: the ``.py`` file's definition when it is not the stub's (the student
-    worked there, or the notebook's ``check()`` wrote it), else the notebook's when that is not
-    the stub's, else the stub.
+    Exercise by exercise: the ``.py`` file's definition when it is no longer as handed out
+    (``untouched``: the student worked there, or the notebook's ``check()`` wrote it), else the
+    notebook's when that one is worked on, else the stub's.
 
     Args:
         module: the submitted ``lessons/<lesson>.py`` text, or None (then the stub is used; also
@@ -320,13 +320,12 @@ def module_first(
             base = module
         except PARSE_ERRORS:
             notes.append("the .py file does not parse: the notebook's exercises go into the stub")
-    pristine, defined = top_level(ast.parse(stub)), top_level(ast.parse(base))
+    defined = top_level(ast.parse(base))
     replacements = {}
     for name in names:
         cell = chosen.cells.get(name)
-        original = _definition(pristine, name)
-        if cell is None or not same(_definition(defined, name), original):
+        if cell is None or not untouched(_definition(defined, name)):
             continue
-        if not same(cell.nodes[name], original):
+        if not untouched(cell.nodes[name]):
             replacements[name] = cell
     return merge(base, replacements), list(replacements), notes
