@@ -37,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
     }
     for lesson, notebook in sorted(found.items()):
         module = course / "lessons" / f"{lesson}.py"
-        text = module.read_text("utf-8")
         exercises = list(facts.exercises(lesson, course))
-        _, lines = apply_notebook(notebook, module, text, exercises, module_submitted=True)
+        _, lines = apply_notebook(notebook, module, None, exercises, module_submitted=True)
         print("\n".join(lines))
     if not found:
         print("no lesson notebook in lessons/ or notebooks/: nothing to apply")

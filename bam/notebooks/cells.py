@@ -184,13 +184,21 @@ def _untouched_body(body: list[ast.stmt]) -> bool:
 
 
 def untouched(node: ast.stmt | None) -> bool:
-    """As the stubs are handed out: every function (every method, for a class) only raises
-    ``NotImplementedError``, or a constant is ``NotImplemented``."""
+    """As the stubs are handed out, read from the code alone: a function that only raises
+    ``NotImplementedError``; a class whose methods that raise it only raise it (those that do
+    not are given, as ``YOLO.__init__``), one at least; a constant set to ``NotImplemented``.
+    (A class whose given method was changed, or whose ``__init__`` is done while ``forward`` is
+    not, counts as untouched: where the stub is at hand, ``same`` as it is the exact test.)"""
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         return _untouched_body(node.body)
     if isinstance(node, ast.ClassDef):
         methods = [n for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
-        return bool(methods) and all(_untouched_body(method.body) for method in methods)
+        raising = [
+            m
+            for m in methods
+            if is_stub(ast.ClassDef(name="", body=[m], bases=[], keywords=[], decorator_list=[]))
+        ]
+        return bool(raising) and all(_untouched_body(method.body) for method in raising)
     return node is None or is_stub(node)
 
 
@@ -294,7 +302,12 @@ def notebook_first(template: str, chosen: Chosen, names: Iterable[str]) -> tuple
 
 
 def module_first(
-    module: str | None, stub: str, chosen: Chosen, names: Iterable[str]
+    module: str | None,
+    stub: str,
+    chosen: Chosen,
+    names: Iterable[str],
+    *,
+    stub_is_pristine: bool = True,
 ) -> tuple[str, list[str], list[str]]:
     """The graded module of a submission with a notebook (and perhaps a ``.py``) for a lesson.
 
@@ -308,10 +321,20 @@ def module_first(
         stub: the course's stub of the lesson.
         chosen: the notebook's cells (``choose``).
         names: the lesson's exercises.
+        stub_is_pristine: ``stub`` is the lesson as handed out, so "worked on" means "not
+            ``same`` as the stub's"; else (a student's own repository, whose stub is not at
+            hand) it means "not ``untouched``".
 
     Returns:
         The module's text, the exercises taken from the notebook, and notes.
     """
+    pristine = top_level(ast.parse(stub)) if stub_is_pristine else {}
+
+    def worked_on(node: ast.stmt | None, name: str) -> bool:
+        if name in pristine:
+            return not same(node, _definition(pristine, name))
+        return not untouched(node)
+
     notes = []
     base = stub
     if module is not None:
@@ -324,8 +347,8 @@ def module_first(
     replacements = {}
     for name in names:
         cell = chosen.cells.get(name)
-        if cell is None or not untouched(_definition(defined, name)):
+        if cell is None or worked_on(_definition(defined, name), name):
             continue
-        if not untouched(cell.nodes[name]):
+        if worked_on(cell.nodes[name], name):
             replacements[name] = cell
     return merge(base, replacements), list(replacements), notes

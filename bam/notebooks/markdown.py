@@ -90,8 +90,8 @@ def _links(line: str, order: list[str]) -> str:
             return name
         return f"[lesson {order.index(name) + 1}, {name}]({notebook_name(order.index(name) + 1, name)})"
 
-    line = LESSON_LINK.sub(lesson, line)
-    return LINK.sub(lambda m: m.group(1) + _link(m.group(2), order) + m.group(3), line)
+    line = LINK.sub(lambda m: m.group(1) + _link(m.group(2), order) + m.group(3), line)
+    return LESSON_LINK.sub(lesson, line)
 
 
 def _admonitions(lines: list[str]) -> list[str]:

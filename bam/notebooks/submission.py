@@ -50,14 +50,16 @@ def find_notebooks(submission: Path, lessons: set[str]) -> dict[str, Path]:
 
 
 def apply_notebook(
-    notebook: Path, module: Path, stub: str, exercises: list[str], module_submitted: bool
+    notebook: Path, module: Path, stub: str | None, exercises: list[str], module_submitted: bool
 ) -> tuple[list[str], list[str]]:
     """Writes the graded module of one lesson from its notebook (see the module docstring).
 
     Args:
         notebook: the submitted notebook.
         module: ``lessons/<lesson>.py`` to write (holding the submitted ``.py`` or the stub).
-        stub: the lesson's stub, as handed out.
+        stub: the lesson's stub, as handed out; None where it is not at hand (a student's
+            repository): then ``module``'s own text stands in, and ``untouched`` tells which
+            of its exercises are still stubs.
         exercises: the lesson's exercise names.
         module_submitted: whether ``module`` holds a submitted ``.py`` (else the stub).
 
@@ -70,7 +72,10 @@ def apply_notebook(
         return [], [f"{notebook.name}: not read as a notebook ({error}); not graded"]
     chosen = nbcells.choose(sources, exercises, where=f"{notebook.name}: cell")
     current = module.read_text("utf-8", errors="replace") if module_submitted else None
-    text, taken, notes = nbcells.module_first(current, stub, chosen, exercises)
+    base = stub if stub is not None else current or ""
+    text, taken, notes = nbcells.module_first(
+        current, base, chosen, exercises, stub_is_pristine=stub is not None
+    )
     if taken:
         module.write_text(text, "utf-8")
     lines = [*chosen.notes, *notes]
