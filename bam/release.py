@@ -507,9 +507,9 @@ def copy_katex(course: Path, out: Path) -> bool:
 # ----------------------------------------------------------------------------- the student copy
 
 
-def _release_notebooks(course: Path, out_dir: Path, lessons: dict[str, bytes], docs: bool) -> None:
-    """The lessons as notebooks, from the released stubs: ``notebooks/`` (the student's) and,
-    with the docs, ``docs/notebooks/`` (what the site's lesson pages link)."""
+def _release_notebooks(course: Path, out_dir: Path, lessons: dict[str, bytes], docs: bool) -> Path:
+    """The lessons as notebooks, from the released stubs: ``notebooks/`` (the student's; its
+    path is returned) and, with the docs, ``docs/notebooks/`` (what the lesson pages link)."""
     from bam.notebooks.build import build_notebooks
 
     stubs = {Path(name).stem: text.decode("utf-8") for name, text in lessons.items()}
@@ -518,6 +518,7 @@ def _release_notebooks(course: Path, out_dir: Path, lessons: dict[str, bytes], d
         (out_dir / "docs" / NOTEBOOKS).mkdir(parents=True, exist_ok=True)
         for path in written:
             shutil.copyfile(path, out_dir / "docs" / NOTEBOOKS / path.name)
+    return out_dir / NOTEBOOKS
 
 
 def _ignore_for(course: Path) -> Callable[[str, list[str]], set[str]]:
@@ -589,17 +590,15 @@ def make_student_release(
         else:
             continue
         copied.append(out_dir / name)
-    readme = course / RELEASE_README
-    if readme.is_file():
-        shutil.copyfile(readme, out_dir / "README.md")
+    if (course / RELEASE_README).is_file():
+        shutil.copyfile(course / RELEASE_README, out_dir / "README.md")
     if (out_dir / "pyproject.toml").is_file():
         text = (out_dir / "pyproject.toml").read_text("utf-8")
         (out_dir / "pyproject.toml").write_text(release_pyproject(text), "utf-8")
     if (out_dir / ".gitignore").is_file():
         text = (out_dir / ".gitignore").read_text("utf-8")
         (out_dir / ".gitignore").write_text(release_gitignore(text), "utf-8")
-    _release_notebooks(course, out_dir, lessons, docs)
-    copied.append(out_dir / NOTEBOOKS)
+    copied.append(_release_notebooks(course, out_dir, lessons, docs))
     if docs and (out_dir / "docs").is_dir():
         draw_release_figures(course, out_dir / "docs" / "figures")
         if not copy_katex(course, out_dir / "docs" / "assets" / "katex"):

@@ -419,3 +419,29 @@ def test_classroom_applies_the_notebooks_before_grading(tmp_path, capsys):
     assert workflow.index("python -m bam notebooks apply") < workflow.index("bam.classroom")
     tests = json.loads(files[".github/classroom/autograding.json"])["tests"]
     assert all(test["run"].startswith("python -m bam notebooks apply && ") for test in tests)
+
+
+def test_collecting_a_notebook_runs_none_of_it(tmp_path):
+    """The grader (root, before the checks) only reads the notebook: a cell that would write a
+    file, exit or import the solutions when run leaves no trace, and its calls are not copied
+    into the module (the functions' bodies run later, in the worker, as a .py file's do)."""
+    lessons = tmp_path / "course" / "lessons"
+    shutil.copytree(REPO_ROOT / "lessons", lessons, ignore=shutil.ignore_patterns("__pycache__"))
+    marker = tmp_path / "ran"
+    attack = (
+        f"import solutions.metrics\nopen({str(marker)!r}, 'w').write('x')\nraise SystemExit(3)\n\n"
+        + BOX_IOU
+    )
+    notebook = _with_cells(_notebook("metrics"), {"metrics.box_iou": attack})
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "metrics.ipynb").write_text(notebook, "utf-8")
+    before = set(sys.modules)
+    gradescope.collect_submission(tmp_path / "submission", lessons)
+    assert not marker.exists()
+    assert not {
+        name for name in set(sys.modules) - before if name.startswith(("lessons", "solutions"))
+    }
+    text = (lessons / "metrics.py").read_text("utf-8")
+    assert (
+        "open(" not in text and "SystemExit" not in text and _definition(text, "box_iou") == BOX_IOU
+    )
