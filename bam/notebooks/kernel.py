@@ -275,13 +275,15 @@ def figure(name: str, lesson: str) -> None:
     Raises:
         CheckFailed: with ``BAM_NOTEBOOK_STRICT=1``, when it cannot be drawn.
     """
-    from bam.plots import all_figures
+    import warnings
 
     session = _session(lesson)
-    draw = all_figures()[name]
     try:
-        with facts.drawing_with(lambda other: notebook_module(session, other)):
-            drawn = draw()
+        with warnings.catch_warnings(), facts.drawing_with(lambda o: notebook_module(session, o)):
+            warnings.filterwarnings("ignore", "IProgress not found")  # tqdm, via transformers
+            from bam.plots import all_figures
+
+            drawn = all_figures()[name]()
     except NotImplementedError as error:
         message = (
             f"{name} is drawn once {_where(error)} is done: it still raises NotImplementedError"
