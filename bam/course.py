@@ -20,6 +20,9 @@ fail with a sentence saying so, not a ``ModuleNotFoundError``.
 from __future__ import annotations
 
 import ast
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 
@@ -155,13 +158,35 @@ def _still_a_stub(node: ast.AST) -> bool:
     return is_stub_node(node)
 
 
+_SUBSTITUTE: ContextVar[Callable[[str], ModuleType] | None] = ContextVar("bam_load", default=None)
+
+
+@contextlib.contextmanager
+def drawing_with(modules: Callable[[str], ModuleType]) -> Iterator[None]:
+    """Within the block, ``load(lesson, impl)`` returns ``modules(lesson)``, whatever ``impl``.
+
+    How a notebook draws the course's figures (which ``load`` the reference) with the student's
+    own functions (``bam.notebooks.kernel.figure``); nothing changes outside the block.
+    """
+    token = _SUBSTITUTE.set(modules)
+    try:
+        yield
+    finally:
+        _SUBSTITUTE.reset(token)
+
+
 def load(lesson: str, impl: str) -> ModuleType:
     """The module ``<impl>.<lesson>`` (``lessons`` or ``solutions``), with a clear error.
+
+    Inside ``drawing_with(modules)``, ``modules(lesson)`` instead.
 
     Raises:
         ImplementationUnavailable: for ``solutions`` in a copy without them (a student
             release), or an unknown ``impl``.
     """
+    substitute = _SUBSTITUTE.get()
+    if substitute is not None:
+        return substitute(lesson)
     from bam.implementations import lesson_module
 
     return lesson_module(lesson, impl)
