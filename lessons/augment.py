@@ -3,7 +3,7 @@
 An augmentation moves pixels; every label must move with them. Flip an image and not its boxes,
 and the model learns from boxes that point at the wrong place. This lesson writes the
 geometric transforms (flips, quarter turns, random crops) for image, mask and boxes at once,
-a photometric one that touches the image only, and then the seed's Albumentations pipeline.
+a photometric one that touches the image only, and then an Albumentations pipeline that moves the boxes too.
 
 Notation:
     H, W         image height and width in pixels (sizes are ``(height, width)``)
@@ -144,13 +144,12 @@ def random_crop(
 
 
 def build_pipeline(train: bool) -> A.Compose:
-    """The seed's Albumentations pipeline, with boxes kept in step with the pixels.
+    """The course's Albumentations training pipeline, with boxes kept in step with the pixels.
 
     Training: ``HorizontalFlip(p=0.5)``, ``VerticalFlip(p=0.5)``,
-    ``RandomBrightnessContrast(p=0.2)`` (the seed also tried ``RandomCrop`` and ``Rotate``,
-    commented out). Testing: no transform.
+    ``RandomBrightnessContrast(p=0.2)``. Testing: no transform.
     Both take ``bboxes`` in ``pascal_voc`` format with their ``labels``, and check that image
-    and mask have the same size (the seed turned that check off; our masks match).
+    and mask have the same size (Albumentations' shape check stays on: the masks match).
 
     Call it as ``pipeline(image=hwc_array, mask=hw_array, bboxes=boxes, labels=labels)``; for
     segmentation pass no boxes: ``bboxes=np.zeros((0, 4)), labels=[]``.
@@ -161,6 +160,6 @@ def build_pipeline(train: bool) -> A.Compose:
     Returns:
         An ``albumentations.Compose``.
     """
-    # TODO: an A.Compose of the seed's three transforms (or none for testing) with
+    # TODO: an A.Compose of the three transforms above (or none for testing) with
     #   A.BboxParams(format="pascal_voc", label_fields=["labels"]).
     raise NotImplementedError

@@ -48,7 +48,7 @@ def train_test_split(n: int, test_ratio: float = 0.1, seed: int = 0) -> tuple[Te
 
     Returns:
         ``(train_idx, test_idx)``: int64 tensors, disjoint, together covering ``0 .. n-1``,
-        with ``len(train_idx) == int((1 - test_ratio) * n)`` (as the seed computed it).
+        with ``len(train_idx) == int((1 - test_ratio) * n)`` (rounded down, not to the nearest).
     """
     # TODO: shuffle the indices with a torch.Generator seeded with `seed` (never the global
     #   random state), then cut the shuffled order in two at int((1 - test_ratio) * n).

@@ -180,7 +180,7 @@ class RPNHead(nn.Module):
     """The RPN's small network: a 3x3 conv + ReLU, then two 1x1 convs (as torchvision's).
 
     Args:
-        in_channels: channels ``C`` of the feature map (kept by the 3x3 conv).
+        in_channels: channels ``D`` of the feature map (kept by the 3x3 conv).
         num_anchors: anchors ``A`` per position.
 
     Attributes ``conv``, ``cls_logits`` (``A`` objectness logits) and ``bbox_pred`` (``4A``
@@ -197,7 +197,7 @@ class RPNHead(nn.Module):
         """Objectness and deltas of every anchor.
 
         Args:
-            features: Tensor[B, C, H, W].
+            features: Tensor[B, D, H, W].
 
         Returns:
             ``(objectness [B, A, H, W], deltas [B, 4A, H, W])``.

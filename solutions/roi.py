@@ -7,7 +7,8 @@ bins to whole cells. RoIAlign (Mask R-CNN) does not round: it samples the map at
 evenly spaced points of each bin by bilinear interpolation and averages them.
 
 Notation:
-    features      Tensor[B, C, H, W], the backbone's feature map of B images
+    features      Tensor[B, D, H, W], the backbone's feature map of B images (D channels;
+                  C is kept for the number of classes, as on every page)
     rois          Tensor[K, 5]: ``(batch_index, x1, y1, x2, y2)`` in image pixels
     spatial_scale feature cells per image pixel (1/16 for VGG16): map coordinate = scale * pixel
     output_size   ``(PH, PW)``: bins per RoI, ``(7, 7)`` in Faster R-CNN
@@ -34,11 +35,11 @@ def _round_half_away_from_zero(values: Tensor) -> Tensor:
 def _as_rois(features: Tensor, rois: Tensor | list[Tensor]) -> Tensor:
     """``[K, 5]`` RoIs from a ``[K, 5]`` tensor or a list of per-image ``[L_i, 4]`` boxes.
 
-    Raises ValueError naming the problem when the shapes are not ``[B, C, H, W]`` and
+    Raises ValueError naming the problem when the shapes are not ``[B, D, H, W]`` and
     ``[K, 5]`` (or a list of ``[L_i, 4]``, one per image).
     """
     if features.dim() != 4:
-        raise ValueError(f"features should be [B, C, H, W], got shape {tuple(features.shape)}")
+        raise ValueError(f"features should be [B, D, H, W], got shape {tuple(features.shape)}")
     if isinstance(rois, (list, tuple)):  # torchvision's API: boxes of image i in rois[i]
         for index, boxes in enumerate(rois):
             if not isinstance(boxes, Tensor) or boxes.dim() != 2 or boxes.shape[1] != 4:
@@ -86,20 +87,20 @@ def roi_pool(
     its value is the maximum there, 0 for a bin entirely outside the map.
 
     Args:
-        features: Tensor[B, C, H, W].
+        features: Tensor[B, D, H, W].
         rois: Tensor[K, 5] ``(batch_index, x1, y1, x2, y2)`` in image pixels, or a list of B'
             <= B tensors ``[L_i, 4]`` with the boxes of image ``i`` (torchvision's two forms).
         output_size: ``(PH, PW)`` bins per RoI.
         spatial_scale: map cells per image pixel.
 
     Returns:
-        Tensor[K, C, PH, PW] in the dtype of ``features``, differentiable with respect to
+        Tensor[K, D, PH, PW] in the dtype of ``features``, differentiable with respect to
         ``features`` (the gradient goes to each bin's maximum). ``K = 0`` gives an empty
         result. float16/bfloat16 inputs (and autocast) are computed in float32, as torchvision
         does, so bins do not move.
 
     Raises:
-        ValueError: if ``features`` is not ``[B, C, H, W]`` or ``rois`` is neither ``[K, 5]``
+        ValueError: if ``features`` is not ``[B, D, H, W]`` or ``rois`` is neither ``[K, 5]``
             nor a list of ``[L_i, 4]``.
     """
     rois = _as_rois(features, rois)  # [K, 5]
@@ -174,7 +175,7 @@ def _roi_pool(
     )  # [K, PH, PW, C]
     empty = (row_hi <= row_lo)[:, :, None] | (col_hi <= col_lo)[:, None, :]  # [K, PH, PW]
     pooled = pooled.masked_fill(empty[..., None], 0.0)
-    return pooled.permute(0, 3, 1, 2).contiguous()  # [K, C, PH, PW]
+    return pooled.permute(0, 3, 1, 2).contiguous()  # [K, D, PH, PW]
 
 
 def roi_align(
@@ -197,7 +198,7 @@ def roi_align(
     ``weights_y [PH, H] @ feature [H, W] @ weights_x [W, PW]`` per channel: two matrix products.
 
     Args:
-        features: Tensor[B, C, H, W].
+        features: Tensor[B, D, H, W].
         rois: Tensor[K, 5] ``(batch_index, x1, y1, x2, y2)`` in image pixels, or a list of B'
             <= B tensors ``[L_i, 4]`` with the boxes of image ``i`` (torchvision's two forms).
         output_size: ``(PH, PW)`` bins per RoI.
@@ -209,12 +210,12 @@ def roi_align(
             the Mask R-CNN paper's layer and torchvision's default are ``aligned=False``).
 
     Returns:
-        Tensor[K, C, PH, PW] in the dtype of ``features``, differentiable with respect to
+        Tensor[K, D, PH, PW] in the dtype of ``features``, differentiable with respect to
         ``features``. ``K = 0`` gives an empty result. float16/bfloat16 inputs (and autocast)
         are computed in float32, as torchvision does.
 
     Raises:
-        ValueError: if ``features`` is not ``[B, C, H, W]`` or ``rois`` is neither ``[K, 5]``
+        ValueError: if ``features`` is not ``[B, D, H, W]`` or ``rois`` is neither ``[K, 5]``
             nor a list of ``[L_i, 4]``.
     """
     rois = _as_rois(features, rois)  # [K, 5]
@@ -282,4 +283,4 @@ def _roi_align(
         rows = rows.reshape(mine.numel(), out_h * channels, width)  # [k, PH*C, W]
         pooled = rows @ weights_x[mine].transpose(1, 2)  # [k, PH*C, PW]
         output = output.index_copy(0, mine, pooled.reshape(-1, out_h, channels, out_w))
-    return output.permute(0, 2, 1, 3).contiguous()  # [K, C, PH, PW]
+    return output.permute(0, 2, 1, 3).contiguous()  # [K, D, PH, PW]

@@ -283,3 +283,15 @@ def test_api_notation_blocks_are_lists(site: Path) -> None:
             continue
         block = text.split("<summary>Notation</summary>", 1)[1].split("</details>", 1)[0]
         assert block.count("<li>") >= 2, f"{lesson}: the Notation block is not a list"
+
+
+def test_built_pages_never_cite_the_seed_report(site: Path) -> None:
+    """No built page (prose, API, captions, hints, results) cites "the seed report" or its
+    figures: the site is self-contained (the source-level check is tests/test_docs_content.py)."""
+    from test_docs_content import seed_references
+
+    found = []
+    for page in sorted(site.rglob("index.html")):
+        for snippet in seed_references(visible_text(page.read_text(encoding="utf-8"))):
+            found.append(f"{page.parent.relative_to(site)}: ...{' '.join(snippet.split())}...")
+    assert not found, "\n".join(found)

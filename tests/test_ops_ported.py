@@ -182,7 +182,7 @@ def test_boxes_shape_errors(op):
         op(a, torch.tensor([[0, 0, 3, 3]], dtype=a.dtype), (2, 2), 1.0)
     with pytest.raises(ValueError, match=r"rois\[0\] should be Tensor\[L, 4\]"):
         op(a, [torch.tensor([[0, 0, 3]], dtype=a.dtype)], (2, 2), 1.0)
-    with pytest.raises(ValueError, match=r"\[B, C, H, W\]"):
+    with pytest.raises(ValueError, match=r"\[B, D, H, W\]"):
         op(a[0], torch.tensor([[0, 0, 0, 3, 3]], dtype=a.dtype), (2, 2), 1.0)
 
 

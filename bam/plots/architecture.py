@@ -329,7 +329,7 @@ def vgg16_conv_stack() -> Figure:
         0.1,
         4.45,
         "3x3 conv, padding 1 (size kept) + ReLU; channels at width 1.0 (at width 0.125 in"
-        " brackets); each pool halves the size, rounding down",
+        " brackets); each pool halves the size, rounding down (torchvision; Caffe rounds up)",
         fontsize=8.5,
         va="top",
     )
@@ -337,8 +337,8 @@ def vgg16_conv_stack() -> Figure:
         0.1,
         0.95,
         "conv5_3: 512 channels at stride 16 ->"
-        f" [512, {height}, {width}] for a 600 x 1000 image; VGG16's fifth pool and its FC layers"
-        " are dropped (the FC layers become the head's fc6/fc7)",
+        f" [512, {height}, {width}] for a 600 x 1000 image; RoI pooling (7 x 7 per RoI) takes the place"
+        " of VGG16's fifth pool; fc6 and fc7 are kept, as the head of lesson 8",
         fontsize=8.5,
         va="top",
     )
@@ -501,7 +501,7 @@ def _draw_sam_captions(axes: Axes, config: Any) -> None:
 
 
 def sam_parts() -> Figure:
-    """SAM's three parts with the shapes of the course's tiny SAM (`tiny_sam_config()`, input S = 256; real SAM's in brackets: ViT-H, S = 1024, width 256): only the mask decoder is fine-tuned."""
+    """SAM's three parts with the shapes of the course's tiny SAM (`tiny_sam_config()`, input S = 256; real SAM's in brackets: ViT-H of width 1280, S = 1024, a neck down to a 256-channel embedding): only the mask decoder is fine-tuned."""
     from bam.sam_model import tiny_sam_config
 
     config = tiny_sam_config()

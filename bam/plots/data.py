@@ -77,7 +77,7 @@ def _water_fraction(mask_path: Path) -> float:
 
 
 def water_sample(index: int = 3) -> Figure:
-    """A water tile beside its ground-truth mask (the seed's figure 1-1)."""
+    """A water tile beside its ground-truth mask."""
     image, mask = SegmentationFolder(WATER_ROOT, SIZE, indices=[index])[0]
     figure = Figure(figsize=(7, 3.6))
     left, right = figure.subplots(1, 2)
@@ -177,7 +177,7 @@ def water_contact_sheet(root: str | Path = WATER_ROOT, count: int = 16, columns:
 
 
 def shapes_sample(shown: int = 3) -> Figure:
-    """Detection samples with the boxes of their VOC annotations, one, three and five objects (the seed's figure 2-2)."""
+    """Detection samples with the boxes of their VOC annotations, one, three and five objects."""
     folder = DetectionFolder(SHAPES_ROOT, "train")
     # images with different numbers of objects (the set has 1 to 5 per image), many first
     by_count: dict[int, int] = {}
@@ -198,7 +198,7 @@ def shapes_sample(shown: int = 3) -> Figure:
 def _rows_not_columns(
     boxes: Tensor, old_size: tuple[int, int], new_size: tuple[int, int]
 ) -> Tensor:
-    """The seed's resizing bug: ``boxes[0] * M / width`` scales box 0 (a row), not the x column."""
+    """The rows-for-columns resizing bug: ``boxes[0] * M / width`` scales box 0 (a row), not the x column."""
     (old_height, old_width), (new_height, new_width) = old_size, new_size
     wrong = boxes.clone()
     for row, scale in zip(
@@ -210,7 +210,7 @@ def _rows_not_columns(
 
 
 def shapes_resize(new_size: tuple[int, int] = (224, 224)) -> Figure:
-    """Boxes before and after resizing 320x240 to 224x224: by columns (right) and by rows (seed)."""
+    """Boxes before and after resizing 320x240 to 224x224: by columns (right) and by rows (wrong)."""
     dataset = course.load("dataset", "solutions")
     folder = DetectionFolder(SHAPES_ROOT, "train")
     index = next(i for i in range(len(folder)) if len(folder.annotations[i].names) >= 4)
@@ -227,7 +227,7 @@ def shapes_resize(new_size: tuple[int, int] = (224, 224)) -> Figure:
     _class_boxes(axes[0], target, folder.classes)
     _show(axes[1], resized.clamp(0, 1), f"{new_size[1]}x{new_size[0]}: x and y columns scaled")
     _class_boxes(axes[1], right, folder.classes)
-    _show(axes[2], resized.clamp(0, 1), "the seed's bug: rows 0..3 scaled")
+    _show(axes[2], resized.clamp(0, 1), "wrong: rows 0..3 scaled")
     _class_boxes(axes[2], wrong, folder.classes)
     figure.tight_layout()
     return figure

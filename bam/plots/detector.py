@@ -67,7 +67,7 @@ def _scene() -> tuple[Tensor, Tensor, Tensor, tuple[str, ...]]:
 
 
 def sampled_rois_figure() -> Figure:
-    """Lesson 8: which RoIs ``sample_proposals`` picks, and what each is taught to predict."""
+    """Lesson 8: which RoIs ``sample_proposals`` picks (a sample of 64 here, the Fast R-CNN paper's per-image number; training draws 128), and what each is taught to predict."""
     head = course.load("head", "solutions")
 
     image, gt_boxes, gt_labels, classes = _scene()
@@ -196,7 +196,7 @@ def per_class_nms_figure() -> Figure:
 
 
 def loss_curves_figure(history: Sequence[dict]) -> Figure:
-    """The four Faster R-CNN losses per step and per epoch, and test mAP@0.5 (the seed's figure 2-7).
+    """The four Faster R-CNN losses per step and per epoch, and test mAP@0.5.
 
     Args:
         history: one record per epoch, as written by ``bam train detector`` (``steps``: a list of

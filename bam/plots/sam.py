@@ -144,7 +144,7 @@ FIGURES = {
 def prediction_row(
     axes, image: Tensor, box: Tensor, predicted: Tensor, chances: Tensor, truth: Tensor
 ) -> None:
-    """Input with its box, predicted mask, probability map, ground truth (the seed's figure 1-10)."""
+    """Input with its box, predicted mask, probability map, ground truth."""
     _show(axes[0], image, "input and box prompt")
     _box(axes[0], box)
     _show(axes[1], predicted, "predicted mask")
@@ -156,7 +156,7 @@ def prediction_row(
 
 
 def curves(history: list[dict[str, float]]) -> Figure:
-    """Training loss, test IoU and test Dice per epoch (the seed's figure 1-9)."""
+    """Training loss, test IoU and test Dice per epoch."""
     epochs = [entry["epoch"] for entry in history]
     figure = Figure(figsize=(10, 3))
     for axes, key, title in zip(

@@ -92,7 +92,7 @@ def main(runs: list[str]) -> None:
         " machine with one torch"
         " thread and no GPU, with the reference solutions. Each run fine-tunes the tiny SAM's"
         " mask decoder for 10 epochs (Adam, learning rate 3e-3 on a cosine, batch 8, box"
-        " jitter 5 px, the seed's augmentation) and scores the **last** epoch on its test split:"
+        " jitter 5 px, the course's flips and brightness/contrast) and scores the **last** epoch on its test split:"
         " the seed chooses the split, so each column is a different set of 30 test images.",
         "",
         "| model | IoU, mean ± sd (per seed) | Dice, mean ± sd (per seed) |",
