@@ -668,7 +668,7 @@ def _mistakes_markdown(lesson: str, order: list[str]) -> str:
 
 
 def _lesson_table(page: Any) -> str:
-    lines = ["| # | Lesson | Module | What you build |", "|---|---|---|---|"]
+    lines = ["| # | Lesson (module) | What you build |", "|---|---|---|"]
     for number, lesson in enumerate(course_order(), start=1):
         title = _short_title(lesson)
         if lesson in STATE.lessons_built:
@@ -676,7 +676,7 @@ def _lesson_table(page: Any) -> str:
         else:
             title += " *(not in this copy of the course yet)*"
         description = _lesson_description(lesson)
-        lines.append(f"| {number} | {title} | `{lesson}` | {description} |")
+        lines.append(f"| {number} | {title} (`{lesson}`) | {description} |")
     return "\n".join(lines) + "\n"
 
 
@@ -692,13 +692,58 @@ def _gallery(page: Any) -> str:
 
 
 RELATIVE_LINK = re.compile(r"(\]\()(?![a-z][a-z0-9+.-]*:|/|#)([^)\s]+)(\))")
+# A stored image on a line of its own, linking to itself: ``[![ALT](SRC)](SRC)``.
+RESULT_IMAGE = re.compile(r"^\[!\[([^\]]*)\]\(([^)\s]+)\)\]\(\2\)[ \t]*$", re.M)
+# Runs of `bam compare detectors` name their images MODEL-detections.png, MODEL-loss-curves.png.
+RESULT_MODELS = {
+    "faster_rcnn": "Faster R-CNN (course)",
+    "yolo": "YOLO (course, lesson 10)",
+    "torchvision": "Faster R-CNN (torchvision)",
+}
 
 
-def _results(name: str, page: Any = None) -> str:
-    """``docs/results/NAME.md``, its links (written relative to docs/results/) made page-relative."""
+def _result_caption(alt: str, source: str) -> str:
+    """The caption of a stored result image: its alt text, led by the model it shows."""
+    model = re.match(r"(\w+?)-(?:detections|loss-curves)\.png$", Path(source).name)
+    label = RESULT_MODELS.get(model.group(1), "") if model else ""
+    return alt if not label or alt.startswith(label) else f"{label}: {alt[:1].lower()}{alt[1:]}"
+
+
+def _result_figures(text: str, shown: set[str]) -> str:
+    """Each stored image of a results file as a captioned figure, once per page.
+
+    An image already shown on the page (``shown``: its paths under docs/results/) is dropped,
+    and a ``MODEL-detections.png`` whose ``MODEL-loss-curves.png`` exists and is not shown yet
+    gets the loss curves first: the results text promises both.
+    """
+
+    def figure(alt: str, source: str) -> str:
+        shown.add(source)
+        return (
+            f'<figure class="bam-figure" markdown>\n[![{alt}]({source})]({source})\n'
+            f"<figcaption>{html.escape(_result_caption(alt, source), quote=False)}</figcaption>\n"
+            "</figure>"
+        )
+
+    def replace(found: re.Match[str]) -> str:
+        alt, source = found.group(1), found.group(2)
+        if source in shown:
+            return ""
+        curves = source.replace("-detections.png", "-loss-curves.png")
+        before = ""
+        if curves != source and curves not in shown and (DOCS / "results" / curves).is_file():
+            before = figure("losses per step and epoch, and test mAP, seed 0", curves) + "\n\n"
+        return before + figure(alt, source)
+
+    return re.sub(r"\n{3,}", "\n\n", RESULT_IMAGE.sub(replace, text))
+
+
+def _results(name: str, page: Any = None, shown: set[str] | None = None) -> str:
+    """``docs/results/NAME.md``, its images as captioned figures (each once per page, ``shown``)
+    and its links (written relative to docs/results/) made page-relative."""
     path = DOCS / "results" / f"{name}.md"
     if path.is_file():
-        text = path.read_text(encoding="utf-8")
+        text = _result_figures(path.read_text(encoding="utf-8"), set() if shown is None else shown)
         if page is None:
             return text
         return RELATIVE_LINK.sub(
@@ -725,6 +770,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         name for name in (exercises_of(lesson) if lesson else []) if name not in taught
     ]
     shown_exercises: set[str] = set()
+    shown_results: set[str] = set()  # images of docs/results/ already on this page
 
     def expand_indented(found: re.Match[str]) -> str:
         """A marker indented (inside a list item) gets its whole expansion indented alike."""
@@ -738,7 +784,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if kind == "gallery":
             return _gallery(page)
         if kind == "results":
-            return _results(argument, page)
+            return _results(argument, page, shown_results)
         if kind == "figure":
             if argument not in STATE.figures:
                 log.warning(
@@ -793,7 +839,40 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
                 missing,
             )
         markdown = markdown.replace("\x00MISSING\x00", sections)
+    markdown = drop_empty_headings(markdown)
     return LESSON_LINK.sub(lambda found: _lesson_link(page, found.group(1)), markdown)
+
+
+HEADING = re.compile(r"^(#{1,6})\s+\S")
+
+
+def drop_empty_headings(markdown: str) -> str:
+    """The page without its headings that have nothing under them.
+
+    A section whose only content is a marker that expanded to nothing (the "Common mistakes" of
+    a lesson whose known mistakes live in ``tests/``, which a student copy does not ship) would
+    show as a heading followed directly by the next one. Fenced code is left alone.
+    """
+    lines = markdown.split("\n")
+    fenced, levels = False, []  # levels[i]: heading level of line i (0: not a heading)
+    for line in lines:
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        found = None if fenced else HEADING.match(line)
+        levels.append(len(found.group(1)) if found else 0)
+    keep = [True] * len(lines)
+    following = 7  # level of the next kept heading after the content seen so far (7: the end)
+    content = False  # some non-blank, kept line since that heading
+    for index in range(len(lines) - 1, -1, -1):
+        level = levels[index]
+        if not level:
+            content = content or bool(lines[index].strip())
+            continue
+        if not content and (following <= level or following == 7):
+            keep[index] = False
+            continue
+        following, content = level, False
+    return "\n".join(line for line, kept in zip(lines, keep, strict=True) if kept)
 
 
 EXTERNAL_SOURCE = re.compile(

@@ -295,3 +295,37 @@ def test_built_pages_never_cite_the_seed_report(site: Path) -> None:
         for snippet in seed_references(visible_text(page.read_text(encoding="utf-8"))):
             found.append(f"{page.parent.relative_to(site)}: ...{' '.join(snippet.split())}...")
     assert not found, "\n".join(found)
+
+
+def test_headings_with_nothing_under_them_are_dropped() -> None:
+    """A section whose marker expands to nothing (a student copy's "Common mistakes" without
+    tests/mistakes/) loses its heading; fenced code and sections with content stay."""
+    page = (
+        "# Lesson\n\nintro\n\n## Common mistakes\n\n\n\n## What the checks test\n\nchecks\n\n"
+        "```bash\n## not a heading\n```\n\n## Questions\n\n### Empty\n\n## API\n"
+    )
+    kept = hooks.drop_empty_headings(page)
+    assert "## Common mistakes" not in kept
+    assert "### Empty" not in kept and "## Questions" not in kept and "## API" not in kept
+    assert "## What the checks test\n\nchecks" in kept and "## not a heading" in kept
+    assert hooks.drop_empty_headings("## A\n\n### B\n\ntext\n") == "## A\n\n### B\n\ntext\n"
+
+
+def test_stored_result_images_become_captioned_figures_once_per_page() -> None:
+    """docs/results/ images get a caption naming the model; one shown already is not repeated,
+    and a detections image brings its model's loss curves when they exist."""
+    shown: set[str] = set()
+    first = hooks._result_figures(
+        "[![Losses, seed 0](detector/faster_rcnn-loss-curves.png)](detector/faster_rcnn-loss-curves.png)\n",
+        shown,
+    )
+    assert "<figcaption>Faster R-CNN (course): losses, seed 0</figcaption>" in first
+    again = hooks._result_figures(
+        "[![a](detector/faster_rcnn-loss-curves.png)](detector/faster_rcnn-loss-curves.png)\n\n"
+        "[![YOLO (course, lesson 10): detections](detector/yolo-detections.png)](detector/yolo-detections.png)\n",
+        shown,
+    )
+    assert "faster_rcnn-loss-curves" not in again
+    assert (REPO / "docs/results/detector/yolo-loss-curves.png").is_file()
+    assert again.index("yolo-loss-curves.png") < again.index("yolo-detections.png")
+    assert again.count("<figcaption>") == 2

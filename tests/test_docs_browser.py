@@ -6,8 +6,9 @@ network log), render its math without a KaTeX error, load every image, and the s
 find "anchor". At a desktop (1280 px) and a phone (390 px) width, every page must also render
 right (``RENDERING_GUARDS``): no front matter printed as text, no list item swallowed by the
 one before it, nothing wider than its column (no cut-off or sideways-scrolling formula, no
-page that scrolls sideways), no raw double backticks or ``{placeholder}`` names, and every
-figure shown smaller than its file links to the full image. Each guard is shown to catch a
+page that scrolls sideways), no raw double backticks or ``{placeholder}`` names, every
+figure shown smaller than its file links to the full image, every image has a caption and no
+heading has nothing under it; at 1280 px no table is wider than its column. Each guard is shown to catch a
 defect planted in a real page (``test_rendering_guards_catch_planted_defects``).
 Screenshots go to ``$BAM_DOCS_SCREENSHOTS``, whole pages (default: the first screen of each,
 in a temporary folder).
@@ -282,7 +283,46 @@ for (const img of article.querySelectorAll('img')) {
 }
 return bad;
 """,
+    # At a desktop width every table fits its column: Material's 5rem minimum per header cell
+    # once made a 9-column table 900 px wide in a 688 px column (a phone may scroll a table).
+    "table wider than its column": _JS_HELPERS
+    + r"""
+const bad = [];
+if (window.innerWidth < 1200) return bad;
+const column = article.getBoundingClientRect().width;
+for (const table of article.querySelectorAll('table'))
+  if (table.scrollWidth > column + 1)
+    bad.push(`a table ${table.scrollWidth} px wide in a ${Math.round(column)} px column: "${short(table.textContent)}"`);
+return bad;
+""",
+    # Every picture says what it shows: an image inside a figure with a non-empty caption.
+    "image without a caption": _JS_HELPERS
+    + r"""
+const bad = [];
+for (const img of article.querySelectorAll('img')) {
+  const figure = img.closest('figure');
+  const caption = figure && figure.querySelector('figcaption');
+  if (!caption || !caption.textContent.trim())
+    bad.push(`${img.getAttribute('src').split('/').pop()} has no caption`);
 }
+return bad;
+""",
+    # A heading followed at once by a heading of its level or above (or by the end of the page)
+    # has nothing under it: a section whose marker expanded to nothing.
+    "heading with nothing under it": _JS_HELPERS
+    + r"""
+const bad = [];
+const level = e => /^H[1-6]$/.test(e.tagName) ? +e.tagName[1] : 0;
+for (const heading of article.querySelectorAll('h2, h3, h4, h5, h6')) {
+  let next = heading.nextElementSibling;
+  while (next && next.matches('script, style')) next = next.nextElementSibling;
+  if (!next || (level(next) && level(next) <= level(heading)))
+    bad.push(`${heading.tagName}: "${short(heading.textContent)}"`);
+}
+return bad;
+""",
+}
+DESKTOP_ONLY = {"table wider than its column"}  # guards that look only at 1280 px
 
 # One defect of each kind, planted in a real page by test_rendering_guards_catch_planted_defects.
 PLANTED_DEFECTS: dict[str, str] = {
@@ -291,7 +331,12 @@ PLANTED_DEFECTS: dict[str, str] = {
     "wider than its column": '<div class="arithmatex"><span class="katex-display" style="overflow:auto">'
     '<span style="display:inline-block;width:2000px">a very long formula</span></span></div>',
     "raw markup in the text": "<p>A grid of {count} squares, ``raw`` literal.</p>",
-    "figure shrunk without a link": '<figure class="bam-figure"><img style="width:120px" src="IMAGE"></figure>',
+    "figure shrunk without a link": '<figure class="bam-figure"><img style="width:120px" src="IMAGE">'
+    "<figcaption>shrunk</figcaption></figure>",
+    "table wider than its column": '<table><tr><td><span style="display:inline-block;width:2000px">'
+    "a very wide cell</span></td></tr></table>",
+    "image without a caption": '<p><a href="IMAGE"><img style="width:60px" src="IMAGE"></a></p>',
+    "heading with nothing under it": "<h2>Planted, empty</h2><h2>Planted, with text</h2><p>text</p>",
 }
 
 
@@ -349,7 +394,8 @@ def test_pages_render_right_at_desktop_and_phone_widths(
     browser: object, site_url: str, screenshots: Path
 ) -> None:
     """Every page at 1280 px and 390 px: no front matter as text, lists intact, nothing wider
-    than its column, no raw markup, every shrunk figure links to its full image."""
+    than its column, no raw markup, every shrunk figure links to its full image, every image
+    captioned, no empty heading; at 1280 px no table wider than the column."""
     failures = []
     try:
         for width in WIDTHS:
@@ -381,6 +427,8 @@ def test_rendering_guards_catch_planted_defects(browser: object, site_url: str) 
                 + sorted(p.name for p in (build_site().site / "figures").glob("*.png"))[0]
             )
             for guard, planted in PLANTED_DEFECTS.items():
+                if guard in DESKTOP_ONLY and width < 1200:
+                    continue
                 open_page(browser, site_url + "conventions/")
                 browser.execute_script(
                     "const a = document.querySelector('article');"
