@@ -326,7 +326,8 @@ DESKTOP_ONLY = {"table wider than its column"}  # guards that look only at 1280 
 
 # One defect of each kind, planted in a real page by test_rendering_guards_catch_planted_defects.
 PLANTED_DEFECTS: dict[str, str] = {
-    "front matter shown as text": "<hr><h2>description: Planted front matter: shown as text</h2>",
+    "front matter shown as text": "<hr><h2>description: Planted front matter: shown as text</h2>"
+    "<p>Planted text under it.</p>",
     "list numbering broken": "<ol><li><p>one</p></li><li><p>two</p><p>and then\n3. three</p></li></ol>",
     "wider than its column": '<div class="arithmatex"><span class="katex-display" style="overflow:auto">'
     '<span style="display:inline-block;width:2000px">a very long formula</span></span></div>',
