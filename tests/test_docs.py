@@ -250,15 +250,17 @@ def test_measured_results_are_committed_artifacts(site: Path) -> None:
     assert "SAM fine-tuned" in sam and "curves-seed-0.png" in sam
 
 
-def test_every_lesson_page_ends_with_its_references() -> None:
-    """Each lesson page's last section is "References", and it cites at least one paper or
-    library with a section, table or module."""
+def test_every_lesson_page_ends_with_its_references_and_questions() -> None:
+    """Each lesson page's last sections are "References", which cites at least one paper or
+    library with a section, table or module, then "Questions and experiments"."""
     for lesson in hooks.course_order():
         text = (REPO / "docs" / "lessons" / f"{lesson}.md").read_text(encoding="utf-8")
         headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
-        assert headings and headings[-1] == "References", f"{lesson}: ends with {headings[-1:]}"
-        references = text.rsplit("## References", 1)[1]
-        assert re.search(r"§|Table|torchvision|seed report", references), lesson
+        assert headings[-2:] == ["References", "Questions and experiments"], (
+            f"{lesson}: ends with {headings[-2:]}"
+        )
+        references = text.rsplit("## References", 1)[1].split("## Questions and experiments")[0]
+        assert re.search(r"§|Table|torchvision", references), lesson
 
 
 def test_api_returns_sections_are_one_description(site: Path) -> None:

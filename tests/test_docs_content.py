@@ -35,6 +35,8 @@ def page_sources() -> list[Path]:
         "bam/hints/*.toml",
         "bam/plots/*.py",
         "docs/results/*.py",
+        "tests/mistakes/**/*.py",  # their docstrings are the pages' "Common mistakes"
+        "checks/*.py",  # their docstrings are the pages' "What the checks test"
     )
     found = sorted({path for pattern in patterns for path in REPO.glob(pattern)})
     return [path for path in found if "notebooks" not in path.parts]

@@ -1,4 +1,4 @@
-"""The seed's pipeline as it was: no bbox_params (boxes would not follow) and no shape check."""
+"""A pipeline made for masks only: no bbox_params (boxes would not follow) and no shape check."""
 
 import albumentations as A
 

@@ -1,4 +1,4 @@
-"""The seed's bug: boxes[0] * M / width scales the first box (a row), not the x column."""
+"""Rows for columns: boxes[0] * M / width scales the first box (a row), not the x column."""
 
 EXERCISE = "dataset.resize_boxes"
 

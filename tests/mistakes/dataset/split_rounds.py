@@ -1,4 +1,4 @@
-"""round() instead of the seed's int(): one sample too many in train for some sizes."""
+"""round() instead of int(): one sample too many in train for some sizes."""
 
 import torch
 

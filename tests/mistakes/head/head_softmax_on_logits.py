@@ -1,4 +1,4 @@
-"""Ends the classifier with a softmax, as the seed's ``classification_classifier`` does: the loss
+"""Ends the classifier with a softmax (an ``nn.Softmax`` as its last layer): the loss
 then applies a second (log-)softmax and the gradients all but vanish."""
 
 import torch.nn.functional as F

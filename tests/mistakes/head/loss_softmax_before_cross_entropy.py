@@ -1,4 +1,4 @@
-"""Applies a softmax before ``F.cross_entropy`` (the seed's head ends in ``nn.Softmax``), which
+"""Applies a softmax before ``F.cross_entropy`` (as a head ending in ``nn.Softmax`` does), which
 applies log-softmax again: the loss is squashed and barely trains."""
 
 import torch

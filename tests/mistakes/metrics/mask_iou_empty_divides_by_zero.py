@@ -1,4 +1,4 @@
-"""The seed's IoU: divides by the union without handling two empty masks (0 / 0 = NaN)."""
+"""The plain formula: divides by the union without handling two empty masks (0 / 0 = NaN)."""
 
 EXERCISE = "metrics.mask_iou"
 

@@ -1,4 +1,4 @@
-"""The seed's RoI "pooling": AdaptiveMaxPool2d((7, 7)) over the whole feature map, ignoring the RoIs."""
+"""RoI "pooling" that ignores the RoIs: AdaptiveMaxPool2d((7, 7)) over the whole feature map, ignoring the RoIs."""
 
 from torch import nn
 

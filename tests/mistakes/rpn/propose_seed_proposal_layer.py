@@ -1,4 +1,4 @@
-"""The seed's proposal layer: box_iou on the deltas (as if they were boxes) and NMS with IoU values as boxes and scores."""
+"""A proposal layer that never decodes: box_iou on the deltas (as if they were boxes) and NMS with IoU values as boxes and scores."""
 
 import torch
 import torchvision
