@@ -472,3 +472,12 @@ def test_collate_empty_batch_is_a_value_error():
     except Exception as error:
         expect(False, f"an empty batch raised {type(error).__name__}: {error}; expected ValueError")
     expect(False, "an empty batch should raise ValueError")
+
+
+@exercise("dataset.resize_boxes", points=1)
+def test_resize_boxes_of_an_image_without_objects_keep_their_dtype():
+    """No box (N = 0): a [0, 4] result in the boxes' dtype (float64 stays float64), not an error."""
+    resize_boxes = student("dataset.resize_boxes")
+    for dtype in (torch.float64, torch.float16):
+        result = resize_boxes(torch.zeros(0, 4, dtype=dtype), (32, 48), (64, 64))
+        expect_tensor(result, f"resized [0, 4] {dtype} boxes", shape=(0, 4), dtype=dtype)

@@ -538,6 +538,42 @@ def test_detection_head_with_unequal_proposal_counts():
         expect_tensor(value, f"{name} (unequal RoI counts, one image without objects)", shape=())
 
 
+@exercise("detector.FasterRCNN", points=1, timeout=60)
+def test_proposals_and_detections_are_clipped_to_each_images_own_size():
+    """In a batch of two sizes, the small image's proposals and detections stay inside *its* size.
+
+    The batch is padded to the larger image, and the feature map (with its anchors) covers the
+    padding too. Clipping to the padded batch instead of ``image_sizes[i]`` leaves boxes in the
+    small image's padding: invisible on one image, or on images of one size.
+    """
+    torch.manual_seed(0)
+    model = build(score_thresh=0.0, detections_per_img=50)
+    model.eval()
+    sizes = [(96, 128), (40, 56)]
+    with torch.no_grad(), graded_stack():
+        features = model.backbone(torch.randn(2, 3, 96, 128))
+        proposals, _ = model.region_proposals(features, sizes)
+        spanning = torch.tensor([[4.0, 4.0, 120.0, 90.0], [30.0, 20.0, 110.0, 80.0]])
+        detections, _ = model.detection_head(features, [spanning, spanning], sizes)
+    expect(
+        isinstance(proposals, list) and len(proposals) == 2,
+        "region_proposals returns one Tensor[P_i, 4] of proposals per image",
+    )
+    height, width = sizes[1]
+    small = expect_tensor(proposals[1], "proposals of the 40x56 image")
+    expect(len(small) > 0, "the 40x56 image gets proposals")
+    for what, boxes in (("proposals", small), ("detections", detections[1]["boxes"])):
+        boxes = expect_tensor(boxes, f"{what} of the 40x56 image")
+        outside = (boxes[:, 0::2] > width).any(dim=1) | (boxes[:, 1::2] > height).any(dim=1)
+        example = boxes[outside][0].tolist() if bool(outside.any()) else None
+        expect(
+            example is None,
+            f"{int(outside.sum())} {what} of the second image (40x56, padded to 96x128 in the"
+            f" batch) reach past its own size, e.g. {example}: clip each image's boxes to"
+            " image_sizes[i], not to the padded batch",
+        )
+
+
 def anchor_set(sizes, ratios, image_size: tuple[int, int]) -> Tensor:
     """torchvision's anchors for a stride-16 map of ``image_size``, clipped to it."""
     from torchvision.models.detection.anchor_utils import AnchorGenerator

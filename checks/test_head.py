@@ -893,7 +893,7 @@ def test_sample_proposals_keep_the_dtype_without_objects():
         (torch.zeros(0, 4, dtype=torch.float64), torch.zeros(0, dtype=torch.int64), "G = 0"),
         (torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=torch.float64), torch.tensor([2]), "G = 1"),
     ):
-        rois, labels, targets = sample(proposals, gt_boxes, gt_labels, batch_size=8)
+        rois, _, targets = sample(proposals, gt_boxes, gt_labels, batch_size=8)
         expect(
             rois.dtype == torch.float64 and targets.dtype == torch.float64,
             f"float64 proposals ({case}): rois and regression_targets should be float64, got"
@@ -910,7 +910,7 @@ def test_postprocess_keeps_the_dtype_when_nothing_is_detected():
         class_logits = torch.zeros(count, 3, dtype=torch.float64)
         class_logits[:, 0] = background
         proposals = torch.tensor([[0.0, 0, 10, 10], [20, 20, 40, 30], [5, 30, 15, 45]])[:count]
-        found_boxes, scores, labels = detect(
+        found_boxes, scores, _ = detect(
             class_logits,
             torch.zeros(count, 12, dtype=torch.float64),
             proposals.double(),

@@ -1079,6 +1079,31 @@ def test_mask_ap_empty_cases_and_bad_input():
     )
 
 
+@exercise("instances.mask_average_precision", points=1)
+def test_mask_ap_size_mismatch_is_an_error_even_when_nothing_is_compared():
+    """Masks of another size are a ValueError whether or not any IoU gets computed.
+
+    An image's detections and ground truths that never meet (no detection at all, or only of
+    another class) still describe one image: 8x9 masks against 8x8 ones are a caller's mistake
+    that the docstring promises to report, not to score silently.
+    """
+    mask_average_precision = mask_ap()
+    truth = instance_image([[0, 0, 4, 4]], [1], size=(8, 8))
+    no_detection = {
+        "masks": torch.zeros(0, 8, 9, dtype=torch.bool),
+        "scores": torch.zeros(0),
+        "labels": torch.zeros(0, dtype=torch.int64),
+    }
+    other_class = instance_image([[0, 0, 4, 4]], [2], [0.5], (8, 9))
+    for detection, case in ((no_detection, "no detection"), (other_class, "a class-2 detection")):
+        raises_value_error(
+            lambda detection=detection: mask_average_precision(
+                [detection], [truth], 0.5, num_classes=2
+            ),
+            f"{case} with 8x9 masks against class-1 ground truth of 8x8",
+        )
+
+
 # ----------------------------------------------------------------------------- segment_instances
 
 

@@ -873,6 +873,22 @@ def test_box_iou_float64_keeps_its_precision():
         )
 
 
+@exercise("metrics.box_iou", points=1)
+def test_box_iou_empty_sets_keep_the_dtype():
+    """N = 0 or M = 0 gives an empty [N, M] result in the dtype a non-empty one would have."""
+    box_iou = student("metrics.box_iou")
+    some = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 3.0, 5.0]])
+    for dtype, returned in ((torch.float64, torch.float64), (torch.float16, torch.float32)):
+        for first, second in ((torch.zeros(0, 4), some), (some, torch.zeros(0, 4))):
+            first, second = first.to(dtype), second.to(dtype)
+            expect_tensor(
+                box_iou(first, second),
+                f"box_iou of [{len(first)}, 4] and [{len(second)}, 4] {dtype} boxes",
+                shape=(len(first), len(second)),
+                dtype=returned,
+            )
+
+
 @exercise("metrics.mean_average_precision", points=1)
 def test_map_ties_keep_image_then_given_order_past_a_hundred():
     """Tied scores rank image by image, then as given ("a stable sort"), also for 150 of them.

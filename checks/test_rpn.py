@@ -1184,3 +1184,25 @@ def test_nms_threshold_is_strict_beyond_the_first_hundred_boxes():
         f" {sorted(set(expected) - set(result.tolist()))}, extra"
         f" {sorted(set(result.tolist()) - set(expected))}",
     )
+
+
+# ----------------------------------------------------------------------------- contract (issue 27)
+
+
+@exercise("rpn.propose", points=1)
+def test_propose_drops_small_boxes_before_nms():
+    """A box too small to keep must not suppress anything: the min_size filter runs before NMS.
+
+    The best anchor is 0.0009 px wide (below min_size = 1e-3: dropped), the next one 0.0011 px,
+    IoU 0.82 > nms_thresh. torchvision drops small boxes first, so the second one is proposed;
+    NMS first lets the dropped box suppress it, and no proposal is left.
+    """
+    propose = student(
+        "rpn.propose", nms=torchvision.ops.nms, decode_boxes=reference_decode, box_iou=IOU
+    )
+    anchors = torch.tensor([[10.0, 10.0, 10.0009, 30.0], [10.0, 10.0, 10.0011, 30.0]])
+    logits = torch.tensor([2.0, 1.0])
+    found, _ = propose(anchors, logits, torch.zeros(2, 4), (64, 64), 10, 10, 0.7, 1e-3)
+    expected, _ = reference_propose(anchors, logits, torch.zeros(2, 4), (64, 64), 10, 10, 0.7, 1e-3)
+    expect_tensor(found, "proposals of a 0.0009 px box over a 0.0011 px one", shape=(1, 4))
+    expect_close(found, expected, "the 0.0011 px box, left after the size filter", atol=1e-5)

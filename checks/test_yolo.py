@@ -619,6 +619,82 @@ def test_yolo_learns_a_toy_batch():
 # ----------------------------------------------------------------------------- contract clauses found by mutation
 
 
+# ----------------------------------------------------------------------------- contract (issue 27)
+
+
+@exercise("yolo.grid_targets", points=1)
+def test_grid_targets_first_anchor_wins_a_shape_iou_tie():
+    """Two anchors with the same shape IoU for a box (16x32 and 32x16 for a 24x24 box): the first.
+
+    Both give ``16 * 24 / (576 + 512 - 384) = 6/11``; the docstring says the first one on ties.
+    """
+    grid_targets = student("yolo.grid_targets")
+    anchors = torch.tensor([[16.0, 32.0], [32.0, 16.0]])
+    for boxes, row, column in (
+        (torch.tensor([[0.0, 0.0, 24.0, 24.0]]), 1, 1),
+        (torch.tensor([[6.0, 2.0, 30.0, 26.0]]), 1, 2),
+    ):
+        result = grid_targets(boxes, torch.tensor([2]), (4, 4), 8, anchors)
+        responsible = expect_tensor(
+            result["responsible"], "responsible", shape=(4, 4, 2), dtype=torch.bool
+        )
+        found = sorted(map(tuple, responsible.nonzero().tolist()))
+        expect(
+            found == [(row, column, 0)],
+            f"a 24x24 box ties anchors 16x32 and 32x16 (shape IoU 6/11 each): anchor 0, the"
+            f" first, is responsible, at (row, column, anchor) {(row, column, 0)}; got {found}",
+        )
+
+
+@exercise("yolo.grid_targets", points=1)
+def test_grid_targets_without_boxes_keep_the_dtype():
+    """No box (G = 0): float64 boxes still give float64 offsets and log_sizes (every path)."""
+    grid_targets = student("yolo.grid_targets")
+    for dtype in (torch.float64, torch.float32):
+        result = grid_targets(
+            torch.zeros(0, 4, dtype=dtype), torch.zeros(0, dtype=torch.int64), (2, 3), 16, ANCHORS
+        )
+        for key in ("offsets", "log_sizes"):
+            expect_tensor(
+                result[key], f"{key} of no {dtype} boxes", shape=(2, 3, 3, 2), dtype=dtype
+            )
+
+
+@exercise("yolo.yolo_postprocess", points=1)
+def test_postprocess_keeps_the_dtype_when_nothing_is_detected():
+    """float64 boxes and scores stay float64 with detections, with none above the threshold and
+    with no box at all (N = 0); labels stay int64."""
+    postprocess = student("yolo.yolo_postprocess", nms=torchvision.ops.nms)
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 40.0]], dtype=torch.float64)
+    for count, score, case in ((2, 0.9, "two detections"), (2, 0.01, "none above 0.05"),
+                               (0, 0.9, "N = 0")):  # fmt: skip
+        found, scores, labels = postprocess(
+            boxes[:count],
+            torch.full((count,), score, dtype=torch.float64),
+            torch.ones(count, dtype=torch.int64),
+        )
+        kept = 2 if case == "two detections" else 0
+        expect_tensor(found, f"boxes ({case})", shape=(kept, 4), dtype=torch.float64)
+        expect_tensor(scores, f"scores ({case})", shape=(kept,), dtype=torch.float64)
+        expect_tensor(labels, f"labels ({case})", shape=(kept,), dtype=torch.int64)
+
+
+@exercise("yolo.yolo_postprocess", points=1)
+def test_postprocess_drops_small_boxes_before_nms():
+    """A box too small to keep must not suppress anything: the size filter runs before NMS.
+
+    The better box is 0.009 px wide (below MIN_BOX_SIZE = 0.01: dropped), the other 0.011 px,
+    IoU 0.82 > 0.5, one class: the second one is the detection. NMS first lets the dropped box
+    suppress it, and nothing is left.
+    """
+    postprocess = student("yolo.yolo_postprocess", nms=torchvision.ops.nms)
+    boxes = torch.tensor([[10.0, 10.0, 10.009, 30.0], [10.0, 10.0, 10.011, 30.0]])
+    found, scores, _ = postprocess(boxes, torch.tensor([0.9, 0.8]), torch.tensor([1, 1]))
+    expect_tensor(found, "detections of a 0.009 px box over a 0.011 px one", shape=(1, 4))
+    expect_close(found, boxes[1:], "the 0.011 px box, left after the size filter")
+    expect_close(scores, torch.tensor([0.8]), "its score")
+
+
 @exercise("yolo.grid_targets", points=1)
 def test_grid_targets_dtype_follows_the_boxes_and_tall_grids():
     """float64 boxes give float64 targets; on a grid taller than wide, distinct cells never collide."""
