@@ -3,10 +3,11 @@
 Both the harness (``checks.harness``, what checks are written with) and the worker machinery
 (``checks.worker``, which runs student code in another process) raise these, so they live here,
 importing nothing of the course: neither of the two needs the other to name a failure.
-``checks.harness`` and ``checks.worker`` re-export them under their old names.
+``checks.harness`` (and ``checks.worker``, for the two it exported) re-export them, so every
+``from checks.harness import CheckFailed`` of the checks stays as it was.
 
-Three of them are ``BaseException``\\ s on purpose: Hypothesis would otherwise try to shrink (and
-re-run) the input of a stub, of a hanging exercise or of code that kills its process.
+Three of them derive from ``BaseException`` on purpose: Hypothesis would otherwise try to shrink
+(and re-run) the input of a stub, of a hanging exercise or of code that kills its process.
 """
 
 from __future__ import annotations
