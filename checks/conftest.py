@@ -1,7 +1,7 @@
 """The autograder, as a pytest plugin: options, Hypothesis profile, verdicts and the scoreboard.
 
 The graded code never runs in this process: ``checks.harness.student`` runs it in a worker
-process (``checks/worker.py``), so nothing a submission does can reach the verdicts recorded
+process (``checks/worker/``), so nothing a submission does can reach the verdicts recorded
 here, the scoreboard or results.json.
 
 ``pytest checks``                       grade ``lessons/`` (your work)

@@ -796,6 +796,69 @@ def torchvision_twins(model: nn.Module, sizes, ratios, align: bool = False):
     return rpn, heads
 
 
+def _compare_with_torchvision_twins(
+    model, rpn, heads, features, image_list, image_sizes, targets, pool, training
+):
+    """(test_rpn_and_head_equal_torchvision_around_the_same_layers) One mode of one pool:
+    region_proposals and detection_head against torchvision's RPN and RoIHeads."""
+    model.train(training)
+    rpn.train(training)
+    heads.train(training)
+    with torch.no_grad(), graded_stack():
+        proposals, rpn_losses = model.region_proposals(
+            features, image_sizes, targets if training else None
+        )
+        expected_proposals, expected_rpn = rpn(
+            image_list, {"0": features}, targets if training else None
+        )
+        if not training:
+            for number, (ours, theirs) in enumerate(
+                zip(proposals, expected_proposals, strict=True)
+            ):
+                expect_close(
+                    ours,
+                    theirs,
+                    f"proposals of image {number} (torchvision's RPN on the same head)",
+                    atol=1e-4,
+                )
+        for key, value in expected_rpn.items():
+            expect_close(
+                rpn_losses[key],
+                float(value),
+                f"{key} with every anchor sampled (torchvision's RPN; three images, one without objects)",
+                atol=1e-5,
+                rtol=1e-4,
+            )
+        detections, head_losses = model.detection_head(
+            features, expected_proposals, image_sizes, targets if training else None
+        )
+        expected_detections, expected_head = heads(
+            {"0": features}, expected_proposals, image_sizes, targets if training else None
+        )
+    for key, value in expected_head.items():
+        expect_close(
+            head_losses[key],
+            float(value),
+            f"{key} with every RoI sampled ({pool}; torchvision's RoIHeads)",
+            atol=1e-5,
+            rtol=1e-4,
+        )
+    if not training:
+        for number, (ours, theirs) in enumerate(zip(detections, expected_detections, strict=True)):
+            expect_close(
+                ours["scores"],
+                theirs["scores"],
+                f"detection scores of image {number} ({pool}; torchvision's RoIHeads)",
+                atol=1e-5,
+            )
+            expect_close(
+                ours["boxes"],
+                theirs["boxes"],
+                f"detection boxes of image {number}",
+                atol=1e-3,
+            )
+
+
 @exercise("detector.FasterRCNN", points=3, timeout=120)
 def test_rpn_and_head_equal_torchvision_around_the_same_layers():
     """region_proposals and detection_head equal torchvision's RPN and RoIHeads on the same layers."""
@@ -833,61 +896,6 @@ def test_rpn_and_head_equal_torchvision_around_the_same_layers():
             features = model.backbone((images - 0.45) / 0.25)
         image_list = ImageList(images, image_sizes)
         for training in (True, False):
-            model.train(training)
-            rpn.train(training)
-            heads.train(training)
-            with torch.no_grad(), graded_stack():
-                proposals, rpn_losses = model.region_proposals(
-                    features, image_sizes, targets if training else None
-                )
-                expected_proposals, expected_rpn = rpn(
-                    image_list, {"0": features}, targets if training else None
-                )
-                if not training:
-                    for number, (ours, theirs) in enumerate(
-                        zip(proposals, expected_proposals, strict=True)
-                    ):
-                        expect_close(
-                            ours,
-                            theirs,
-                            f"proposals of image {number} (torchvision's RPN on the same head)",
-                            atol=1e-4,
-                        )
-                for key, value in expected_rpn.items():
-                    expect_close(
-                        rpn_losses[key],
-                        float(value),
-                        f"{key} with every anchor sampled (torchvision's RPN; three images, one without objects)",
-                        atol=1e-5,
-                        rtol=1e-4,
-                    )
-                detections, head_losses = model.detection_head(
-                    features, expected_proposals, image_sizes, targets if training else None
-                )
-                expected_detections, expected_head = heads(
-                    {"0": features}, expected_proposals, image_sizes, targets if training else None
-                )
-            for key, value in expected_head.items():
-                expect_close(
-                    head_losses[key],
-                    float(value),
-                    f"{key} with every RoI sampled ({pool}; torchvision's RoIHeads)",
-                    atol=1e-5,
-                    rtol=1e-4,
-                )
-            if not training:
-                for number, (ours, theirs) in enumerate(
-                    zip(detections, expected_detections, strict=True)
-                ):
-                    expect_close(
-                        ours["scores"],
-                        theirs["scores"],
-                        f"detection scores of image {number} ({pool}; torchvision's RoIHeads)",
-                        atol=1e-5,
-                    )
-                    expect_close(
-                        ours["boxes"],
-                        theirs["boxes"],
-                        f"detection boxes of image {number}",
-                        atol=1e-3,
-                    )
+            _compare_with_torchvision_twins(
+                model, rpn, heads, features, image_list, image_sizes, targets, pool, training
+            )
