@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from bam.detection import IMAGENET_MEAN, IMAGENET_STD
 from checks import harness
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 
 LOSS_KEYS = {"loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}
 
@@ -164,6 +165,7 @@ def test_training_without_targets_is_a_clear_error():
     expect(False, "model(images) in training mode (no targets) should raise a ValueError")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_each_image_uses_its_own_features():
     """Swapping the images of a batch swaps their detections and leaves the losses unchanged."""
@@ -299,6 +301,7 @@ def test_overfits_three_bundled_images():
     )
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=1, timeout=120)
 def test_eval_with_every_proposal_dropped_gives_no_detections():
     """An RPN whose boxes are all too small (all dropped) gives empty detections, not a crash."""
@@ -447,6 +450,7 @@ def test_trains_on_a_batch_with_an_image_without_objects():
     )
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_eval_is_decided_by_self_training_not_by_targets():
     """model.eval(); model(images, targets) returns detections (the same as without targets)."""

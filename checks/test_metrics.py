@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 from checks.strategies import boxes, mask_pairs, masks
 
 # ----------------------------------------------------------------------------- oracles
@@ -137,6 +138,7 @@ def test_dice_hand_computed():
     expect_close(dice(pred, target), torch.tensor([4 / 7, 1.0]), "Dice of each sample")
 
 
+@holds_for_constants
 @exercise("metrics.dice_coefficient", points=1)
 @settings(max_examples=30)
 @given(mask_pairs())
@@ -204,6 +206,7 @@ def test_dice_ce_gradient_points_to_target(case):
     expect(bool((direction <= 1e-7).all()), "a gradient step moves some logit away from its target")
 
 
+@holds_for_constants
 @exercise("metrics.dice_ce_loss", points=1)
 def test_dice_ce_confident_and_channel_dim():
     """Confident correct logits give ~0 loss; a [B, 1, H, W] input gives the same as [B, H, W]."""
@@ -376,6 +379,7 @@ def test_map_perfect_detections(truths, random):
     expect_close(result["map"], 1.0, "mAP of perfect detections")
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=1)
 @settings(max_examples=30)
 @given(annotated_images())
@@ -473,6 +477,7 @@ def test_box_iou_float16_large_boxes_accurate():
         expect_close(result, exact, f"IoU of {dtype} boxes", atol=2e-3)
 
 
+@holds_for_constants
 @exercise("metrics.box_iou", points=1)
 def test_box_iou_keeps_float64_and_empty_sets():
     """float64 in, float64 out; no boxes on either side gives an empty [N, M] result."""
@@ -766,6 +771,7 @@ def test_dice_ce_smoothing_in_both_places():
     )
 
 
+@holds_for_constants
 @exercise("metrics.box_iou", points=1)
 def test_box_iou_empty_sets():
     """No boxes on either side give an empty [N, M] matrix."""

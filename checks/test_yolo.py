@@ -28,6 +28,7 @@ from checks.harness import (
     student,
     use_references,
 )
+from checks.scoring import holds_for_constants
 
 ANCHORS = torch.tensor([[16.0, 16.0], [32.0, 32.0], [48.0, 24.0]])
 SIZE_CLAMP = math.log(1000.0 / 16)
@@ -552,6 +553,7 @@ def test_yolo_training_returns_the_four_losses_and_trains_every_part():
             expect(reached, f"{name} does not reach the {part}")
 
 
+@holds_for_constants
 @exercise("yolo.YOLO", points=2, timeout=120)
 def test_yolo_eval_returns_detections_inside_each_image():
     """In evaluation (even with targets passed), one {boxes, scores, labels} per image, clipped to its own size."""
@@ -732,6 +734,7 @@ def test_yolo_forward_equals_its_layers_composed_by_hand():
             )
 
 
+@holds_for_constants
 @exercise("yolo.YOLO", points=1, timeout=120)
 def test_yolo_trains_on_a_batch_of_one():
     """A batch of a single image (and one without objects) gives the four finite losses."""

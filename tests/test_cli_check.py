@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -318,3 +319,37 @@ def test_the_warm_process_gives_the_verdicts_of_a_fresh_one_and_survives_a_dying
     assert dying.exit_code == 1 and not dying.broke
     assert dying.verdicts and all(v.outcome == "failed" for v in dying.verdicts)
     assert any("ended the grading process" in v.message for v in dying.verdicts)
+
+
+def test_streamed_verdicts_give_way_to_the_final_ones(tmp_path):
+    """bam.check_stream writes each check as it ends, then every check again as it finally
+    scores (checks/scoring.py): the final line wins, in the order the checks ran."""
+    path = tmp_path / "results.jsonl"
+    lines = [
+        {"nodeid": "a", "exercise": "rpn.nms", "outcome": "passed", "message": ""},
+        {"nodeid": "b", "exercise": "rpn.nms", "outcome": "failed", "message": "[from scratch] x"},
+        {"nodeid": "a", "exercise": "rpn.nms", "outcome": "failed", "message": "[from scratch] x"},
+    ]
+    common = {"points": 1, "description": "d"}
+    text = "".join(f"{json.dumps({**common, **line})}\n" for line in lines) + '{"nodeid": "c", '
+    path.write_text(text, "utf-8")
+    verdicts = check.read_verdicts(path)
+    assert [(v.outcome, v.message) for v in verdicts] == [("failed", "[from scratch] x")] * 2
+
+
+def test_bam_check_scores_a_delegating_exercise_zero_with_its_speed_check(tmp_path, monkeypatch):
+    """The from-scratch rule through bam check (tests/mistakes/rpn/delegates_nms_to_torchvision):
+    every check of rpn.nms, its speed check too, fails naming the call, and so does what the
+    progress store records, as in Gradescope's results.json."""
+    package = tmp_path / "student_copy"
+    shutil.copytree(REPO_ROOT / "lessons", package, ignore=shutil.ignore_patterns("__pycache__"))
+    mistake = REPO_ROOT / "tests" / "mistakes" / "rpn" / "delegates_nms_to_torchvision.py"
+    rpn = package / "rpn.py"
+    rpn.write_text(rpn.read_text("utf-8") + "\n\n" + mistake.read_text("utf-8"), "utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    run, screen = Checker(REPO_ROOT, package="student_copy").check(["rpn.nms"])
+    assert {v.exercise for v in run.verdicts} == {"rpn.nms", "rpn.nms.speed"}, screen
+    assert all(v.outcome == "failed" for v in run.verdicts), screen
+    assert all(v.message.startswith("[from scratch]") for v in run.verdicts), screen
+    assert "called torchvision.ops.nms" in screen and " 0/" in screen.splitlines()[0]
+    assert set(check.update_progress({}, run).values()) == {"failed"}

@@ -265,24 +265,37 @@ def run_checks(course: Path, targets: list[str], runner: Any = None, **options: 
                 )
         if not log_path.exists():
             log_path.write_bytes(b"")
-        verdicts = []
-        if results_path.exists():
-            for line in results_path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the last line of a run killed mid-write
-                verdicts.append(
-                    Verdict(
-                        record["exercise"],
-                        int(record["points"]),
-                        record["description"],
-                        record["outcome"],
-                        record["message"],
-                    )
-                )
+        verdicts = read_verdicts(results_path)
         output = log_path.read_bytes()[-OUTPUT_TAIL:].decode("utf-8", errors="replace")
     return Run(verdicts, exit_code, output, time.monotonic() - started)
+
+
+def read_verdicts(path: Path) -> list[Verdict]:
+    """The verdicts that ``bam.check_stream`` wrote to ``path``, one per check.
+
+    A check's line streamed as it finished is replaced by its ``"final"`` line from the end of
+    the run, which applies the scoring rules (``checks/scoring.py``): an exercise found calling
+    the library it builds scores 0 in every check, those that ran before the call included, and
+    a property that a constant output also has scores only with a check that does the job. A
+    run that died before its end keeps the streamed lines.
+    """
+    if not path.exists():
+        return []
+    by_check: dict[str, Verdict] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            record = json.loads(line)
+            verdict = Verdict(
+                record["exercise"],
+                int(record["points"]),
+                record["description"],
+                record["outcome"],
+                record["message"],
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue  # the last line of a run killed mid-write
+        by_check[str(record.get("nodeid", number))] = verdict  # the final line wins, in place
+    return list(by_check.values())
 
 
 def _python_path(course: Path) -> list[str]:
