@@ -256,6 +256,7 @@ def test_resize_boxes_scales_columns(case):
     )
 
 
+@holds_for_constants
 @exercise("dataset.resize_boxes", points=1)
 @settings(max_examples=30)
 @given(resize_cases())

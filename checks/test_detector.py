@@ -108,6 +108,7 @@ def test_training_mode_returns_the_four_losses():
         expect(reached, f"no gradient reaches the {part}: is its output used by a loss?")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_eval_mode_returns_detections():
     """In evaluation, model(images) gives one {boxes, scores, labels} per image, inside each image."""
@@ -488,6 +489,7 @@ def test_eval_is_decided_by_self_training_not_by_targets():
         expect(not boxes.requires_grad, "proposals carry no gradient")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_detection_head_with_unequal_proposal_counts():
     """detection_head splits the RoIs by each image's own count: a batch gives each image's own result."""

@@ -630,6 +630,7 @@ def test_postprocess_matches_torchvision(prediction, options):
     )
 
 
+@holds_for_constants
 @exercise("head.postprocess_detections", points=2)
 @settings(max_examples=40)
 @given(head_predictions(), st.integers(1, 6))

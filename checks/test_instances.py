@@ -996,6 +996,7 @@ def test_mask_ap_iou_exactly_at_threshold_and_difficult():
     )
 
 
+@holds_for_constants
 @exercise("instances.mask_average_precision", points=1)
 def test_mask_ap_ties_keep_their_order():
     """Worked by hand: 30 detections tied at one score, the first one exact, the others misses: AP 1.

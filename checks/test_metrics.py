@@ -259,6 +259,7 @@ def scaled_and_shifted(draw: st.DrawFn) -> tuple[Tensor, Tensor, float, Tensor]:
     return first, second, scale, shift.repeat(2)
 
 
+@holds_for_constants
 @exercise("metrics.box_iou", points=1)
 @settings(max_examples=30)
 @given(scaled_and_shifted())
@@ -356,6 +357,7 @@ def annotated_images(draw: st.DrawFn) -> list[dict]:
     return images
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=2)
 @settings(max_examples=30)
 @given(annotated_images(), st.randoms(use_true_random=False))
@@ -640,6 +642,7 @@ def test_map_voc_rule_not_coco_rule_by_hand():
     )
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=2)
 def test_map_difficult_ground_truths_are_ignored():
     """Worked by hand: a difficult object neither counts for recall nor penalises a detection of it.
@@ -668,6 +671,7 @@ def test_map_difficult_ground_truths_are_ignored():
     expect_close(result["map"], 1.0, "mAP without a 'difficult' entry", atol=1e-4)
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=1)
 def test_map_iou_exactly_at_threshold_matches():
     """A detection whose IoU equals the threshold exactly (0.5 = 100 / 200) is a true positive."""
@@ -879,6 +883,7 @@ def test_box_iou_float64_keeps_its_precision():
         )
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=1)
 def test_map_ties_keep_image_then_given_order_past_a_hundred():
     """Tied scores rank image by image, then as given ("a stable sort"), also for 150 of them.
