@@ -444,6 +444,7 @@ def test_postprocess_matches_batched_nms(case, options):
     )
 
 
+@holds_for_constants
 @exercise("yolo.yolo_postprocess", points=1)
 def test_postprocess_is_per_class():
     """Two identical boxes of different classes both survive; of the same class, one does."""

@@ -225,6 +225,24 @@ def test_unknown_lesson_is_a_clear_error(capsys):
     assert "unknown lesson 'nope.box_iou'" in capsys.readouterr().err
 
 
+def test_unknown_exercise_lists_the_lessons_exercises_and_a_likely_one(capsys):
+    code = check.run(_parse(["yolo.grid", "--course", str(REPO_ROOT)]))
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "lesson yolo has no exercise 'grid' (did you mean" in error and "grid_targets" in error
+    assert "its exercises: yolo.grid_targets, yolo.yolo_loss" in error
+    assert check.run(_parse(["yolp", "--course", str(REPO_ROOT)])) == 2
+    assert "(did you mean yolo?)" in capsys.readouterr().err
+    assert check._target_problem(REPO_ROOT, ["metrics"], "metrics.box_iou.speed") is None
+
+
+def test_solutions_in_a_copy_without_them_is_a_clear_error(course, capsys):
+    (course / "lessons" / "__init__.py").write_text('COURSE_ORDER = ("metrics",)\n', "utf-8")
+    code = check.run(_parse(["--solutions", "--course", str(course)]))
+    assert code == 2
+    assert "this copy of the course has no solutions/" in capsys.readouterr().err
+
+
 def _parse(argv: list[str]):
     import argparse
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import importlib.util
 import json
 import os
@@ -761,6 +762,30 @@ def watch(
     return 0
 
 
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=2, cutoff=0.5)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def _target_problem(course: Path, order: list[str], target: str) -> str | None:
+    """Why ``target`` names no lesson or exercise of the course (None when it does)."""
+    lesson, _, name = target.partition(".")
+    if lesson not in order:
+        return (
+            f"unknown lesson {target!r}{_did_you_mean(lesson, order)}; lessons: {', '.join(order)}"
+        )
+    if not name:
+        return None
+    known = exercises_of(course, lesson)
+    if exercise_of(target) in known:
+        return None
+    names = [exercise.split(".", 1)[1] for exercise in known]
+    return (
+        f"lesson {lesson} has no exercise {name!r}{_did_you_mean(exercise_of(name), names)};"
+        f" its exercises: {', '.join(known)}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         course = find_course(args.course)
@@ -768,13 +793,15 @@ def run(args: argparse.Namespace) -> int:
     except CourseNotFound as error:
         print(f"bam check: {error}", file=sys.stderr)
         return 2
-    for target in args.targets:
-        if target.split(".", 1)[0] not in order:
-            print(
-                f"bam check: unknown lesson {target!r}; lessons: {', '.join(order)}",
-                file=sys.stderr,
-            )
-            return 2
+    problems = [_target_problem(course, order, target) for target in args.targets]
+    if args.solutions and not args.package and not (course / "solutions").is_dir():
+        problems.append(
+            f"this copy of the course has no solutions/ (a student copy: {course});"
+            " bam check grades your lessons/ without --solutions"
+        )
+    for problem in filter(None, problems):
+        print(f"bam check: {problem}", file=sys.stderr)
+        return 2
     style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     checker = Checker(course, args.solutions, args.package, args.check_timeout, style)
     if args.watch:
