@@ -371,3 +371,39 @@ def test_bam_check_scores_a_delegating_exercise_zero_with_its_speed_check(tmp_pa
     assert all(v.message.startswith("[from scratch]") for v in run.verdicts), screen
     assert "called torchvision.ops.nms" in screen and " 0/" in screen.splitlines()[0]
     assert set(check.update_progress({}, run).values()) == {"failed"}
+
+
+def test_watch_checks_the_saved_exercise_first_then_the_rest_of_the_lesson(course, monkeypatch):
+    """A save that passes shows its verdict at once, then the rest of the lesson is checked and
+    the screen shows both; a save that fails stops at its own verdict."""
+    calls = []
+
+    def fake_run_checks(root, targets, **options):
+        calls.append(targets)
+        if targets == ["metrics.box_iou"]:
+            return Run([verdict("metrics.box_iou", "passed", points=2)], seconds=0.5)
+        return Run([verdict(name, "not implemented", "not implemented yet") for name in targets])
+
+    monkeypatch.setattr(check, "run_checks", fake_run_checks)
+    metrics = course / "lessons" / "metrics.py"
+    before = check.exercise_sources(metrics)
+    text = metrics.read_text("utf-8")
+    start = text.index("def box_iou(")
+    end = text.index("raise NotImplementedError", start)
+    metrics.write_text(text[:start] + text[start:end] + "return None  #" + text[end:], "utf-8")
+    screens = []
+    final = Checker(course).handle_change(metrics, before, announce=screens.append)
+    rest = [name for name in check.exercises_of(course, "metrics") if name != "metrics.box_iou"]
+    assert calls == [["metrics.box_iou"], rest]
+    assert "checking metrics.box_iou…" in screens[0]
+    assert (
+        "✓ metrics.box_iou" in screens[1] and "checking the rest of lesson metrics…" in screens[1]
+    )
+    assert "✓ metrics.box_iou" in final and "Next: metrics." in final
+    assert "the rest of lesson metrics" in final.splitlines()[1]
+    calls.clear()
+    monkeypatch.setattr(
+        check, "run_checks", lambda root, targets, **o: calls.append(targets) or HALF_DONE
+    )
+    Checker(course).handle_change(metrics, before)
+    assert calls == [["metrics.box_iou"]]  # it fails: nothing more to run

@@ -12,8 +12,9 @@ runs it with the exercise.
 imported once, a fork per run), checks the most recently saved lesson at once, then polls the
 lesson files' modification times (no extra dependency): on each save it shows "checking
 lesson.exercise…" straight away, runs the checks of the exercises whose source changed (the
-whole lesson when it cannot tell), and shows the first one not done yet, with the property that
-failed and Hypothesis' counterexample. ``bam bench watch`` measures save-to-verdict times.
+whole lesson when it cannot tell) and shows their verdict; when they pass, it then checks the
+rest of the lesson and shows the first one not done yet, with the property that failed and
+Hypothesis' counterexample. ``bam bench watch`` measures save-to-verdict times.
 """
 
 from __future__ import annotations
@@ -545,8 +546,11 @@ class Checker:
     def progress_path(self) -> Path:
         return state_dir(self.course) / "progress.json"
 
-    def check(self, targets: list[str]) -> tuple[Run, str]:
-        """Runs the checks, records progress (for ``lessons/`` only), returns the run and screen."""
+    def check(self, targets: list[str], before: Run | None = None) -> tuple[Run, str]:
+        """Runs the checks, records progress (for ``lessons/`` only), returns the run and screen.
+
+        ``before``: verdicts of a run just made (watch mode's saved exercise), shown with these.
+        """
         options: dict[str, Any] = {
             "solutions": self.solutions,
             "package": self.package,
@@ -555,6 +559,13 @@ class Checker:
         if self.runner is not None:
             options["runner"] = self.runner
         run = run_checks(self.course, targets, **options)
+        if before is not None:
+            run = Run(
+                before.verdicts + run.verdicts,
+                run.exit_code if run.broke else before.exit_code,
+                run.output_tail,
+                before.seconds + run.seconds,
+            )
         progress = update_progress(load_progress(self.progress_path), run)
         if self.graded_package == "lessons" and run.verdicts:  # remember the student's own only
             save_progress(self.progress_path, progress)
@@ -621,7 +632,25 @@ class Checker:
             f"{self.graded_package}/{path.name} saved at {saved}, checked"
             f" {', '.join(targets)} in {run.seconds:.1f} s"
         )
+        rest = self.rest_of_lesson(lesson, targets, run)
+        if not rest:
+            return f"{self.header}\n{timing}\n\n{screen}"
+        if announce is not None:  # the saved exercise's verdict first, then the rest
+            announce(
+                f"{self.header}\n{timing}\n\n{screen}\n\n"
+                + self.style(f"checking the rest of lesson {lesson}…", "1")
+            )
+        run, screen = self.check(rest, before=run)
+        timing += f"; the rest of lesson {lesson}: {run.seconds:.1f} s in all"
         return f"{self.header}\n{timing}\n\n{screen}"
+
+    def rest_of_lesson(self, lesson: str, targets: list[str], run: Run) -> list[str]:
+        """The lesson's other exercises, to check once the saved ones (``targets``) all pass."""
+        if lesson in targets or run.broke or not run.verdicts:
+            return []
+        if any(verdict.outcome != "passed" for verdict in run.verdicts):
+            return []
+        return [name for name in exercises_of(self.course, lesson) if name not in targets]
 
 
 def exercise_sources(path: Path) -> dict[str, str] | None:
