@@ -418,6 +418,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         bold=True,
     )
     write(from_scratch.RULE)
+    if scoring.zeroed_by_the_rule(grades.results.values()):
+        write(scoring.RULE)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -40,6 +40,18 @@ HOLDS_FOR_CONSTANTS = (
 )
 """The message of a passing check that scores 0 by the no-free-points rule."""
 
+RULE = (
+    "No free points: a check of a property that an output saying nothing also has (symmetry,"
+    " bounds, shapes, empty inputs) scores only once a check that its exercise does its job passes."
+)
+"""The rule in one sentence, under a scoreboard where it zeroed a check."""
+
+
+def zeroed_by_the_rule(results: Iterable[Scored]) -> bool:
+    return any(
+        result.message == HOLDS_FOR_CONSTANTS.format(exercise=result.exercise) for result in results
+    )
+
 
 SPEED = ".speed"
 

@@ -407,3 +407,15 @@ def test_watch_checks_the_saved_exercise_first_then_the_rest_of_the_lesson(cours
     )
     Checker(course).handle_change(metrics, before)
     assert calls == [["metrics.box_iou"]]  # it fails: nothing more to run
+
+
+def test_next_step_shows_a_failing_property_before_one_waiting_for_it():
+    waiting = "[no free points] this property holds, but ..."
+    run = Run(
+        [
+            verdict("metrics.box_iou", "failed", waiting),
+            verdict("metrics.box_iou", "failed", "IoU of each pair: 3 of 4 values differ"),
+        ]
+    )
+    exercise, shown = check.first_unfinished(run)
+    assert exercise == "metrics.box_iou" and shown.message.startswith("IoU of each pair")
