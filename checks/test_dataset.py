@@ -21,6 +21,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 from checks.strategies import boxes, masks
 
 # ----------------------------------------------------------------------------- strategies
@@ -106,6 +107,7 @@ def test_split_is_disjoint_covering_and_sized(case):
     )
 
 
+@holds_for_constants
 @exercise("dataset.train_test_split", points=1)
 @settings(max_examples=20)
 @given(st.integers(2, 200), st.integers(0, 2**31 - 1))
@@ -254,6 +256,7 @@ def test_resize_boxes_scales_columns(case):
     )
 
 
+@holds_for_constants
 @exercise("dataset.resize_boxes", points=1)
 @settings(max_examples=30)
 @given(resize_cases())
@@ -383,6 +386,7 @@ def test_collate_in_a_dataloader_and_bad_sizes():
 # of resized boxes, and the empty batch's ValueError.
 
 
+@holds_for_constants
 @exercise("dataset.train_test_split", points=1)
 def test_split_defaults_and_dtype():
     """The defaults are test_ratio=0.1, seed=0; both parts are int64 tensors."""
@@ -474,6 +478,7 @@ def test_collate_empty_batch_is_a_value_error():
     expect(False, "an empty batch should raise ValueError")
 
 
+@holds_for_constants
 @exercise("dataset.resize_boxes", points=1)
 def test_resize_boxes_of_an_image_without_objects_keep_their_dtype():
     """No box (N = 0): a [0, 4] result in the boxes' dtype (float64 stays float64), not an error."""

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from bam.detection import IMAGENET_MEAN, IMAGENET_STD
 from checks import harness
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 
 LOSS_KEYS = {"loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}
 
@@ -107,6 +108,7 @@ def test_training_mode_returns_the_four_losses():
         expect(reached, f"no gradient reaches the {part}: is its output used by a loss?")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_eval_mode_returns_detections():
     """In evaluation, model(images) gives one {boxes, scores, labels} per image, inside each image."""
@@ -164,6 +166,7 @@ def test_training_without_targets_is_a_clear_error():
     expect(False, "model(images) in training mode (no targets) should raise a ValueError")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_each_image_uses_its_own_features():
     """Swapping the images of a batch swaps their detections and leaves the losses unchanged."""
@@ -299,6 +302,7 @@ def test_overfits_three_bundled_images():
     )
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=1, timeout=120)
 def test_eval_with_every_proposal_dropped_gives_no_detections():
     """An RPN whose boxes are all too small (all dropped) gives empty detections, not a crash."""
@@ -447,6 +451,7 @@ def test_trains_on_a_batch_with_an_image_without_objects():
     )
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_eval_is_decided_by_self_training_not_by_targets():
     """model.eval(); model(images, targets) returns detections (the same as without targets)."""
@@ -484,6 +489,7 @@ def test_eval_is_decided_by_self_training_not_by_targets():
         expect(not boxes.requires_grad, "proposals carry no gradient")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_detection_head_with_unequal_proposal_counts():
     """detection_head splits the RoIs by each image's own count: a batch gives each image's own result."""
@@ -538,6 +544,7 @@ def test_detection_head_with_unequal_proposal_counts():
         expect_tensor(value, f"{name} (unequal RoI counts, one image without objects)", shape=())
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=1, timeout=60)
 def test_proposals_and_detections_are_clipped_to_each_images_own_size():
     """In a batch of two sizes, the small image's proposals and detections stay inside *its* size.

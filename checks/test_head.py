@@ -31,6 +31,7 @@ from checks.harness import (
     student,
     use_references,
 )
+from checks.scoring import holds_for_constants
 from checks.strategies import boxes
 
 HEAD_WEIGHTS = (10.0, 10.0, 5.0, 5.0)
@@ -232,6 +233,7 @@ def test_sample_proposals_adds_ground_truth(scene):
     )
 
 
+@holds_for_constants
 @exercise("head.sample_proposals", points=2)
 @settings(max_examples=40)
 @given(scenes())
@@ -265,6 +267,7 @@ def test_sample_proposals_regression_targets(scene):
     )
 
 
+@holds_for_constants
 @exercise("head.sample_proposals", points=1)
 @settings(max_examples=20)
 @given(scenes(min_gt=0))
@@ -379,6 +382,7 @@ def test_head_matches_torchvision(rois, num_classes, seed):
     expect_close(flat_logits, expected_logits, "class logits of already flattened RoIs", atol=1e-4)
 
 
+@holds_for_constants
 @exercise("head.FastRCNNHead", points=1)
 def test_head_logits_are_raw_scores():
     """Class logits are raw scores, not probabilities: loss and post-processing apply softmax."""
@@ -495,6 +499,7 @@ def test_fast_rcnn_loss_box_gradient_only_on_true_class(outputs):
     )
 
 
+@holds_for_constants
 @exercise("head.fast_rcnn_loss", points=1)
 @settings(max_examples=20)
 @given(head_outputs(positives=False))
@@ -625,6 +630,7 @@ def test_postprocess_matches_torchvision(prediction, options):
     )
 
 
+@holds_for_constants
 @exercise("head.postprocess_detections", points=2)
 @settings(max_examples=40)
 @given(head_predictions(), st.integers(1, 6))
@@ -697,6 +703,7 @@ def test_postprocess_keeps_the_best():
 # ----------------------------------------------------------------------------- empty inputs
 
 
+@holds_for_constants
 @exercise("head.postprocess_detections", points=1)
 def test_postprocess_no_proposals_and_nothing_above_threshold():
     """Zero proposals, or none scoring above score_thresh, give three empty tensors (not an error)."""
@@ -752,6 +759,7 @@ def test_sample_proposals_thresholds_exactly():
     )
 
 
+@holds_for_constants
 @exercise("head.postprocess_detections", points=1)
 def test_postprocess_score_thresh_is_strict():
     """Scores must be above score_thresh: a probability exactly at the threshold is dropped."""
@@ -799,6 +807,7 @@ def test_sample_proposals_default_quota():
     )
 
 
+@holds_for_constants
 @exercise("head.FastRCNNHead", points=1)
 def test_head_default_hidden_is_4096():
     """FastRCNNHead(in_features, num_classes) has the paper's 4096-wide hidden layers."""
@@ -863,6 +872,7 @@ def test_postprocess_defaults_tiny_boxes_and_tiny_images():
 # Order of the returned RoIs, dtype on the early returns, and the order of the filters.
 
 
+@holds_for_constants
 @exercise("head.sample_proposals", points=1)
 @settings(max_examples=40)
 @given(scenes(min_gt=1), st.sampled_from([(16, 0.25), (8, 0.5), (64, 0.25)]))
@@ -885,6 +895,7 @@ def test_sample_proposals_positives_come_first(scene, quota):
     )
 
 
+@holds_for_constants
 @exercise("head.sample_proposals", points=1)
 def test_sample_proposals_keep_the_dtype_without_objects():
     """float64 proposals stay float64 on every path, also for an image with no object (G = 0)."""
@@ -901,6 +912,7 @@ def test_sample_proposals_keep_the_dtype_without_objects():
         )
 
 
+@holds_for_constants
 @exercise("head.postprocess_detections", points=1)
 def test_postprocess_keeps_the_dtype_when_nothing_is_detected():
     """float64 inputs give float64 boxes and scores: with detections, with none above the

@@ -32,6 +32,7 @@ from checks.harness import (
     raises_value_error,
     student,
 )
+from checks.scoring import holds_for_constants
 from checks.test_metrics import crowded_detection_sets, devkit_voc_ap
 
 # ----------------------------------------------------------------------------- references
@@ -491,6 +492,7 @@ def test_prompts_match_the_given_sam_inputs(height, width, seed):
     )
 
 
+@holds_for_constants
 @exercise("instances.boxes_to_prompts", points=1)
 @settings(max_examples=20)
 @given(detector_boxes(), st.integers(2, 4))
@@ -613,6 +615,7 @@ def test_paste_gives_every_claimed_pixel_to_exactly_one(case):
     )
 
 
+@holds_for_constants
 @exercise("instances.paste_masks", points=1)
 @settings(max_examples=20)
 @given(logit_sets(), st.randoms(use_true_random=False))
@@ -790,6 +793,7 @@ def test_mask_iou_of_filled_boxes_is_box_iou(corners, seed):
     )
 
 
+@holds_for_constants
 @exercise("instances.mask_iou_matrix", points=1)
 @settings(max_examples=20)
 @given(mask_sets(), st.integers(1, 3), st.randoms(use_true_random=False))
@@ -992,6 +996,7 @@ def test_mask_ap_iou_exactly_at_threshold_and_difficult():
     )
 
 
+@holds_for_constants
 @exercise("instances.mask_average_precision", points=1)
 def test_mask_ap_ties_keep_their_order():
     """Worked by hand: 30 detections tied at one score, the first one exact, the others misses: AP 1.
@@ -1014,6 +1019,7 @@ def test_mask_ap_ties_keep_their_order():
     )
 
 
+@holds_for_constants
 @exercise("instances.mask_average_precision", points=1)
 @settings(max_examples=20)
 @given(blob_scenes(), st.randoms(use_true_random=False))
@@ -1215,6 +1221,7 @@ def test_segment_keeps_scores_above_the_threshold_in_order():
     )
 
 
+@holds_for_constants
 @exercise("instances.segment_instances", points=1)
 def test_segment_without_kept_detections_does_not_call_sam():
     """No detection above the threshold (or none at all): empty tensors, masks [0, H, W], SAM not called."""
@@ -1305,6 +1312,7 @@ def test_segment_with_a_tiny_sam(seed, size):
     )
 
 
+@holds_for_constants
 @exercise("instances.segment_instances", points=1)
 def test_segment_feeds_sam_in_its_own_dtype():
     """A float64 image and float64 boxes reach a float32 SAM as float32 (as sam_inputs does): same masks."""

@@ -25,9 +25,11 @@ from checks.harness import (
     expect_close,
     expect_tensor,
     not_implemented_guard,
+    raises_value_error,
     student,
     use_references,
 )
+from checks.scoring import holds_for_constants
 
 ANCHORS = torch.tensor([[16.0, 16.0], [32.0, 32.0], [48.0, 24.0]])
 SIZE_CLAMP = math.log(1000.0 / 16)
@@ -442,6 +444,7 @@ def test_postprocess_matches_batched_nms(case, options):
     )
 
 
+@holds_for_constants
 @exercise("yolo.yolo_postprocess", points=1)
 def test_postprocess_is_per_class():
     """Two identical boxes of different classes both survive; of the same class, one does."""
@@ -552,6 +555,7 @@ def test_yolo_training_returns_the_four_losses_and_trains_every_part():
             expect(reached, f"{name} does not reach the {part}")
 
 
+@holds_for_constants
 @exercise("yolo.YOLO", points=2, timeout=120)
 def test_yolo_eval_returns_detections_inside_each_image():
     """In evaluation (even with targets passed), one {boxes, scores, labels} per image, clipped to its own size."""
@@ -646,6 +650,7 @@ def test_grid_targets_first_anchor_wins_a_shape_iou_tie():
         )
 
 
+@holds_for_constants
 @exercise("yolo.grid_targets", points=1)
 def test_grid_targets_without_boxes_keep_the_dtype():
     """No box (G = 0): float64 boxes still give float64 offsets and log_sizes (every path)."""
@@ -808,6 +813,7 @@ def test_yolo_forward_equals_its_layers_composed_by_hand():
             )
 
 
+@holds_for_constants
 @exercise("yolo.YOLO", points=1, timeout=120)
 def test_yolo_trains_on_a_batch_of_one():
     """A batch of a single image (and one without objects) gives the four finite losses."""
@@ -845,3 +851,53 @@ def test_postprocess_is_per_class_for_boxes_within_one_pixel():
         "unit boxes of classes 1 and 2 never suppress each other (box 2, class 1, is suppressed"
         f" by box 0); kept labels {result[2].tolist()}, scores {result[1].tolist()}",
     )
+
+
+# ----------------------------------------------------------------------------- contract corners
+
+
+@exercise("yolo.decode_grid", points=1)
+def test_decode_grid_clamps_sizes_at_log_1000_over_16():
+    """tw, th are clamped at log(1000 / 16) before exp: a box is at most 1000 / 16 anchors wide, and below the clamp exp is exact."""
+    decode_grid = student("yolo.decode_grid")
+    clamp = math.log(1000.0 / 16)
+    # one cell of stride 2000 in a 4000 x 4000 image: the box sits in the middle, never clipped
+    cases = [(5.0, 4.0), (clamp, clamp - 0.5), (40.0, 1.0)]
+    for tw, th in cases:
+        predictions = torch.zeros(1, 1, 1, 5 + 2)
+        predictions[0, 0, 0, 2], predictions[0, 0, 0, 3] = tw, th
+        boxes, _, _ = decode_grid(predictions, 2000, torch.tensor([[16.0, 16.0]]), (4000, 4000))
+        width, height = 16 * math.exp(min(tw, clamp)), 16 * math.exp(min(th, clamp))
+        expected = torch.tensor(
+            [[1000 - width / 2, 1000 - height / 2, 1000 + width / 2, 1000 + height / 2]]
+        )
+        expect_close(
+            boxes,
+            expected,
+            f"the box of tw = {tw:.4g}, th = {th:.4g} (anchor 16 x 16, clamp at log(1000 / 16)"
+            f" = {clamp:.4f})",
+            atol=1e-2,
+            rtol=1e-5,
+        )
+
+
+@exercise("yolo.YOLO", points=1, timeout=120)
+def test_yolo_training_rejects_missing_or_invalid_targets():
+    """In training, no targets, a box with x2 < x1, a label 0 (background) or one target too few raise a clear ValueError."""
+    torch.manual_seed(0)
+    model = build()
+    model.train()
+    images, targets = toy_batch()
+    losses = run(model, images, targets)  # valid targets train (an unwritten forward stops here)
+    expect(isinstance(losses, dict), "model(images, targets) in training returns the losses")
+    raises_value_error(lambda: run(model, images), "model(images) in training mode (no targets)")
+    raises_value_error(lambda: run(model, images, None), "model(images, None) in training mode")
+    backwards = [{"boxes": t["boxes"][:, [2, 1, 0, 3]], "labels": t["labels"]} for t in targets]
+    raises_value_error(
+        lambda: run(model, images, backwards), "a target box with x2 < x1 (not a NaN loss)"
+    )
+    background = [{"boxes": t["boxes"], "labels": torch.zeros_like(t["labels"])} for t in targets]
+    raises_value_error(
+        lambda: run(model, images, background), "a target labelled 0, the background class"
+    )
+    raises_value_error(lambda: run(model, images, targets[:1]), "one target for two images")
