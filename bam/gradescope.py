@@ -19,7 +19,7 @@ pytest wrote one, so a student never sees a bare "autograder failed".
 
 Run as root (as Gradescope does), ``run_autograder`` also makes an unprivileged user
 (``prepare-user``) and grades with ``BAM_WORKER_USER`` set to it: the grader stays root, and the
-worker process that runs the student's code (``checks/worker.py``) becomes that user, who can
+worker process that runs the student's code (``checks/worker/``) becomes that user, who can
 write neither ``results/``, the course copy, the checks nor the grader's files. When grading ends,
 every process of that user is killed (``end-user-processes``) before anything else runs.
 """

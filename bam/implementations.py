@@ -126,13 +126,27 @@ def unfinished(impl: str, needed: dict[str, tuple[str, ...]]) -> list[str]:
 
 def require_finished(impl: str, needed: dict[str, tuple[str, ...]], pipeline: str) -> None:
     """Raises ``UnfinishedExercises`` naming every stub that ``pipeline`` would run into."""
+    from bam import course as facts  # bam.course reads stubs with this module
+
     missing = unfinished(impl, needed)
     if missing:
         hints = [
             f"{where}  (bam hint {where.split('/')[1].replace('.py::', '.')})" for where in missing
         ]
+        lessons = [lesson for lesson in facts.lessons() if lesson in needed]
+        uses = ", ".join(
+            f"lesson {facts.lessons().index(lesson) + 1} {lesson} ({', '.join(needed[lesson])})"
+            for lesson in lessons
+        )
+        fallback = (
+            "or run the reference with --impl solutions."
+            if solutions_available()
+            else f"lesson by lesson: bam check {lessons[0]}, then the next (this copy has no"
+            " reference solutions to run instead)."
+        )
         raise UnfinishedExercises(
             f"these exercises are not implemented yet, and {pipeline} runs them all:\n  "
             + "\n  ".join(hints)
-            + "\nFinish them (`bam check` grades them), or run the reference with --impl solutions."
+            + f"\nIt uses the exercises of {uses}."
+            + f"\nFinish them (`bam check` grades them), {fallback}"
         )

@@ -12,7 +12,8 @@
     stops the release, naming the file and the exercise. Outside git the working tree is
     checked the same way.
   - its ``README.md`` is ``release/README.md`` (what a student does), its ``pyproject.toml``
-    makes a bare ``pytest`` grade ``checks/``, and its ``.gitignore`` keeps the prebuilt docs
+    makes a bare ``pytest`` grade ``checks/`` (its root ``conftest.py``, ``release/conftest.py``,
+    lets ``pytest --exercise X`` work there without naming ``checks``), and its ``.gitignore`` keeps the prebuilt docs
     assets (so a Classroom template repository carries them);
   - ``notebooks/`` holds every lesson as a Jupyter notebook, built from the released stubs and
     the docs pages (``bam.notebooks``; also in ``docs/notebooks/``, which the lesson pages
@@ -71,6 +72,8 @@ SKIPPED_NAMES = (
 WITHHELD = ("solutions", "tests", "grading", ".notes", ".git", "tools", ".ci", "release")
 # the student copy's own files, in the instructors' course (never copied as such)
 RELEASE_README = Path("release") / "README.md"
+# its root conftest.py: `pytest --exercise X` from the copy's root (checks/conftest.py's options)
+RELEASE_CONFTEST = Path("release") / "conftest.py"
 # generated docs assets: not copied from the course (possibly stale), made afresh for the copy
 GENERATED_DOCS = ("figures", "assets/katex", "notebooks")
 NOTEBOOKS = "notebooks"  # the lessons as Jupyter notebooks (bam.notebooks), built for the copy
@@ -533,6 +536,16 @@ def _ignore_for(course: Path) -> Callable[[str, list[str]], set[str]]:
     return ignore
 
 
+def _write_own_files(course: Path, out_dir: Path) -> None:
+    """The copy's own README and root conftest.py, its pyproject.toml and .gitignore adapted."""
+    for own in (RELEASE_README, RELEASE_CONFTEST):
+        if (course / own).is_file():
+            shutil.copyfile(course / own, out_dir / own.name)
+    for name, adapt in (("pyproject.toml", release_pyproject), (".gitignore", release_gitignore)):
+        if (out_dir / name).is_file():
+            (out_dir / name).write_text(adapt((out_dir / name).read_text("utf-8")), "utf-8")
+
+
 def make_student_release(
     course: Path,
     out_dir: Path,
@@ -590,14 +603,7 @@ def make_student_release(
         else:
             continue
         copied.append(out_dir / name)
-    if (course / RELEASE_README).is_file():
-        shutil.copyfile(course / RELEASE_README, out_dir / "README.md")
-    if (out_dir / "pyproject.toml").is_file():
-        text = (out_dir / "pyproject.toml").read_text("utf-8")
-        (out_dir / "pyproject.toml").write_text(release_pyproject(text), "utf-8")
-    if (out_dir / ".gitignore").is_file():
-        text = (out_dir / ".gitignore").read_text("utf-8")
-        (out_dir / ".gitignore").write_text(release_gitignore(text), "utf-8")
+    _write_own_files(course, out_dir)
     copied.append(_release_notebooks(course, out_dir, lessons, docs))
     if docs and (out_dir / "docs").is_dir():
         draw_release_figures(course, out_dir / "docs" / "figures")

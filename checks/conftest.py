@@ -1,7 +1,7 @@
 """The autograder, as a pytest plugin: options, Hypothesis profile, verdicts and the scoreboard.
 
 The graded code never runs in this process: ``checks.harness.student`` runs it in a worker
-process (``checks/worker.py``), so nothing a submission does can reach the verdicts recorded
+process (``checks/worker/``), so nothing a submission does can reach the verdicts recorded
 here, the scoreboard or results.json.
 
 ``pytest checks``                       grade ``lessons/`` (your work)
@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 from bam import course
-from checks import from_scratch, harness
+from checks import from_scratch, harness, scoring
 
 # read from lessons/__init__.py with ``ast`` (``bam.course``): the grader runs no line of the
 # lessons package, not even its ``__init__``
@@ -118,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # checks use small tensors: one thread is faster than two that fight other processes
     torch.set_num_threads(1)
+    config.addinivalue_line("markers", scoring.MARKER_HELP)
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile("grading")
     package = config.getoption("package") or (
@@ -236,6 +237,7 @@ class Result:
     outcome: str = "failed"  # passed | failed | not implemented
     message: str = ""
     seconds: float = 0.0
+    holds_for_constants: bool = False  # scores only with a check that does the job (scoring.py)
 
 
 @dataclass
@@ -266,7 +268,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     name, points = found
     grades = item.config.stash[GRADES]
     result = grades.results.setdefault(
-        item.nodeid, Result(item.nodeid, name, points, _description(item))
+        item.nodeid,
+        Result(
+            item.nodeid,
+            name,
+            points,
+            _description(item),
+            holds_for_constants=scoring.is_marked(item),
+        ),
     )
     result.seconds += report.duration
     if report.when == "call" and _from_scratch(grades, name, result):
@@ -305,9 +314,10 @@ def _from_scratch(grades: Grades, name: str, result: Result) -> bool:
         found = from_scratch.violations(records, name, harness.SESSION.package)
         for exercise, message in found.items():
             grades.forbidden.setdefault(exercise, message)
-    if name not in grades.forbidden:
+    exercise = scoring.exercise_of(name)  # a speed check goes with its exercise
+    if exercise not in grades.forbidden:
         return False
-    result.outcome, result.message = "failed", grades.forbidden[name]
+    result.outcome, result.message = "failed", grades.forbidden[exercise]
     return True
 
 
@@ -342,11 +352,16 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 # ----------------------------------------------------------------------------- the scoreboard
 
 
+def final_results(grades: Grades) -> list[Result]:
+    """Every check's verdict with the scoring rules applied (``checks/scoring.py``): what the
+    scoreboard, Gradescope's results.json and ``bam check`` (``bam.check_stream``) count."""
+    scoring.final(grades.results.values(), grades.forbidden)
+    return list(grades.results.values())
+
+
 def _by_exercise(grades: Grades) -> dict[str, list[Result]]:
     exercises: dict[str, list[Result]] = defaultdict(list)
-    for result in grades.results.values():
-        if result.exercise in grades.forbidden:  # every check of it scores 0, not only the one
-            result.outcome, result.message = "failed", grades.forbidden[result.exercise]
+    for result in final_results(grades):
         exercises[result.exercise].append(result)
     return dict(sorted(exercises.items(), key=lambda entry: _lesson_rank(entry[0])))
 
@@ -403,6 +418,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         bold=True,
     )
     write(from_scratch.RULE)
+    if scoring.zeroed_by_the_rule(grades.results.values()):
+        write(scoring.RULE)
 
 
 @pytest.hookimpl(tryfirst=True)

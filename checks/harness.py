@@ -13,7 +13,7 @@ A check is a pytest test in ``checks/test_<lesson>.py``::
 * ``exercise`` ties the check to one exercise and gives it points (put it above ``@given``).
 * ``student`` fetches the exercise from the package being graded (``lessons`` by default,
   ``solutions`` with ``--solutions``). The graded code runs in a separate worker process
-  (``checks/worker.py``), never in the grader: what comes back is data (tensors, numbers,
+  (``checks/worker/``), never in the grader: what comes back is data (tensors, numbers,
   strings, containers of them) or a mirror of a module that lives in the worker. Calls are
   watched: an untouched stub becomes "not implemented yet", an in-place edit of an input tensor
   fails with a message saying so. Keyword arguments name *callees*: other exercises of the same
@@ -35,41 +35,20 @@ from typing import Any, TypeVar
 
 import pytest
 
-from checks.worker import GradingProcessEnded as GradingProcessEnded  # re-exported for conftest
-from checks.worker import InPlaceEdit, Worker
+# the exceptions live in checks.errors (below the worker too); re-exported here for the checks
+from checks.errors import CheckFailed as CheckFailed
+from checks.errors import CheckTimedOut as CheckTimedOut
+from checks.errors import ExerciseNotImplemented as ExerciseNotImplemented
+from checks.errors import GradingProcessEnded as GradingProcessEnded
+from checks.errors import InPlaceEdit
+from checks.worker import Worker
+from checks.worker.inplace import changed as _changed  # noqa: F401 - re-exported
+from checks.worker.inplace import snapshot as _snapshot  # noqa: F401 - re-exported
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMEOUT_SECONDS = 60.0
-
-
-class ExerciseNotImplemented(BaseException):
-    """An exercise still raises ``NotImplementedError``.
-
-    A ``BaseException``, so Hypothesis stops at once instead of shrinking a stub's inputs.
-    """
-
-    def __init__(self, where: str) -> None:
-        super().__init__(f"not implemented yet: {where}")
-        self.where = where
-
-
-class CheckTimedOut(BaseException):
-    """A check ran past its time limit (raised from the SIGALRM handler).
-
-    A ``BaseException``, so Hypothesis does not try to shrink (and re-run) a hanging exercise.
-    """
-
-
-class CheckFailed(AssertionError):
-    """A property of the exercise does not hold; the message says which, in words."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        worker = SESSION._worker
-        if worker is not None:
-            worker.failure_seen = True  # shrinking the example does not count against the time
 
 
 @dataclass
@@ -85,7 +64,7 @@ class GradingSession:
     def worker(self) -> Worker:
         """The worker process that runs the graded code (started at the first call)."""
         if self._worker is None:
-            self._worker = Worker(self.package, self.mutant)
+            self._worker = Worker(self.package, self.mutant, self.active_references)
         return self._worker
 
     def module(self, lesson: str) -> LessonModule:
@@ -110,6 +89,16 @@ class GradingSession:
 
 
 SESSION = GradingSession()
+
+
+def _failure_seen() -> None:
+    """A check found a failure: the session's worker stops counting the check's time."""
+    worker = SESSION._worker
+    if worker is not None:
+        worker.failure_seen = True  # shrinking the example does not count against the time
+
+
+CheckFailed.on_failure = _failure_seen
 
 
 def configure(package: str, mutant: str | None = None) -> GradingSession:
@@ -166,36 +155,6 @@ def exercise(
 
 
 # ----------------------------------------------------------------------------- code under test
-
-
-def _snapshot(value: Any) -> Any:
-    """Deep copy of the tensors inside ``value`` (tensors, lists, tuples, dicts)."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return value.detach().clone()
-    if isinstance(value, (list, tuple)):
-        return [_snapshot(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _snapshot(item) for key, item in value.items()}
-    return None
-
-
-def _changed(before: Any, after: Any) -> bool:
-    import torch
-
-    if isinstance(after, torch.Tensor):
-        if before is None or before.shape != after.shape:
-            return True
-        return not torch.equal(before, after.detach()) and not bool(
-            torch.isnan(before).any()
-            and torch.equal(before.nan_to_num(), after.detach().nan_to_num())
-        )
-    if isinstance(after, (list, tuple)):
-        return len(before) != len(after) or any(map(_changed, before, after))
-    if isinstance(after, dict):
-        return any(_changed(before.get(key), item) for key, item in after.items())
-    return False
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 
 BOX_TOLERANCE = 1e-4  # Albumentations normalises boxes to [0, 1] and back in float32
 
@@ -147,6 +148,7 @@ def test_hflip_matches_albumentations(scene):
     )
 
 
+@holds_for_constants
 @exercise("augment.hflip", points=1)
 @settings(max_examples=30)
 @given(scenes())
@@ -182,6 +184,7 @@ def test_vflip_matches_albumentations(scene):
     )
 
 
+@holds_for_constants
 @exercise("augment.vflip", points=1)
 @settings(max_examples=30)
 @given(scenes())

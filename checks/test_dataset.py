@@ -21,6 +21,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 from checks.strategies import boxes, masks
 
 # ----------------------------------------------------------------------------- strategies
@@ -106,6 +107,7 @@ def test_split_is_disjoint_covering_and_sized(case):
     )
 
 
+@holds_for_constants
 @exercise("dataset.train_test_split", points=1)
 @settings(max_examples=20)
 @given(st.integers(2, 200), st.integers(0, 2**31 - 1))
@@ -254,6 +256,7 @@ def test_resize_boxes_scales_columns(case):
     )
 
 
+@holds_for_constants
 @exercise("dataset.resize_boxes", points=1)
 @settings(max_examples=30)
 @given(resize_cases())
@@ -383,6 +386,7 @@ def test_collate_in_a_dataloader_and_bad_sizes():
 # of resized boxes, and the empty batch's ValueError.
 
 
+@holds_for_constants
 @exercise("dataset.train_test_split", points=1)
 def test_split_defaults_and_dtype():
     """The defaults are test_ratio=0.1, seed=0; both parts are int64 tensors."""
@@ -472,3 +476,13 @@ def test_collate_empty_batch_is_a_value_error():
     except Exception as error:
         expect(False, f"an empty batch raised {type(error).__name__}: {error}; expected ValueError")
     expect(False, "an empty batch should raise ValueError")
+
+
+@holds_for_constants
+@exercise("dataset.resize_boxes", points=1)
+def test_resize_boxes_of_an_image_without_objects_keep_their_dtype():
+    """No box (N = 0): a [0, 4] result in the boxes' dtype (float64 stays float64), not an error."""
+    resize_boxes = student("dataset.resize_boxes")
+    for dtype in (torch.float64, torch.float16):
+        result = resize_boxes(torch.zeros(0, 4, dtype=dtype), (32, 48), (64, 64))
+        expect_tensor(result, f"resized [0, 4] {dtype} boxes", shape=(0, 4), dtype=dtype)

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from bam.detection import IMAGENET_MEAN, IMAGENET_STD
 from checks import harness
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 
 LOSS_KEYS = {"loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}
 
@@ -107,6 +108,7 @@ def test_training_mode_returns_the_four_losses():
         expect(reached, f"no gradient reaches the {part}: is its output used by a loss?")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_eval_mode_returns_detections():
     """In evaluation, model(images) gives one {boxes, scores, labels} per image, inside each image."""
@@ -164,6 +166,7 @@ def test_training_without_targets_is_a_clear_error():
     expect(False, "model(images) in training mode (no targets) should raise a ValueError")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_each_image_uses_its_own_features():
     """Swapping the images of a batch swaps their detections and leaves the losses unchanged."""
@@ -299,6 +302,7 @@ def test_overfits_three_bundled_images():
     )
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=1, timeout=120)
 def test_eval_with_every_proposal_dropped_gives_no_detections():
     """An RPN whose boxes are all too small (all dropped) gives empty detections, not a crash."""
@@ -447,6 +451,7 @@ def test_trains_on_a_batch_with_an_image_without_objects():
     )
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_eval_is_decided_by_self_training_not_by_targets():
     """model.eval(); model(images, targets) returns detections (the same as without targets)."""
@@ -484,6 +489,7 @@ def test_eval_is_decided_by_self_training_not_by_targets():
         expect(not boxes.requires_grad, "proposals carry no gradient")
 
 
+@holds_for_constants
 @exercise("detector.FasterRCNN", points=2, timeout=120)
 def test_detection_head_with_unequal_proposal_counts():
     """detection_head splits the RoIs by each image's own count: a batch gives each image's own result."""
@@ -536,6 +542,43 @@ def test_detection_head_with_unequal_proposal_counts():
     )
     for name, value in losses.items():
         expect_tensor(value, f"{name} (unequal RoI counts, one image without objects)", shape=())
+
+
+@holds_for_constants
+@exercise("detector.FasterRCNN", points=1, timeout=60)
+def test_proposals_and_detections_are_clipped_to_each_images_own_size():
+    """In a batch of two sizes, the small image's proposals and detections stay inside *its* size.
+
+    The batch is padded to the larger image, and the feature map (with its anchors) covers the
+    padding too. Clipping to the padded batch instead of ``image_sizes[i]`` leaves boxes in the
+    small image's padding: invisible on one image, or on images of one size.
+    """
+    torch.manual_seed(0)
+    model = build(score_thresh=0.0, detections_per_img=50)
+    model.eval()
+    sizes = [(96, 128), (40, 56)]
+    with torch.no_grad(), graded_stack():
+        features = model.backbone(torch.randn(2, 3, 96, 128))
+        proposals, _ = model.region_proposals(features, sizes)
+        spanning = torch.tensor([[4.0, 4.0, 120.0, 90.0], [30.0, 20.0, 110.0, 80.0]])
+        detections, _ = model.detection_head(features, [spanning, spanning], sizes)
+    expect(
+        isinstance(proposals, list) and len(proposals) == 2,
+        "region_proposals returns one Tensor[P_i, 4] of proposals per image",
+    )
+    height, width = sizes[1]
+    small = expect_tensor(proposals[1], "proposals of the 40x56 image")
+    expect(len(small) > 0, "the 40x56 image gets proposals")
+    for what, boxes in (("proposals", small), ("detections", detections[1]["boxes"])):
+        boxes = expect_tensor(boxes, f"{what} of the 40x56 image")
+        outside = (boxes[:, 0::2] > width).any(dim=1) | (boxes[:, 1::2] > height).any(dim=1)
+        example = boxes[outside][0].tolist() if bool(outside.any()) else None
+        expect(
+            example is None,
+            f"{int(outside.sum())} {what} of the second image (40x56, padded to 96x128 in the"
+            f" batch) reach past its own size, e.g. {example}: clip each image's boxes to"
+            " image_sizes[i], not to the padded batch",
+        )
 
 
 def anchor_set(sizes, ratios, image_size: tuple[int, int]) -> Tensor:
@@ -760,6 +803,69 @@ def torchvision_twins(model: nn.Module, sizes, ratios, align: bool = False):
     return rpn, heads
 
 
+def _compare_with_torchvision_twins(
+    model, rpn, heads, features, image_list, image_sizes, targets, pool, training
+):
+    """(test_rpn_and_head_equal_torchvision_around_the_same_layers) One mode of one pool:
+    region_proposals and detection_head against torchvision's RPN and RoIHeads."""
+    model.train(training)
+    rpn.train(training)
+    heads.train(training)
+    with torch.no_grad(), graded_stack():
+        proposals, rpn_losses = model.region_proposals(
+            features, image_sizes, targets if training else None
+        )
+        expected_proposals, expected_rpn = rpn(
+            image_list, {"0": features}, targets if training else None
+        )
+        if not training:
+            for number, (ours, theirs) in enumerate(
+                zip(proposals, expected_proposals, strict=True)
+            ):
+                expect_close(
+                    ours,
+                    theirs,
+                    f"proposals of image {number} (torchvision's RPN on the same head)",
+                    atol=1e-4,
+                )
+        for key, value in expected_rpn.items():
+            expect_close(
+                rpn_losses[key],
+                float(value),
+                f"{key} with every anchor sampled (torchvision's RPN; three images, one without objects)",
+                atol=1e-5,
+                rtol=1e-4,
+            )
+        detections, head_losses = model.detection_head(
+            features, expected_proposals, image_sizes, targets if training else None
+        )
+        expected_detections, expected_head = heads(
+            {"0": features}, expected_proposals, image_sizes, targets if training else None
+        )
+    for key, value in expected_head.items():
+        expect_close(
+            head_losses[key],
+            float(value),
+            f"{key} with every RoI sampled ({pool}; torchvision's RoIHeads)",
+            atol=1e-5,
+            rtol=1e-4,
+        )
+    if not training:
+        for number, (ours, theirs) in enumerate(zip(detections, expected_detections, strict=True)):
+            expect_close(
+                ours["scores"],
+                theirs["scores"],
+                f"detection scores of image {number} ({pool}; torchvision's RoIHeads)",
+                atol=1e-5,
+            )
+            expect_close(
+                ours["boxes"],
+                theirs["boxes"],
+                f"detection boxes of image {number}",
+                atol=1e-3,
+            )
+
+
 @exercise("detector.FasterRCNN", points=3, timeout=120)
 def test_rpn_and_head_equal_torchvision_around_the_same_layers():
     """region_proposals and detection_head equal torchvision's RPN and RoIHeads on the same layers."""
@@ -797,61 +903,6 @@ def test_rpn_and_head_equal_torchvision_around_the_same_layers():
             features = model.backbone((images - 0.45) / 0.25)
         image_list = ImageList(images, image_sizes)
         for training in (True, False):
-            model.train(training)
-            rpn.train(training)
-            heads.train(training)
-            with torch.no_grad(), graded_stack():
-                proposals, rpn_losses = model.region_proposals(
-                    features, image_sizes, targets if training else None
-                )
-                expected_proposals, expected_rpn = rpn(
-                    image_list, {"0": features}, targets if training else None
-                )
-                if not training:
-                    for number, (ours, theirs) in enumerate(
-                        zip(proposals, expected_proposals, strict=True)
-                    ):
-                        expect_close(
-                            ours,
-                            theirs,
-                            f"proposals of image {number} (torchvision's RPN on the same head)",
-                            atol=1e-4,
-                        )
-                for key, value in expected_rpn.items():
-                    expect_close(
-                        rpn_losses[key],
-                        float(value),
-                        f"{key} with every anchor sampled (torchvision's RPN; three images, one without objects)",
-                        atol=1e-5,
-                        rtol=1e-4,
-                    )
-                detections, head_losses = model.detection_head(
-                    features, expected_proposals, image_sizes, targets if training else None
-                )
-                expected_detections, expected_head = heads(
-                    {"0": features}, expected_proposals, image_sizes, targets if training else None
-                )
-            for key, value in expected_head.items():
-                expect_close(
-                    head_losses[key],
-                    float(value),
-                    f"{key} with every RoI sampled ({pool}; torchvision's RoIHeads)",
-                    atol=1e-5,
-                    rtol=1e-4,
-                )
-            if not training:
-                for number, (ours, theirs) in enumerate(
-                    zip(detections, expected_detections, strict=True)
-                ):
-                    expect_close(
-                        ours["scores"],
-                        theirs["scores"],
-                        f"detection scores of image {number} ({pool}; torchvision's RoIHeads)",
-                        atol=1e-5,
-                    )
-                    expect_close(
-                        ours["boxes"],
-                        theirs["boxes"],
-                        f"detection boxes of image {number}",
-                        atol=1e-3,
-                    )
+            _compare_with_torchvision_twins(
+                model, rpn, heads, features, image_list, image_sizes, targets, pool, training
+            )

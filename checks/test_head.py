@@ -31,6 +31,7 @@ from checks.harness import (
     student,
     use_references,
 )
+from checks.scoring import holds_for_constants
 from checks.strategies import boxes
 
 HEAD_WEIGHTS = (10.0, 10.0, 5.0, 5.0)
@@ -232,6 +233,7 @@ def test_sample_proposals_adds_ground_truth(scene):
     )
 
 
+@holds_for_constants
 @exercise("head.sample_proposals", points=2)
 @settings(max_examples=40)
 @given(scenes())
@@ -265,6 +267,7 @@ def test_sample_proposals_regression_targets(scene):
     )
 
 
+@holds_for_constants
 @exercise("head.sample_proposals", points=1)
 @settings(max_examples=20)
 @given(scenes(min_gt=0))
@@ -379,6 +382,7 @@ def test_head_matches_torchvision(rois, num_classes, seed):
     expect_close(flat_logits, expected_logits, "class logits of already flattened RoIs", atol=1e-4)
 
 
+@holds_for_constants
 @exercise("head.FastRCNNHead", points=1)
 def test_head_logits_are_raw_scores():
     """Class logits are raw scores, not probabilities: loss and post-processing apply softmax."""
@@ -495,6 +499,7 @@ def test_fast_rcnn_loss_box_gradient_only_on_true_class(outputs):
     )
 
 
+@holds_for_constants
 @exercise("head.fast_rcnn_loss", points=1)
 @settings(max_examples=20)
 @given(head_outputs(positives=False))
@@ -625,6 +630,7 @@ def test_postprocess_matches_torchvision(prediction, options):
     )
 
 
+@holds_for_constants
 @exercise("head.postprocess_detections", points=2)
 @settings(max_examples=40)
 @given(head_predictions(), st.integers(1, 6))
@@ -697,6 +703,7 @@ def test_postprocess_keeps_the_best():
 # ----------------------------------------------------------------------------- empty inputs
 
 
+@holds_for_constants
 @exercise("head.postprocess_detections", points=1)
 def test_postprocess_no_proposals_and_nothing_above_threshold():
     """Zero proposals, or none scoring above score_thresh, give three empty tensors (not an error)."""
@@ -752,6 +759,7 @@ def test_sample_proposals_thresholds_exactly():
     )
 
 
+@holds_for_constants
 @exercise("head.postprocess_detections", points=1)
 def test_postprocess_score_thresh_is_strict():
     """Scores must be above score_thresh: a probability exactly at the threshold is dropped."""
@@ -799,6 +807,7 @@ def test_sample_proposals_default_quota():
     )
 
 
+@holds_for_constants
 @exercise("head.FastRCNNHead", points=1)
 def test_head_default_hidden_is_4096():
     """FastRCNNHead(in_features, num_classes) has the paper's 4096-wide hidden layers."""
@@ -857,3 +866,92 @@ def test_postprocess_defaults_tiny_boxes_and_tiny_images():
         "two classes on the same 1x1 px box are two detections (NMS is per class, even for boxes"
         f" whose largest coordinate is 1); got classes {labels.tolist()}",
     )
+
+
+# ----------------------------------------------------------------------------- contract (issue 27)
+# Order of the returned RoIs, dtype on the early returns, and the order of the filters.
+
+
+@holds_for_constants
+@exercise("head.sample_proposals", points=1)
+@settings(max_examples=40)
+@given(scenes(min_gt=1), st.sampled_from([(16, 0.25), (8, 0.5), (64, 0.25)]))
+def test_sample_proposals_positives_come_first(scene, quota):
+    """The sampled RoIs are the positives first, then the negatives (as the docstring says).
+
+    The head's loss does not care, but code that slices ``rois[:num_positives]`` (as lesson 9
+    and torchvision's ``RoIHeads`` keep positives and negatives apart) does.
+    """
+    proposals, gt_boxes, gt_labels = scene
+    batch_size, fraction = quota
+    _, labels, _ = sample(
+        proposals, gt_boxes, gt_labels, batch_size=batch_size, positive_fraction=fraction
+    )
+    positive = (labels > 0).tolist()
+    expect(
+        positive == sorted(positive, reverse=True),
+        f"labels of the sampled RoIs in the order returned: {labels.tolist()}; every positive"
+        " (label > 0) must come before every negative (label 0)",
+    )
+
+
+@holds_for_constants
+@exercise("head.sample_proposals", points=1)
+def test_sample_proposals_keep_the_dtype_without_objects():
+    """float64 proposals stay float64 on every path, also for an image with no object (G = 0)."""
+    proposals = torch.tensor([[0.0, 0.0, 10.0, 10.0], [5.0, 5.0, 30.0, 20.0]], dtype=torch.float64)
+    for gt_boxes, gt_labels, case in (
+        (torch.zeros(0, 4, dtype=torch.float64), torch.zeros(0, dtype=torch.int64), "G = 0"),
+        (torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=torch.float64), torch.tensor([2]), "G = 1"),
+    ):
+        rois, _, targets = sample(proposals, gt_boxes, gt_labels, batch_size=8)
+        expect(
+            rois.dtype == torch.float64 and targets.dtype == torch.float64,
+            f"float64 proposals ({case}): rois and regression_targets should be float64, got"
+            f" {rois.dtype} and {targets.dtype}",
+        )
+
+
+@holds_for_constants
+@exercise("head.postprocess_detections", points=1)
+def test_postprocess_keeps_the_dtype_when_nothing_is_detected():
+    """float64 inputs give float64 boxes and scores: with detections, with none above the
+    threshold, and with no proposal at all (K = 0); labels are int64 on every path."""
+    for count, background, case in ((0, 0.0, "K = 0"), (3, 10.0, "nothing above score_thresh"),
+                                     (3, -10.0, "three detections")):  # fmt: skip
+        class_logits = torch.zeros(count, 3, dtype=torch.float64)
+        class_logits[:, 0] = background
+        proposals = torch.tensor([[0.0, 0, 10, 10], [20, 20, 40, 30], [5, 30, 15, 45]])[:count]
+        found_boxes, scores, _ = detect(
+            class_logits,
+            torch.zeros(count, 12, dtype=torch.float64),
+            proposals.double(),
+            (50, 60),
+        )
+        expect(
+            found_boxes.dtype == torch.float64 and scores.dtype == torch.float64,
+            f"{case}: float64 logits and proposals should give float64 boxes and scores, got"
+            f" {found_boxes.dtype} and {scores.dtype}",
+        )
+
+
+@exercise("head.postprocess_detections", points=1)
+def test_postprocess_drops_small_boxes_before_nms():
+    """A box too small to keep must not suppress anything: the size filter runs before NMS.
+
+    Two boxes of one class, IoU 0.82: the better one is 0.009 px wide (below 0.01, dropped),
+    the other 0.011 px. torchvision removes small boxes first, so the second one is detected;
+    running NMS first lets the dropped box suppress it, and nothing is left.
+    """
+    proposals = torch.tensor([[10.0, 10.0, 10.009, 30.0], [10.0, 10.0, 10.011, 30.0]])
+    class_logits = torch.tensor([[0.0, 4.0], [0.0, 3.0]])
+    found_boxes, scores, _ = detect(class_logits, torch.zeros(2, 8), proposals, (64, 64))
+    expected_boxes, expected_scores, _ = torchvision_postprocess(
+        class_logits, torch.zeros(2, 8), proposals, (64, 64)
+    )
+    expect(
+        len(scores) == len(expected_scores) == 1,
+        f"expected one detection (the 0.011 px box; the 0.009 px one is dropped before NMS), got"
+        f" {len(scores)}: {found_boxes.tolist()}",
+    )
+    expect_close(found_boxes, expected_boxes, "the detection left after the size filter")

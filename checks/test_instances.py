@@ -32,6 +32,7 @@ from checks.harness import (
     raises_value_error,
     student,
 )
+from checks.scoring import holds_for_constants
 from checks.test_metrics import crowded_detection_sets, devkit_voc_ap
 
 # ----------------------------------------------------------------------------- references
@@ -491,6 +492,7 @@ def test_prompts_match_the_given_sam_inputs(height, width, seed):
     )
 
 
+@holds_for_constants
 @exercise("instances.boxes_to_prompts", points=1)
 @settings(max_examples=20)
 @given(detector_boxes(), st.integers(2, 4))
@@ -613,6 +615,7 @@ def test_paste_gives_every_claimed_pixel_to_exactly_one(case):
     )
 
 
+@holds_for_constants
 @exercise("instances.paste_masks", points=1)
 @settings(max_examples=20)
 @given(logit_sets(), st.randoms(use_true_random=False))
@@ -790,6 +793,7 @@ def test_mask_iou_of_filled_boxes_is_box_iou(corners, seed):
     )
 
 
+@holds_for_constants
 @exercise("instances.mask_iou_matrix", points=1)
 @settings(max_examples=20)
 @given(mask_sets(), st.integers(1, 3), st.randoms(use_true_random=False))
@@ -992,6 +996,7 @@ def test_mask_ap_iou_exactly_at_threshold_and_difficult():
     )
 
 
+@holds_for_constants
 @exercise("instances.mask_average_precision", points=1)
 def test_mask_ap_ties_keep_their_order():
     """Worked by hand: 30 detections tied at one score, the first one exact, the others misses: AP 1.
@@ -1014,6 +1019,7 @@ def test_mask_ap_ties_keep_their_order():
     )
 
 
+@holds_for_constants
 @exercise("instances.mask_average_precision", points=1)
 @settings(max_examples=20)
 @given(blob_scenes(), st.randoms(use_true_random=False))
@@ -1077,6 +1083,31 @@ def test_mask_ap_empty_cases_and_bad_input():
         ),
         "detection masks 8x9 against ground-truth masks 8x8",
     )
+
+
+@exercise("instances.mask_average_precision", points=1)
+def test_mask_ap_size_mismatch_is_an_error_even_when_nothing_is_compared():
+    """Masks of another size are a ValueError whether or not any IoU gets computed.
+
+    An image's detections and ground truths that never meet (no detection at all, or only of
+    another class) still describe one image: 8x9 masks against 8x8 ones are a caller's mistake
+    that the docstring promises to report, not to score silently.
+    """
+    mask_average_precision = mask_ap()
+    truth = instance_image([[0, 0, 4, 4]], [1], size=(8, 8))
+    no_detection = {
+        "masks": torch.zeros(0, 8, 9, dtype=torch.bool),
+        "scores": torch.zeros(0),
+        "labels": torch.zeros(0, dtype=torch.int64),
+    }
+    other_class = instance_image([[0, 0, 4, 4]], [2], [0.5], (8, 9))
+    for detection, case in ((no_detection, "no detection"), (other_class, "a class-2 detection")):
+        raises_value_error(
+            lambda detection=detection: mask_average_precision(
+                [detection], [truth], 0.5, num_classes=2
+            ),
+            f"{case} with 8x9 masks against class-1 ground truth of 8x8",
+        )
 
 
 # ----------------------------------------------------------------------------- segment_instances
@@ -1190,6 +1221,7 @@ def test_segment_keeps_scores_above_the_threshold_in_order():
     )
 
 
+@holds_for_constants
 @exercise("instances.segment_instances", points=1)
 def test_segment_without_kept_detections_does_not_call_sam():
     """No detection above the threshold (or none at all): empty tensors, masks [0, H, W], SAM not called."""
@@ -1280,6 +1312,7 @@ def test_segment_with_a_tiny_sam(seed, size):
     )
 
 
+@holds_for_constants
 @exercise("instances.segment_instances", points=1)
 def test_segment_feeds_sam_in_its_own_dtype():
     """A float64 image and float64 boxes reach a float32 SAM as float32 (as sam_inputs does): same masks."""

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 from checks.strategies import boxes, mask_pairs, masks
 
 # ----------------------------------------------------------------------------- oracles
@@ -137,6 +138,7 @@ def test_dice_hand_computed():
     expect_close(dice(pred, target), torch.tensor([4 / 7, 1.0]), "Dice of each sample")
 
 
+@holds_for_constants
 @exercise("metrics.dice_coefficient", points=1)
 @settings(max_examples=30)
 @given(mask_pairs())
@@ -204,6 +206,7 @@ def test_dice_ce_gradient_points_to_target(case):
     expect(bool((direction <= 1e-7).all()), "a gradient step moves some logit away from its target")
 
 
+@holds_for_constants
 @exercise("metrics.dice_ce_loss", points=1)
 def test_dice_ce_confident_and_channel_dim():
     """Confident correct logits give ~0 loss; a [B, 1, H, W] input gives the same as [B, H, W]."""
@@ -256,6 +259,7 @@ def scaled_and_shifted(draw: st.DrawFn) -> tuple[Tensor, Tensor, float, Tensor]:
     return first, second, scale, shift.repeat(2)
 
 
+@holds_for_constants
 @exercise("metrics.box_iou", points=1)
 @settings(max_examples=30)
 @given(scaled_and_shifted())
@@ -353,6 +357,7 @@ def annotated_images(draw: st.DrawFn) -> list[dict]:
     return images
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=2)
 @settings(max_examples=30)
 @given(annotated_images(), st.randoms(use_true_random=False))
@@ -376,6 +381,7 @@ def test_map_perfect_detections(truths, random):
     expect_close(result["map"], 1.0, "mAP of perfect detections")
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=1)
 @settings(max_examples=30)
 @given(annotated_images())
@@ -473,6 +479,7 @@ def test_box_iou_float16_large_boxes_accurate():
         expect_close(result, exact, f"IoU of {dtype} boxes", atol=2e-3)
 
 
+@holds_for_constants
 @exercise("metrics.box_iou", points=1)
 def test_box_iou_keeps_float64_and_empty_sets():
     """float64 in, float64 out; no boxes on either side gives an empty [N, M] result."""
@@ -635,6 +642,7 @@ def test_map_voc_rule_not_coco_rule_by_hand():
     )
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=2)
 def test_map_difficult_ground_truths_are_ignored():
     """Worked by hand: a difficult object neither counts for recall nor penalises a detection of it.
@@ -663,6 +671,7 @@ def test_map_difficult_ground_truths_are_ignored():
     expect_close(result["map"], 1.0, "mAP without a 'difficult' entry", atol=1e-4)
 
 
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=1)
 def test_map_iou_exactly_at_threshold_matches():
     """A detection whose IoU equals the threshold exactly (0.5 = 100 / 200) is a true positive."""
@@ -766,6 +775,7 @@ def test_dice_ce_smoothing_in_both_places():
     )
 
 
+@holds_for_constants
 @exercise("metrics.box_iou", points=1)
 def test_box_iou_empty_sets():
     """No boxes on either side give an empty [N, M] matrix."""
@@ -873,6 +883,24 @@ def test_box_iou_float64_keeps_its_precision():
         )
 
 
+@holds_for_constants
+@exercise("metrics.box_iou", points=1)
+def test_box_iou_empty_sets_keep_the_dtype():
+    """N = 0 or M = 0 gives an empty [N, M] result in the dtype a non-empty one would have."""
+    box_iou = student("metrics.box_iou")
+    some = torch.tensor([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 3.0, 5.0]])
+    for dtype, returned in ((torch.float64, torch.float64), (torch.float16, torch.float32)):
+        for first, second in ((torch.zeros(0, 4), some), (some, torch.zeros(0, 4))):
+            first, second = first.to(dtype), second.to(dtype)
+            expect_tensor(
+                box_iou(first, second),
+                f"box_iou of [{len(first)}, 4] and [{len(second)}, 4] {dtype} boxes",
+                shape=(len(first), len(second)),
+                dtype=returned,
+            )
+
+
+@holds_for_constants
 @exercise("metrics.mean_average_precision", points=1)
 def test_map_ties_keep_image_then_given_order_past_a_hundred():
     """Tied scores rank image by image, then as given ("a stable sort"), also for 150 of them.

@@ -21,6 +21,7 @@ from checks.harness import (
     raises_value_error,
     student,
 )
+from checks.scoring import holds_for_constants
 
 # ----------------------------------------------------------------------------- strategies
 
@@ -294,6 +295,7 @@ def test_roi_pool_no_rois_and_bad_shapes():
     expect(False, "rois of shape [2, 4] should raise ValueError (they need the batch index)")
 
 
+@holds_for_constants
 @exercise("roi.roi_align", points=1)
 def test_roi_align_no_rois_and_empty_adaptive_roi():
     """Zero RoIs give [0, C, PH, PW]; a zero-size RoI with sampling_ratio <= 0 has no samples: 0 (torchvision)."""
@@ -344,6 +346,7 @@ def test_roi_pool_gradient_matches_torchvision():
     )
 
 
+@holds_for_constants
 @exercise("roi.roi_pool", points=1)
 def test_roi_pool_zero_rois_and_dtype():
     """No RoIs give Tensor[0, C, PH, PW]; the output has the features' dtype."""
@@ -363,6 +366,7 @@ def test_roi_pool_zero_rois_and_dtype():
         expect(pooled.dtype == dtype, f"roi_pool returned {pooled.dtype} for {dtype} features")
 
 
+@holds_for_constants
 @exercise("roi.roi_align", points=1)
 def test_roi_align_zero_rois_and_dtype():
     """No RoIs give Tensor[0, C, PH, PW]; the output has the features' dtype."""
@@ -515,6 +519,7 @@ def test_roi_align_default_size_and_scale():
 # RoIs at a scale that is not a power of two (their product rounds differently in bfloat16).
 
 
+@holds_for_constants
 @exercise("roi.roi_pool", points=1)
 def test_roi_pool_empty_list_of_boxes():
     """An empty list (B' = 0 images with boxes) pools to Tensor[0, C, PH, PW] of the features' dtype."""
@@ -527,6 +532,7 @@ def test_roi_pool_empty_list_of_boxes():
         expect(result.dtype == dtype, f"roi_pool of [] returned {result.dtype} for {dtype}")
 
 
+@holds_for_constants
 @exercise("roi.roi_align", points=1)
 def test_roi_align_empty_list_of_boxes():
     """An empty list (B' = 0 images with boxes) aligns to Tensor[0, C, PH, PW] of the features' dtype."""

@@ -35,6 +35,7 @@ from checks.harness import (
     raises_value_error,
     student,
 )
+from checks.scoring import holds_for_constants
 from checks.strategies import boxes
 
 IOU = torchvision.ops.box_iou
@@ -466,6 +467,7 @@ def test_head_computes_like_torchvision(batch, channels_anchors, h, w):
     expect_close(deltas, expected_deltas, "deltas", atol=1e-4)
 
 
+@holds_for_constants
 @exercise("rpn.RPNHead", points=1)
 def test_head_initialisation():
     """Conv weights start N(0, 0.01) with zero biases, as torchvision's RPNHead."""
@@ -580,6 +582,7 @@ def test_propose_matches_torchvision_filter_proposals(case):
     )
 
 
+@holds_for_constants
 @exercise("rpn.propose", points=1)
 def test_propose_passes_no_gradient():
     """Proposals are detached: no gradient flows back through them (as torchvision)."""
@@ -674,6 +677,7 @@ def test_rpn_loss_uses_only_the_sample_by_hand():
 # ----------------------------------------------------------------------------- empty and bad inputs
 
 
+@holds_for_constants
 @exercise("rpn.decode_boxes", points=1)
 def test_decode_zero_anchors_gives_empty_boxes():
     """No anchors (or no proposals) decode to an empty [0, 4C] tensor, for C = 1 and C = 3."""
@@ -795,6 +799,7 @@ def test_decode_clamps_only_large_size_deltas():
         )
 
 
+@holds_for_constants
 @exercise("rpn.sample_labels", points=1)
 def test_sampler_with_nothing_to_sample():
     """All ignored, or batch_size 0: empty int64 index tensors, no error."""
@@ -1184,3 +1189,25 @@ def test_nms_threshold_is_strict_beyond_the_first_hundred_boxes():
         f" {sorted(set(expected) - set(result.tolist()))}, extra"
         f" {sorted(set(result.tolist()) - set(expected))}",
     )
+
+
+# ----------------------------------------------------------------------------- contract (issue 27)
+
+
+@exercise("rpn.propose", points=1)
+def test_propose_drops_small_boxes_before_nms():
+    """A box too small to keep must not suppress anything: the min_size filter runs before NMS.
+
+    The best anchor is 0.0009 px wide (below min_size = 1e-3: dropped), the next one 0.0011 px,
+    IoU 0.82 > nms_thresh. torchvision drops small boxes first, so the second one is proposed;
+    NMS first lets the dropped box suppress it, and no proposal is left.
+    """
+    propose = student(
+        "rpn.propose", nms=torchvision.ops.nms, decode_boxes=reference_decode, box_iou=IOU
+    )
+    anchors = torch.tensor([[10.0, 10.0, 10.0009, 30.0], [10.0, 10.0, 10.0011, 30.0]])
+    logits = torch.tensor([2.0, 1.0])
+    found, _ = propose(anchors, logits, torch.zeros(2, 4), (64, 64), 10, 10, 0.7, 1e-3)
+    expected, _ = reference_propose(anchors, logits, torch.zeros(2, 4), (64, 64), 10, 10, 0.7, 1e-3)
+    expect_tensor(found, "proposals of a 0.0009 px box over a 0.0011 px one", shape=(1, 4))
+    expect_close(found, expected, "the 0.0011 px box, left after the size filter", atol=1e-5)

@@ -21,6 +21,7 @@ from torchvision.ops import masks_to_boxes
 
 from bam.sam_model import sam_inputs, tiny_sam
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
+from checks.scoring import holds_for_constants
 
 # ----------------------------------------------------------------------------- references
 
@@ -412,6 +413,7 @@ def test_train_step_lowers_the_loss():
 # ----------------------------------------------------------------------------- predict_masks
 
 
+@holds_for_constants
 @exercise("sam.predict_masks", points=2)
 def test_predict_masks_shape_and_type():
     """Masks are bool, one per box, at the images' resolution (not the decoder's), without gradients."""
@@ -548,6 +550,7 @@ def one_reference_adam_step(batch_size: int, mask_dtype: torch.dtype) -> None:
             )
 
 
+@holds_for_constants
 @exercise("sam.train_step", points=1)
 def test_train_step_passes_float_targets_to_a_given_loss():
     """A given loss_fn gets [B, H, W] logits and float targets of the same dtype, even for B = 1."""

@@ -25,9 +25,11 @@ from checks.harness import (
     expect_close,
     expect_tensor,
     not_implemented_guard,
+    raises_value_error,
     student,
     use_references,
 )
+from checks.scoring import holds_for_constants
 
 ANCHORS = torch.tensor([[16.0, 16.0], [32.0, 32.0], [48.0, 24.0]])
 SIZE_CLAMP = math.log(1000.0 / 16)
@@ -442,6 +444,7 @@ def test_postprocess_matches_batched_nms(case, options):
     )
 
 
+@holds_for_constants
 @exercise("yolo.yolo_postprocess", points=1)
 def test_postprocess_is_per_class():
     """Two identical boxes of different classes both survive; of the same class, one does."""
@@ -552,6 +555,7 @@ def test_yolo_training_returns_the_four_losses_and_trains_every_part():
             expect(reached, f"{name} does not reach the {part}")
 
 
+@holds_for_constants
 @exercise("yolo.YOLO", points=2, timeout=120)
 def test_yolo_eval_returns_detections_inside_each_image():
     """In evaluation (even with targets passed), one {boxes, scores, labels} per image, clipped to its own size."""
@@ -617,6 +621,83 @@ def test_yolo_learns_a_toy_batch():
 
 
 # ----------------------------------------------------------------------------- contract clauses found by mutation
+
+
+# ----------------------------------------------------------------------------- contract (issue 27)
+
+
+@exercise("yolo.grid_targets", points=1)
+def test_grid_targets_first_anchor_wins_a_shape_iou_tie():
+    """Two anchors with the same shape IoU for a box (16x32 and 32x16 for a 24x24 box): the first.
+
+    Both give ``16 * 24 / (576 + 512 - 384) = 6/11``; the docstring says the first one on ties.
+    """
+    grid_targets = student("yolo.grid_targets")
+    anchors = torch.tensor([[16.0, 32.0], [32.0, 16.0]])
+    for boxes, row, column in (
+        (torch.tensor([[0.0, 0.0, 24.0, 24.0]]), 1, 1),
+        (torch.tensor([[6.0, 2.0, 30.0, 26.0]]), 1, 2),
+    ):
+        result = grid_targets(boxes, torch.tensor([2]), (4, 4), 8, anchors)
+        responsible = expect_tensor(
+            result["responsible"], "responsible", shape=(4, 4, 2), dtype=torch.bool
+        )
+        found = sorted(map(tuple, responsible.nonzero().tolist()))
+        expect(
+            found == [(row, column, 0)],
+            f"a 24x24 box ties anchors 16x32 and 32x16 (shape IoU 6/11 each): anchor 0, the"
+            f" first, is responsible, at (row, column, anchor) {(row, column, 0)}; got {found}",
+        )
+
+
+@holds_for_constants
+@exercise("yolo.grid_targets", points=1)
+def test_grid_targets_without_boxes_keep_the_dtype():
+    """No box (G = 0): float64 boxes still give float64 offsets and log_sizes (every path)."""
+    grid_targets = student("yolo.grid_targets")
+    for dtype in (torch.float64, torch.float32):
+        result = grid_targets(
+            torch.zeros(0, 4, dtype=dtype), torch.zeros(0, dtype=torch.int64), (2, 3), 16, ANCHORS
+        )
+        for key in ("offsets", "log_sizes"):
+            expect_tensor(
+                result[key], f"{key} of no {dtype} boxes", shape=(2, 3, 3, 2), dtype=dtype
+            )
+
+
+@exercise("yolo.yolo_postprocess", points=1)
+def test_postprocess_keeps_the_dtype_when_nothing_is_detected():
+    """float64 boxes and scores stay float64 with detections, with none above the threshold and
+    with no box at all (N = 0); labels stay int64."""
+    postprocess = student("yolo.yolo_postprocess", nms=torchvision.ops.nms)
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 40.0]], dtype=torch.float64)
+    for count, score, case in ((2, 0.9, "two detections"), (2, 0.01, "none above 0.05"),
+                               (0, 0.9, "N = 0")):  # fmt: skip
+        found, scores, labels = postprocess(
+            boxes[:count],
+            torch.full((count,), score, dtype=torch.float64),
+            torch.ones(count, dtype=torch.int64),
+        )
+        kept = 2 if case == "two detections" else 0
+        expect_tensor(found, f"boxes ({case})", shape=(kept, 4), dtype=torch.float64)
+        expect_tensor(scores, f"scores ({case})", shape=(kept,), dtype=torch.float64)
+        expect_tensor(labels, f"labels ({case})", shape=(kept,), dtype=torch.int64)
+
+
+@exercise("yolo.yolo_postprocess", points=1)
+def test_postprocess_drops_small_boxes_before_nms():
+    """A box too small to keep must not suppress anything: the size filter runs before NMS.
+
+    The better box is 0.009 px wide (below MIN_BOX_SIZE = 0.01: dropped), the other 0.011 px,
+    IoU 0.82 > 0.5, one class: the second one is the detection. NMS first lets the dropped box
+    suppress it, and nothing is left.
+    """
+    postprocess = student("yolo.yolo_postprocess", nms=torchvision.ops.nms)
+    boxes = torch.tensor([[10.0, 10.0, 10.009, 30.0], [10.0, 10.0, 10.011, 30.0]])
+    found, scores, _ = postprocess(boxes, torch.tensor([0.9, 0.8]), torch.tensor([1, 1]))
+    expect_tensor(found, "detections of a 0.009 px box over a 0.011 px one", shape=(1, 4))
+    expect_close(found, boxes[1:], "the 0.011 px box, left after the size filter")
+    expect_close(scores, torch.tensor([0.8]), "its score")
 
 
 @exercise("yolo.grid_targets", points=1)
@@ -732,6 +813,7 @@ def test_yolo_forward_equals_its_layers_composed_by_hand():
             )
 
 
+@holds_for_constants
 @exercise("yolo.YOLO", points=1, timeout=120)
 def test_yolo_trains_on_a_batch_of_one():
     """A batch of a single image (and one without objects) gives the four finite losses."""
@@ -769,3 +851,53 @@ def test_postprocess_is_per_class_for_boxes_within_one_pixel():
         "unit boxes of classes 1 and 2 never suppress each other (box 2, class 1, is suppressed"
         f" by box 0); kept labels {result[2].tolist()}, scores {result[1].tolist()}",
     )
+
+
+# ----------------------------------------------------------------------------- contract corners
+
+
+@exercise("yolo.decode_grid", points=1)
+def test_decode_grid_clamps_sizes_at_log_1000_over_16():
+    """tw, th are clamped at log(1000 / 16) before exp: a box is at most 1000 / 16 anchors wide, and below the clamp exp is exact."""
+    decode_grid = student("yolo.decode_grid")
+    clamp = math.log(1000.0 / 16)
+    # one cell of stride 2000 in a 4000 x 4000 image: the box sits in the middle, never clipped
+    cases = [(5.0, 4.0), (clamp, clamp - 0.5), (40.0, 1.0)]
+    for tw, th in cases:
+        predictions = torch.zeros(1, 1, 1, 5 + 2)
+        predictions[0, 0, 0, 2], predictions[0, 0, 0, 3] = tw, th
+        boxes, _, _ = decode_grid(predictions, 2000, torch.tensor([[16.0, 16.0]]), (4000, 4000))
+        width, height = 16 * math.exp(min(tw, clamp)), 16 * math.exp(min(th, clamp))
+        expected = torch.tensor(
+            [[1000 - width / 2, 1000 - height / 2, 1000 + width / 2, 1000 + height / 2]]
+        )
+        expect_close(
+            boxes,
+            expected,
+            f"the box of tw = {tw:.4g}, th = {th:.4g} (anchor 16 x 16, clamp at log(1000 / 16)"
+            f" = {clamp:.4f})",
+            atol=1e-2,
+            rtol=1e-5,
+        )
+
+
+@exercise("yolo.YOLO", points=1, timeout=120)
+def test_yolo_training_rejects_missing_or_invalid_targets():
+    """In training, no targets, a box with x2 < x1, a label 0 (background) or one target too few raise a clear ValueError."""
+    torch.manual_seed(0)
+    model = build()
+    model.train()
+    images, targets = toy_batch()
+    losses = run(model, images, targets)  # valid targets train (an unwritten forward stops here)
+    expect(isinstance(losses, dict), "model(images, targets) in training returns the losses")
+    raises_value_error(lambda: run(model, images), "model(images) in training mode (no targets)")
+    raises_value_error(lambda: run(model, images, None), "model(images, None) in training mode")
+    backwards = [{"boxes": t["boxes"][:, [2, 1, 0, 3]], "labels": t["labels"]} for t in targets]
+    raises_value_error(
+        lambda: run(model, images, backwards), "a target box with x2 < x1 (not a NaN loss)"
+    )
+    background = [{"boxes": t["boxes"], "labels": torch.zeros_like(t["labels"])} for t in targets]
+    raises_value_error(
+        lambda: run(model, images, background), "a target labelled 0, the background class"
+    )
+    raises_value_error(lambda: run(model, images, targets[:1]), "one target for two images")

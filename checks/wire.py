@@ -1,12 +1,12 @@
 """The data-only format in which the grading worker's answers reach the grader.
 
-Student code runs in a worker process (``checks/worker.py``). What it returns is encoded here as
+Student code runs in a worker process (``checks/worker/``). What it returns is encoded here as
 a JSON tree plus raw tensor bytes, and decoded by the grader without unpickling anything: the
 decoder builds only exact ``torch.Tensor`` / ``torch.nn.Parameter`` (from dtype, shape and
 bytes), numpy arrays of numbers, ``int``, ``float``, ``bool``, ``str``, ``None``, and lists,
 tuples and dicts of those, plus a few tagged nodes that the grader itself interprets
-(``checks.worker`` says which: mirrors of worker modules, exceptions, references to parameters of
-an argument). Anything else a student returns (a ``Tensor`` subclass, an object with its own
+(``checks.worker.answers`` says which: mirrors of worker modules, exceptions, references to
+parameters of an argument). Anything else a student returns (a ``Tensor`` subclass, an object with its own
 ``__eq__``) is refused on the worker side with a sentence naming its type, and could not be
 rebuilt by the grader anyway: the format has no way to name a class to instantiate.
 

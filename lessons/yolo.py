@@ -28,7 +28,11 @@ Decoding cell ``(i, j)`` (row, column), anchor ``(w_a, h_a)``::
     centre y = (i + sigmoid(ty)) * stride      height = h_a * exp(th)
 
 Given code: ``bam.detection.batch_images`` (normalise and pad), ``check_targets`` and
-``init_from_scratch``, the lesson-5 backbone and the lesson-6 ``nms``.
+``init_from_scratch``. The checks of this lesson hand it reference versions of the lesson-5
+backbone and the lesson-6 ``nms``; ``bam train yolo --impl lessons`` runs yours, so it also needs
+lesson 1's ``resize_boxes`` and ``collate_detection``, lesson 2's ``hflip`` (with flips), lesson
+3's ``box_iou``, ``average_precision`` and ``mean_average_precision``, lesson 5's
+``vgg16_backbone`` and lesson 6's ``nms`` done.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -224,6 +225,24 @@ def test_unknown_lesson_is_a_clear_error(capsys):
     assert "unknown lesson 'nope.box_iou'" in capsys.readouterr().err
 
 
+def test_unknown_exercise_lists_the_lessons_exercises_and_a_likely_one(capsys):
+    code = check.run(_parse(["yolo.grid", "--course", str(REPO_ROOT)]))
+    error = capsys.readouterr().err
+    assert code == 2
+    assert "lesson yolo has no exercise 'grid' (did you mean" in error and "grid_targets" in error
+    assert "its exercises: yolo.grid_targets, yolo.yolo_loss" in error
+    assert check.run(_parse(["yolp", "--course", str(REPO_ROOT)])) == 2
+    assert "(did you mean yolo?)" in capsys.readouterr().err
+    assert check._target_problem(REPO_ROOT, ["metrics"], "metrics.box_iou.speed") is None
+
+
+def test_solutions_in_a_copy_without_them_is_a_clear_error(course, capsys):
+    (course / "lessons" / "__init__.py").write_text('COURSE_ORDER = ("metrics",)\n', "utf-8")
+    code = check.run(_parse(["--solutions", "--course", str(course)]))
+    assert code == 2
+    assert "this copy of the course has no solutions/" in capsys.readouterr().err
+
+
 def _parse(argv: list[str]):
     import argparse
 
@@ -318,3 +337,85 @@ def test_the_warm_process_gives_the_verdicts_of_a_fresh_one_and_survives_a_dying
     assert dying.exit_code == 1 and not dying.broke
     assert dying.verdicts and all(v.outcome == "failed" for v in dying.verdicts)
     assert any("ended the grading process" in v.message for v in dying.verdicts)
+
+
+def test_streamed_verdicts_give_way_to_the_final_ones(tmp_path):
+    """bam.check_stream writes each check as it ends, then every check again as it finally
+    scores (checks/scoring.py): the final line wins, in the order the checks ran."""
+    path = tmp_path / "results.jsonl"
+    lines = [
+        {"nodeid": "a", "exercise": "rpn.nms", "outcome": "passed", "message": ""},
+        {"nodeid": "b", "exercise": "rpn.nms", "outcome": "failed", "message": "[from scratch] x"},
+        {"nodeid": "a", "exercise": "rpn.nms", "outcome": "failed", "message": "[from scratch] x"},
+    ]
+    common = {"points": 1, "description": "d"}
+    text = "".join(f"{json.dumps({**common, **line})}\n" for line in lines) + '{"nodeid": "c", '
+    path.write_text(text, "utf-8")
+    verdicts = check.read_verdicts(path)
+    assert [(v.outcome, v.message) for v in verdicts] == [("failed", "[from scratch] x")] * 2
+
+
+def test_bam_check_scores_a_delegating_exercise_zero_with_its_speed_check(tmp_path, monkeypatch):
+    """The from-scratch rule through bam check (tests/mistakes/rpn/delegates_nms_to_torchvision):
+    every check of rpn.nms, its speed check too, fails naming the call, and so does what the
+    progress store records, as in Gradescope's results.json."""
+    package = tmp_path / "student_copy"
+    shutil.copytree(REPO_ROOT / "lessons", package, ignore=shutil.ignore_patterns("__pycache__"))
+    mistake = REPO_ROOT / "tests" / "mistakes" / "rpn" / "delegates_nms_to_torchvision.py"
+    rpn = package / "rpn.py"
+    rpn.write_text(rpn.read_text("utf-8") + "\n\n" + mistake.read_text("utf-8"), "utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    run, screen = Checker(REPO_ROOT, package="student_copy").check(["rpn.nms"])
+    assert {v.exercise for v in run.verdicts} == {"rpn.nms", "rpn.nms.speed"}, screen
+    assert all(v.outcome == "failed" for v in run.verdicts), screen
+    assert all(v.message.startswith("[from scratch]") for v in run.verdicts), screen
+    assert "called torchvision.ops.nms" in screen and " 0/" in screen.splitlines()[0]
+    assert set(check.update_progress({}, run).values()) == {"failed"}
+
+
+def test_watch_checks_the_saved_exercise_first_then_the_rest_of_the_lesson(course, monkeypatch):
+    """A save that passes shows its verdict at once, then the rest of the lesson is checked and
+    the screen shows both; a save that fails stops at its own verdict."""
+    calls = []
+
+    def fake_run_checks(root, targets, **options):
+        calls.append(targets)
+        if targets == ["metrics.box_iou"]:
+            return Run([verdict("metrics.box_iou", "passed", points=2)], seconds=0.5)
+        return Run([verdict(name, "not implemented", "not implemented yet") for name in targets])
+
+    monkeypatch.setattr(check, "run_checks", fake_run_checks)
+    metrics = course / "lessons" / "metrics.py"
+    before = check.exercise_sources(metrics)
+    text = metrics.read_text("utf-8")
+    start = text.index("def box_iou(")
+    end = text.index("raise NotImplementedError", start)
+    metrics.write_text(text[:start] + text[start:end] + "return None  #" + text[end:], "utf-8")
+    screens = []
+    final = Checker(course).handle_change(metrics, before, announce=screens.append)
+    rest = [name for name in check.exercises_of(course, "metrics") if name != "metrics.box_iou"]
+    assert calls == [["metrics.box_iou"], rest]
+    assert "checking metrics.box_iou…" in screens[0]
+    assert (
+        "✓ metrics.box_iou" in screens[1] and "checking the rest of lesson metrics…" in screens[1]
+    )
+    assert "✓ metrics.box_iou" in final and "Next: metrics." in final
+    assert "the rest of lesson metrics" in final.splitlines()[1]
+    calls.clear()
+    monkeypatch.setattr(
+        check, "run_checks", lambda root, targets, **o: calls.append(targets) or HALF_DONE
+    )
+    Checker(course).handle_change(metrics, before)
+    assert calls == [["metrics.box_iou"]]  # it fails: nothing more to run
+
+
+def test_next_step_shows_a_failing_property_before_one_waiting_for_it():
+    waiting = "[no free points] this property holds, but ..."
+    run = Run(
+        [
+            verdict("metrics.box_iou", "failed", waiting),
+            verdict("metrics.box_iou", "failed", "IoU of each pair: 3 of 4 values differ"),
+        ]
+    )
+    exercise, shown = check.first_unfinished(run)
+    assert exercise == "metrics.box_iou" and shown.message.startswith("IoU of each pair")

@@ -7,7 +7,7 @@ added. It is graded as a student's work is, in a student release of the course (
 child process. Each attack must score 0 on what it attacks and leave every other check's verdict
 exactly as the honest module's; each test's docstring says what the attack tried and what
 stopped it. What stops them all: the student's code runs only in a worker process
-(``checks/worker.py``), the checks, verdicts and results.json stay in the grader, and what comes
+(``checks/worker/``), the checks, verdicts and results.json stay in the grader, and what comes
 back is data (``checks/wire.py``).
 
 The last tests run attacks through Gradescope's own ``grading/gradescope/run_autograder`` as root

@@ -371,6 +371,26 @@ def test_release_has_its_own_readme_pytest_config_and_docs_assets(release):
     assert release_gitignore("a/\ndocs/figures/\nb\n") == "a/\nb\n"
 
 
+def test_pytest_exercise_works_from_the_release_root(release):
+    """``pytest --exercise X`` without naming checks/ (the root conftest.py registers the
+    grader's options), and with it, the grader loaded once."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    for paths in ([], ["checks"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", *paths, "--exercise", "metrics.box_iou", "-q"],
+            cwd=release,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 1 and "unrecognized arguments" not in output, output[-3000:]
+        assert output.count("Boxes & Masks scoreboard") == 1, output[-3000:]
+        assert "not implemented" in output and "metrics.box_iou" in output, output[-3000:]
+
+
 def _readme_commands(readme: str) -> list[str]:
     """The commands of the README's ```bash blocks, comments dropped."""
     blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)

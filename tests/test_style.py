@@ -50,6 +50,25 @@ def test_no_function_in_bam_is_longer_than_80_lines():
     assert long_functions(REPO_ROOT / "bam") == []
 
 
+def test_no_function_in_checks_is_longer_than_80_lines():
+    """The checks and the grader's sandbox (checks/worker/) read in named steps too."""
+    assert long_functions(REPO_ROOT / "checks") == []
+
+
+def test_the_grading_worker_never_imports_the_harness():
+    """checks/worker/ imports nothing of checks.harness (or conftest), not even inside a
+    function: the harness sits above the worker, and checks/errors.py below both imports no
+    course code at all."""
+    from bam.release import imported_modules
+
+    above = ("checks.harness", "checks.conftest")
+    for path in sorted((REPO_ROOT / "checks" / "worker").glob("*.py")):
+        reached = {n for n in imported_modules(path) if n.startswith(above)}
+        assert not reached, f"checks/worker/{path.name} imports {sorted(reached)}"
+    errors = imported_modules(REPO_ROOT / "checks" / "errors.py")
+    assert not {n for n in errors if n.split(".")[0] in {"bam", "checks", "lessons", "solutions"}}
+
+
 def test_the_length_rule_finds_a_long_function(tmp_path):
     body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
     (tmp_path / "long.py").write_text(f"def short():\n    pass\n\n\ndef long():\n{body}", "utf-8")

@@ -56,8 +56,9 @@ def make_copy(target: Path, baseline: str | None) -> Path:
     if baseline is not None:
         for path in IN_PROCESS_FILES:
             (target / path).write_text(git("show", f"{baseline}:{path}") + "\n", encoding="utf-8")
-        for path in ("checks/worker.py", "checks/wire.py"):
+        for path in ("checks/worker.py", "checks/wire.py", "checks/errors.py"):
             (target / path).unlink(missing_ok=True)
+        shutil.rmtree(target / "checks" / "worker", ignore_errors=True)  # the worker's package
     return target
 
 

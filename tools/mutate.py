@@ -139,7 +139,7 @@ def scratch_copy(lesson: str, workdir: Path) -> Path:
 
 # ``python -m mutmut`` with one fix: mutmut 3.8's fork runner collects a result with
 # ``os.wait()``, which returns *any* child, and fails with a KeyError on one that is not its
-# worker. The checks' grading worker (``checks/worker.py``) makes the process that starts it a
+# worker. The checks' grading worker (``checks/worker/``) makes the process that starts it a
 # child subreaper, and mutmut runs the checks in its own process to collect its stats: from then
 # on, the grading process a killed mutant leaves behind is re-parented to mutmut, and the first
 # such orphan stops the run with the slowest mutants (the last ones) "not checked". Here an
@@ -290,7 +290,7 @@ def run_until_checked(root: Path, jobs: int, attempts: int = 6) -> None:
 
     mutmut 3.8's fork runner waits with ``os.wait()`` for *any* child and crashes with a
     ``KeyError`` when the child is not one of its workers: the checks' grading worker
-    (``checks/worker.py``), started while mutmut collects its stats in its own process, is such a
+    (``checks/worker/``), started while mutmut collects its stats in its own process, is such a
     child, and when it exits the run stops, leaving the slowest mutants (the last ones) "not
     checked". A new ``mutmut run`` resumes with exactly those. Each run's output is kept in
     ``mutmut-run-<n>.log`` in the scratch folder.

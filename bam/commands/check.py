@@ -12,14 +12,16 @@ runs it with the exercise.
 imported once, a fork per run), checks the most recently saved lesson at once, then polls the
 lesson files' modification times (no extra dependency): on each save it shows "checking
 lesson.exercise…" straight away, runs the checks of the exercises whose source changed (the
-whole lesson when it cannot tell), and shows the first one not done yet, with the property that
-failed and Hypothesis' counterexample. ``bam bench watch`` measures save-to-verdict times.
+whole lesson when it cannot tell) and shows their verdict; when they pass, it then checks the
+rest of the lesson and shows the first one not done yet, with the property that failed and
+Hypothesis' counterexample. ``bam bench watch`` measures save-to-verdict times.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import importlib.util
 import json
 import os
@@ -98,6 +100,7 @@ def course_order(course: Path) -> list[str]:
 
 SPEED = ".speed"  # a speed check grades "lesson.exercise.speed": its own points, apart
 WRONG_RESULT = "speed is graded once the result is right"  # checks/speed/timing.py says so
+NO_FREE_POINTS = "[no free points]"  # checks/scoring.py: holds, but waits for a real check
 
 
 def is_speed(name: str) -> bool:
@@ -265,24 +268,37 @@ def run_checks(course: Path, targets: list[str], runner: Any = None, **options: 
                 )
         if not log_path.exists():
             log_path.write_bytes(b"")
-        verdicts = []
-        if results_path.exists():
-            for line in results_path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # the last line of a run killed mid-write
-                verdicts.append(
-                    Verdict(
-                        record["exercise"],
-                        int(record["points"]),
-                        record["description"],
-                        record["outcome"],
-                        record["message"],
-                    )
-                )
+        verdicts = read_verdicts(results_path)
         output = log_path.read_bytes()[-OUTPUT_TAIL:].decode("utf-8", errors="replace")
     return Run(verdicts, exit_code, output, time.monotonic() - started)
+
+
+def read_verdicts(path: Path) -> list[Verdict]:
+    """The verdicts that ``bam.check_stream`` wrote to ``path``, one per check.
+
+    A check's line streamed as it finished is replaced by its ``"final"`` line from the end of
+    the run, which applies the scoring rules (``checks/scoring.py``): an exercise found calling
+    the library it builds scores 0 in every check, those that ran before the call included, and
+    a property that a constant output also has scores only with a check that does the job. A
+    run that died before its end keeps the streamed lines.
+    """
+    if not path.exists():
+        return []
+    by_check: dict[str, Verdict] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            record = json.loads(line)
+            verdict = Verdict(
+                record["exercise"],
+                int(record["points"]),
+                record["description"],
+                record["outcome"],
+                record["message"],
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue  # the last line of a run killed mid-write
+        by_check[str(record.get("nodeid", number))] = verdict  # the final line wins, in place
+    return list(by_check.values())
 
 
 def _python_path(course: Path) -> list[str]:
@@ -411,9 +427,11 @@ def first_unfinished(run: Run) -> tuple[str, Verdict] | None:
         for exercise, verdicts in exercises.items():
             if is_speed(exercise) != speed:
                 continue
-            for verdict in verdicts:
-                if verdict.outcome != "passed":
-                    return exercise, verdict
+            unfinished = [verdict for verdict in verdicts if verdict.outcome != "passed"]
+            # a property that holds but waits for the exercise to do its job says least
+            telling = [v for v in unfinished if not v.message.startswith(NO_FREE_POINTS)]
+            if unfinished:
+                return exercise, (telling or unfinished)[0]
     return None
 
 
@@ -531,8 +549,11 @@ class Checker:
     def progress_path(self) -> Path:
         return state_dir(self.course) / "progress.json"
 
-    def check(self, targets: list[str]) -> tuple[Run, str]:
-        """Runs the checks, records progress (for ``lessons/`` only), returns the run and screen."""
+    def check(self, targets: list[str], before: Run | None = None) -> tuple[Run, str]:
+        """Runs the checks, records progress (for ``lessons/`` only), returns the run and screen.
+
+        ``before``: verdicts of a run just made (watch mode's saved exercise), shown with these.
+        """
         options: dict[str, Any] = {
             "solutions": self.solutions,
             "package": self.package,
@@ -541,6 +562,13 @@ class Checker:
         if self.runner is not None:
             options["runner"] = self.runner
         run = run_checks(self.course, targets, **options)
+        if before is not None:
+            run = Run(
+                before.verdicts + run.verdicts,
+                run.exit_code if run.broke else before.exit_code,
+                run.output_tail,
+                before.seconds + run.seconds,
+            )
         progress = update_progress(load_progress(self.progress_path), run)
         if self.graded_package == "lessons" and run.verdicts:  # remember the student's own only
             save_progress(self.progress_path, progress)
@@ -607,7 +635,25 @@ class Checker:
             f"{self.graded_package}/{path.name} saved at {saved}, checked"
             f" {', '.join(targets)} in {run.seconds:.1f} s"
         )
+        rest = self.rest_of_lesson(lesson, targets, run)
+        if not rest:
+            return f"{self.header}\n{timing}\n\n{screen}"
+        if announce is not None:  # the saved exercise's verdict first, then the rest
+            announce(
+                f"{self.header}\n{timing}\n\n{screen}\n\n"
+                + self.style(f"checking the rest of lesson {lesson}…", "1")
+            )
+        run, screen = self.check(rest, before=run)
+        timing += f"; the rest of lesson {lesson}: {run.seconds:.1f} s in all"
         return f"{self.header}\n{timing}\n\n{screen}"
+
+    def rest_of_lesson(self, lesson: str, targets: list[str], run: Run) -> list[str]:
+        """The lesson's other exercises, to check once the saved ones (``targets``) all pass."""
+        if lesson in targets or run.broke or not run.verdicts:
+            return []
+        if any(verdict.outcome != "passed" for verdict in run.verdicts):
+            return []
+        return [name for name in exercises_of(self.course, lesson) if name not in targets]
 
 
 def exercise_sources(path: Path) -> dict[str, str] | None:
@@ -748,6 +794,30 @@ def watch(
     return 0
 
 
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=2, cutoff=0.5)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def _target_problem(course: Path, order: list[str], target: str) -> str | None:
+    """Why ``target`` names no lesson or exercise of the course (None when it does)."""
+    lesson, _, name = target.partition(".")
+    if lesson not in order:
+        return (
+            f"unknown lesson {target!r}{_did_you_mean(lesson, order)}; lessons: {', '.join(order)}"
+        )
+    if not name:
+        return None
+    known = exercises_of(course, lesson)
+    if exercise_of(target) in known:
+        return None
+    names = [exercise.split(".", 1)[1] for exercise in known]
+    return (
+        f"lesson {lesson} has no exercise {name!r}{_did_you_mean(exercise_of(name), names)};"
+        f" its exercises: {', '.join(known)}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         course = find_course(args.course)
@@ -755,13 +825,15 @@ def run(args: argparse.Namespace) -> int:
     except CourseNotFound as error:
         print(f"bam check: {error}", file=sys.stderr)
         return 2
-    for target in args.targets:
-        if target.split(".", 1)[0] not in order:
-            print(
-                f"bam check: unknown lesson {target!r}; lessons: {', '.join(order)}",
-                file=sys.stderr,
-            )
-            return 2
+    problems = [_target_problem(course, order, target) for target in args.targets]
+    if args.solutions and not args.package and not (course / "solutions").is_dir():
+        problems.append(
+            f"this copy of the course has no solutions/ (a student copy: {course});"
+            " bam check grades your lessons/ without --solutions"
+        )
+    for problem in filter(None, problems):
+        print(f"bam check: {problem}", file=sys.stderr)
+        return 2
     style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     checker = Checker(course, args.solutions, args.package, args.check_timeout, style)
     if args.watch:

@@ -30,7 +30,11 @@ CONFIG_OPTIONS = (
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(
+    parser: argparse.ArgumentParser, config_options: tuple[str, ...] = CONFIG_OPTIONS
+) -> None:
+    """The options of ``bam train detector`` (``config_options``: the TrainConfig fields that
+    are options; ``bam train yolo`` leaves out Faster R-CNN's own)."""
     from bam.commands.options import Option, options_from_dataclass
     from bam.implementations import add_impl_argument
     from bam.train_detector import TrainConfig
@@ -51,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         TrainConfig,
         {
-            **dict.fromkeys(CONFIG_OPTIONS),
+            **dict.fromkeys(config_options),
             "backbone_weights": Option(metavar="PATH|none"),
             "image_size": Option(metavar=("H", "W")),
         },
@@ -62,7 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def config_from_args(args: argparse.Namespace, model: str = "faster_rcnn"):
+def config_from_args(
+    args: argparse.Namespace,
+    model: str = "faster_rcnn",
+    config_options: tuple[str, ...] = CONFIG_OPTIONS,
+):
     from bam.commands.options import config_values
     from bam.train_detector import TrainConfig
 
@@ -73,19 +81,22 @@ def config_from_args(args: argparse.Namespace, model: str = "faster_rcnn"):
         model=model,
         epochs=epochs,
         impl=args.impl,
-        **config_values(args, TrainConfig, CONFIG_OPTIONS),
+        **config_values(args, TrainConfig, config_options),
     )
 
 
 def run(
-    args: argparse.Namespace, model: str = "faster_rcnn", command: str = "bam train detector"
+    args: argparse.Namespace,
+    model: str = "faster_rcnn",
+    command: str = "bam train detector",
+    config_options: tuple[str, ...] = CONFIG_OPTIONS,
 ) -> int:
     import os
 
     import torch
 
     from bam.datasets import DatasetError
-    from bam.implementations import UnfinishedExercises
+    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
     from bam.train_detector import train
 
     if (args.epochs is not None and args.epochs < 1) or args.batch_size < 1:
@@ -97,13 +108,19 @@ def run(
     run_dir = args.resume or args.out
     try:
         record = train(
-            config_from_args(args, model),
+            config_from_args(args, model, config_options),
             run_dir=run_dir,
             resume=args.resume is not None,
             log=lambda line: print(line, flush=True) if main else None,
             show_progress=not args.no_progress,
         )
-    except (UnfinishedExercises, DatasetError, FileNotFoundError, ValueError) as error:
+    except (
+        UnfinishedExercises,
+        ImplementationUnavailable,
+        DatasetError,
+        FileNotFoundError,
+        ValueError,
+    ) as error:
         print(f"{command}: {error}")
         return 1
     except KeyboardInterrupt:

@@ -2,7 +2,9 @@
 
 The same pipeline as ``bam train detector`` — data, flips, Adam, schedule, run folder,
 checkpoints, ``--resume``, ``torchrun`` — with the course's ``YOLO`` in place of ``FasterRCNN``.
-``bam eval detector`` and ``bam predict detector`` read its run folder too.
+``bam eval detector`` and ``bam predict detector`` read its run folder too. Its options are
+YOLO's: Faster R-CNN's own (``--hidden`` of the FC head, ``--anchor-sizes``, ``--pool``) are not
+offered (YOLO's anchors are its own, lesson 10).
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ from bam.commands import train_detector
 DESCRIPTION = "train lesson 10's YOLO (your lessons by default) with the detector's pipeline"
 
 
+FASTER_RCNN_ONLY = ("hidden", "anchor_sizes", "pool")
+CONFIG_OPTIONS = tuple(
+    name for name in train_detector.CONFIG_OPTIONS if name not in FASTER_RCNN_ONLY
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    train_detector.add_arguments(parser)
+    train_detector.add_arguments(parser, CONFIG_OPTIONS)
 
 
 def run(args: argparse.Namespace) -> int:
-    return train_detector.run(args, model="yolo", command="bam train yolo")
+    return train_detector.run(
+        args, model="yolo", command="bam train yolo", config_options=CONFIG_OPTIONS
+    )

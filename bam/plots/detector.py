@@ -29,6 +29,18 @@ LOSS_LABELS = {
     "loss_classifier": "head classification",
     "loss_box_reg": "head box regression",
 }
+YOLO_LOSS_LABELS = {  # lesson 10's four terms (solutions/yolo.py yolo_loss)
+    "loss_box": "box (offsets and log sizes)",
+    "loss_objectness": "objectness (responsible anchors)",
+    "loss_no_object": "no object (other anchors)",
+    "loss_class": "classification",
+}
+TITLES = {"faster_rcnn": "Faster R-CNN training", "yolo": "YOLO training"}
+
+
+def model_of_losses(names: Sequence[str]) -> str:
+    """``"yolo"`` when the losses are YOLO's (``loss_no_object``...), else ``"faster_rcnn"``."""
+    return "yolo" if set(names) & {"loss_no_object", "loss_box", "loss_class"} else "faster_rcnn"
 
 
 def _colour(label: int) -> str:
@@ -195,15 +207,19 @@ def per_class_nms_figure() -> Figure:
     return figure
 
 
-def loss_curves_figure(history: Sequence[dict]) -> Figure:
-    """The four Faster R-CNN losses per step and per epoch, and test mAP@0.5.
+def loss_curves_figure(history: Sequence[dict], model: str | None = None) -> Figure:
+    """The four losses per step and per epoch, and test mAP@0.5.
 
     Args:
-        history: one record per epoch, as written by ``bam train detector`` (``steps``: a list of
-            ``[objectness, rpn box, classifier, box]`` per step; ``map``; the mean losses).
+        history: one record per epoch, as written by ``bam train detector`` or ``bam train
+            yolo`` (``steps``: a list of the four losses per step; ``map``; the mean losses).
+        model: ``"faster_rcnn"`` or ``"yolo"``: the title and the losses' names (default: told
+            from the losses' keys).
     """
     figure, (losses_axes, map_axes) = plt.subplots(1, 2, figsize=(11, 3.8))
     names = [key for key in history[0] if key.startswith("loss_")] if history else []
+    model = model or model_of_losses(names)
+    labels = YOLO_LOSS_LABELS if model == "yolo" else LOSS_LABELS
     step, starts = 0, []
     for record in history:
         starts.append(step)
@@ -225,7 +241,7 @@ def loss_curves_figure(history: Sequence[dict]) -> Figure:
             [record[name] for record in history],
             "o-",
             color=colour,
-            label=LOSS_LABELS.get(name, name.removeprefix("loss_").replace("_", " ")),
+            label=labels.get(name, name.removeprefix("loss_").replace("_", " ")),
             markersize=3,
         )
     losses_axes.set_yscale("log")
@@ -238,7 +254,7 @@ def loss_curves_figure(history: Sequence[dict]) -> Figure:
     map_axes.set_xlabel("epoch")
     map_axes.set_ylabel("test mAP@0.5")
     map_axes.grid(alpha=0.3)
-    figure.suptitle("Faster R-CNN training")
+    figure.suptitle(TITLES.get(model, f"{model} training"))
     figure.tight_layout()
     return figure
 

@@ -1,0 +1,67 @@
+"""NMS runs before the small boxes are dropped, so a box too small to keep can suppress a good one."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from solutions.head import BOX_WEIGHTS, MIN_BOX_SIZE, Tensor, decode_boxes, nms
+
+EXERCISE = "head.postprocess_detections"
+
+
+def postprocess_detections(
+    class_logits: Tensor,
+    box_regression: Tensor,
+    proposals: Tensor,
+    image_size: tuple[int, int],
+    score_thresh: float = 0.05,
+    nms_thresh: float = 0.5,
+    detections_per_img: int = 100,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Final detections of one image from the head's outputs (torchvision's post-processing).
+
+    Steps: softmax over classes; decode each class's deltas on its proposal (weights
+    ``(10, 10, 5, 5)``); clip to the image; drop the background column; keep scores above
+    ``score_thresh`` and boxes at least 0.01 px wide and high; non-maximum suppression *per
+    class* (a cat never suppresses a dog); keep the ``detections_per_img`` best.
+
+    Args:
+        class_logits: Tensor[K, C] — raw class scores of the image's proposals.
+        box_regression: Tensor[K, C * 4] — per-class deltas.
+        proposals: Tensor[K, 4] — the boxes the deltas are relative to.
+        image_size: ``(height, width)`` to clip to.
+        score_thresh: smallest class probability kept.
+        nms_thresh: IoU above which a lower-scored box of the same class is suppressed.
+        detections_per_img: most detections returned.
+
+    Returns:
+        ``(boxes, scores, labels)``: Tensor[D, 4], Tensor[D], Tensor[D] int64 with labels in
+        1..C-1, sorted by decreasing score, ``D <= detections_per_img``. No proposals
+        (``K = 0``) gives ``D = 0``: three empty tensors, not an error.
+    """
+    num_rois, num_classes = class_logits.shape
+    height, width = image_size
+    scores = F.softmax(class_logits, dim=-1)  # [K, C]
+    deltas = box_regression.reshape(num_rois * num_classes, 4)
+    repeated = proposals.repeat_interleave(num_classes, dim=0)  # [K * C, 4], row k*C + c
+    boxes = decode_boxes(deltas, repeated, BOX_WEIGHTS).reshape(num_rois, num_classes, 4)
+    x = boxes[..., 0::2].clamp(min=0, max=width)  # [K, C, 2]: x1, x2 inside the image
+    y = boxes[..., 1::2].clamp(min=0, max=height)  # [K, C, 2]: y1, y2
+    boxes = torch.stack([x[..., 0], y[..., 0], x[..., 1], y[..., 1]], dim=-1)  # [K, C, 4]
+    labels = torch.arange(num_classes, device=class_logits.device).expand(num_rois, num_classes)
+
+    # drop the background column, then flatten: one candidate per (RoI, class)
+    boxes = boxes[:, 1:].reshape(-1, 4)  # [K * (C-1), 4]
+    scores = scores[:, 1:].reshape(-1)
+    labels = labels[:, 1:].reshape(-1)
+
+    keep = scores > score_thresh
+    boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+
+    # per-class NMS in one call: shift each class to its own region so classes never overlap
+    offsets = labels.to(boxes.dtype) * (boxes.max() + 1 if len(boxes) else 0)  # [D]
+    keep = nms(boxes + offsets[:, None], scores, nms_thresh)
+    sides = boxes[keep, 2:] - boxes[keep, :2]
+    keep = keep[(sides >= MIN_BOX_SIZE).all(dim=1)][:detections_per_img]
+    return boxes[keep], scores[keep], labels[keep]

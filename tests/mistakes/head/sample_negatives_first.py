@@ -1,0 +1,73 @@
+"""The sampled RoIs come negatives first, then positives: the docstring promises positives first."""
+
+from __future__ import annotations
+
+import torch
+
+from solutions.head import BOX_WEIGHTS, Tensor, assign_anchors, encode_boxes, sample_labels
+
+EXERCISE = "head.sample_proposals"
+
+
+def sample_proposals(
+    proposals: Tensor,
+    gt_boxes: Tensor,
+    gt_labels: Tensor,
+    batch_size: int = 128,
+    positive_fraction: float = 0.25,
+    fg_iou: float = 0.5,
+    bg_iou: float = 0.5,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Samples the RoIs of one training image and what the head should predict for each.
+
+    The ground-truth boxes are appended to the proposals first, so every object has at least
+    one perfect RoI even when the young RPN proposes nothing useful. Each candidate is then
+    matched to the ground truth it overlaps most: IoU >= ``fg_iou`` makes it a positive with that
+    object's class, IoU < ``bg_iou`` a negative (background, class 0), anything between is
+    ignored. At most ``batch_size`` RoIs are sampled, at most ``positive_fraction`` of them
+    positive (fewer when there are not enough; negatives fill the rest).
+
+    Args:
+        proposals: Tensor[P, 4] float — the RPN's proposals for this image (no gradient needed).
+        gt_boxes: Tensor[G, 4] float — ground-truth boxes (G may be 0).
+        gt_labels: Tensor[G] int64 — their classes, in 1..C-1.
+        batch_size: RoIs per image, at most.
+        positive_fraction: largest share of positives in the sample.
+        fg_iou: IoU at or above which a candidate is a positive.
+        bg_iou: IoU below which a candidate is background.
+        generator: random generator for the sampling (reproducible runs).
+
+    Returns:
+        ``(rois, labels, regression_targets)``: ``rois`` Tensor[K, 4] (positives first, then
+        negatives), ``labels`` Tensor[K] int64 (0 for background), ``regression_targets``
+        Tensor[K, 4]: the deltas (weights ``(10, 10, 5, 5)``) from each positive RoI to its
+        matched ground truth, zeros for background RoIs.
+    """
+    candidates = torch.cat([proposals, gt_boxes.to(proposals.dtype)])  # [P + G, 4]
+    if len(gt_boxes) == 0:  # no object: every candidate is background
+        match_labels = torch.zeros(len(candidates), dtype=torch.int64, device=candidates.device)
+        matched_index = torch.zeros_like(match_labels)
+    else:
+        match_labels, matched_index = assign_anchors(
+            candidates, gt_boxes, fg_iou=fg_iou, bg_iou=bg_iou
+        )
+    positive_index, negative_index = sample_labels(
+        match_labels,
+        batch_size=batch_size,
+        positive_fraction=positive_fraction,
+        generator=generator,
+    )
+    rois = torch.cat([candidates[negative_index], candidates[positive_index]])  # [K, 4]
+    positive_gt = matched_index[positive_index]  # [K_pos] index into gt_boxes
+    labels = torch.cat(
+        [
+            torch.zeros(len(negative_index), dtype=torch.int64, device=candidates.device),
+            gt_labels[positive_gt].to(torch.int64),
+        ]
+    )
+    positive_targets = encode_boxes(gt_boxes[positive_gt], candidates[positive_index], BOX_WEIGHTS)
+    regression_targets = torch.cat(
+        [rois.new_zeros(len(negative_index), 4), positive_targets.reshape(-1, 4)]
+    )  # [K, 4]
+    return rois, labels, regression_targets

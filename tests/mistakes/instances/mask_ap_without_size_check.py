@@ -1,0 +1,113 @@
+"""No check that detection and ground-truth masks have one size: it only fails where mask_iou_matrix happens to be called."""
+
+from __future__ import annotations
+
+import torch
+
+from solutions.instances import Tensor, mask_iou_matrix, metrics
+
+EXERCISE = "instances.mask_average_precision"
+
+
+def mask_average_precision(
+    detections: list[dict[str, Tensor]],
+    ground_truths: list[dict[str, Tensor]],
+    iou_threshold: float = 0.5,
+    *,
+    num_classes: int,
+) -> dict[str, object]:
+    """Mask AP: lesson 3's ``mean_average_precision`` with mask IoU in place of box IoU.
+
+    Everything but the overlap is lesson 3's PASCAL VOC devkit matching. For each class,
+    detections of all images are ranked by decreasing score (a stable sort: tied detections
+    keep their order, image by image, then as given). In that order, each detection is compared
+    with *every* ground truth of its class in its image (IoU of the masks, ``mask_iou_matrix``)
+    and takes the one with the highest IoU (the first of equal IoUs):
+
+    * if that IoU is below ``iou_threshold`` (or the image has no ground truth of the class), the
+      detection is a false positive;
+    * else, if that ground truth is ``difficult``, the detection is ignored (neither true nor
+      false positive);
+    * else, if that ground truth is still unmatched, the detection is a true positive and the
+      ground truth becomes matched;
+    * else (already matched by a higher-scoring detection) it is a false positive — it does *not*
+      fall back to another ground truth (COCO's rule would).
+
+    Recall counts the non-``difficult`` ground truths. AP is lesson 3's ``average_precision`` of
+    the resulting curve. On masks that are filled boxes, mask AP equals lesson 3's box AP.
+
+    Args:
+        detections: one dict per image: ``masks`` Tensor[D, H, W] bool, ``scores`` Tensor[D],
+            ``labels`` Tensor[D] int in 1..num_classes (other keys, such as ``boxes``, are not
+            used).
+        ground_truths: one dict per image (same order): ``masks`` Tensor[G, H, W] bool or
+            {0, 1}, ``labels`` Tensor[G] int in 1..num_classes, optionally ``difficult``
+            Tensor[G] bool (missing means none is difficult).
+        iou_threshold: minimum mask IoU for a match (a detection at exactly this IoU matches).
+        num_classes: number of object classes (class 0 is background and is not scored).
+
+    Returns:
+        ``{"map": float, "ap": {class: float}}`` — ``ap`` holds the classes that have at least
+        one non-``difficult`` ground truth (a class with ground truth but no detection has AP
+        0.0 and counts in the mean); ``map`` is their mean (0.0 if there are none).
+
+    Raises:
+        ValueError: if ``detections`` and ``ground_truths`` have different lengths, or an
+            image's detection and ground-truth masks differ in size.
+    """
+    if len(detections) != len(ground_truths):
+        raise ValueError(
+            f"{len(detections)} detection dicts but {len(ground_truths)} ground-truth dicts:"
+            " pass one of each per image"
+        )
+    for index, (detection, truth) in enumerate(zip(detections, ground_truths, strict=True)):
+        if False:
+            raise ValueError(
+                f"image {index}: detection masks are {tuple(detection['masks'].shape[-2:])},"
+                f" ground-truth masks {tuple(truth['masks'].shape[-2:])}: they must be the same H, W"
+            )
+    ap_per_class: dict[int, float] = {}
+    for class_id in range(1, num_classes + 1):
+        scores, outcomes = [], []  # per image: scores [D'], outcome [D'] (1 TP, 0 FP, -1 ignored)
+        num_positives = 0  # non-difficult ground truths of the class, over all images
+        for detection, truth in zip(detections, ground_truths, strict=True):
+            of_class = truth["labels"] == class_id  # [G]
+            truth_masks = truth["masks"][of_class]  # [G', H, W]
+            difficult = truth.get("difficult", torch.zeros_like(truth["labels"], dtype=torch.bool))
+            difficult = difficult[of_class].bool()  # [G']
+            num_positives += int((~difficult).sum())
+            keep = detection["labels"] == class_id  # [D]
+            masks, class_scores = detection["masks"][keep], detection["scores"][keep]  # [D', H, W]
+            order = class_scores.argsort(descending=True, stable=True)  # [D']
+            masks, class_scores = masks[order], class_scores[order]
+            outcome = torch.zeros(len(masks), dtype=torch.int64)  # [D']: FP unless matched below
+            if len(truth_masks) and len(masks):
+                ious = mask_iou_matrix(masks, truth_masks)  # [D', G']
+                best_iou, best = ious.max(dim=1)  # [D'] each: its best ground truth
+                matched = torch.zeros(len(truth_masks), dtype=torch.bool)  # [G']
+                for index in range(len(masks)):  # in decreasing score: a loop over one image
+                    if best_iou[index] < iou_threshold:
+                        continue  # false positive
+                    target = best[index]
+                    if difficult[target]:
+                        outcome[index] = -1  # ignored: neither TP nor FP
+                    elif not matched[target]:
+                        outcome[index] = 1
+                        matched[target] = True
+                    # else: its best ground truth is taken -> false positive (no fall-back)
+            scores.append(class_scores.cpu())
+            outcomes.append(outcome)
+        if num_positives == 0:
+            continue
+        all_scores, all_outcomes = torch.cat(scores), torch.cat(outcomes)  # [D_class]
+        counted = all_outcomes >= 0  # drop the ignored detections
+        all_scores, all_outcomes = all_scores[counted], all_outcomes[counted]
+        order = all_scores.argsort(descending=True, stable=True)  # [D_class]
+        hits = all_outcomes[order].float()  # [D_class]: 1 TP, 0 FP, in rank order
+        true_positives = hits.cumsum(0)  # [D_class]
+        ranks = torch.arange(1, len(hits) + 1, dtype=torch.float32)  # [D_class]
+        ap_per_class[class_id] = metrics.average_precision(
+            true_positives / num_positives, true_positives / ranks
+        )
+    mean = sum(ap_per_class.values()) / len(ap_per_class) if ap_per_class else 0.0
+    return {"map": mean, "ap": ap_per_class}

@@ -1,0 +1,24 @@
+"""Trains without validating the targets: None targets crash with a TypeError, a box with x2 < x1
+gives a NaN loss without a word, a label 0 (background) an IndexError deep inside the loss."""
+
+import torch
+
+from solutions import yolo
+
+EXERCISE = "yolo.YOLO"
+
+
+class YOLO(yolo.YOLO):
+    def forward(self, images, targets=None):
+        if not self.training:
+            return super().forward(images, targets)
+        batch, _ = yolo.batch_images(images, self.image_mean, self.image_std)
+        raw = self.head(self.backbone(batch))
+        grid = tuple(raw.shape[-2:])
+        predictions = raw.permute(0, 2, 3, 1).reshape(*raw.shape[:1], *grid, len(self.anchors), -1)
+        per_image = [
+            yolo.grid_targets(t["boxes"].to(raw), t["labels"], grid, yolo.STRIDE, self.anchors)
+            for t in targets
+        ]
+        stacked = {key: torch.stack([t[key] for t in per_image]) for key in per_image[0]}
+        return yolo.yolo_loss(predictions, stacked, **self.loss_weights)
