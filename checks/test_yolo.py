@@ -665,6 +665,7 @@ def test_grid_targets_without_boxes_keep_the_dtype():
             )
 
 
+@holds_for_constants
 @exercise("yolo.yolo_postprocess", points=1)
 def test_postprocess_keeps_the_dtype_when_nothing_is_detected():
     """float64 boxes and scores stay float64 with detections, with none above the threshold and
