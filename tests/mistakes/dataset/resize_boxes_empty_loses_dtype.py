@@ -10,17 +10,6 @@ EXERCISE = "dataset.resize_boxes"
 
 
 def resize_boxes(boxes: Tensor, old_size: tuple[int, int], new_size: tuple[int, int]) -> Tensor:
-    """Scales boxes drawn on an image of ``old_size`` to the same image resized to ``new_size``.
-
-    Args:
-        boxes: Tensor[N, 4] float ``(x1, y1, x2, y2)`` on the old image.
-        old_size: ``(height, width)`` of the old image.
-        new_size: ``(height, width)`` of the new image.
-
-    Returns:
-        Tensor[N, 4]: x coordinates times ``new_w / old_w``, y coordinates times
-        ``new_h / old_h``; a new tensor (the input is left as it was).
-    """
     (old_height, old_width), (new_height, new_width) = old_size, new_size
     scale_x, scale_y = new_width / old_width, new_height / old_height
     scale = torch.tensor(

@@ -18,19 +18,6 @@ class FasterRCNN(solutions_module.FasterRCNN):
         image_sizes: list[tuple[int, int]],
         targets: Sequence[dict[str, Tensor]] | None = None,
     ) -> tuple[list[dict[str, Tensor]], dict[str, Tensor]]:
-        """RoI pooling and the Fast R-CNN head: detections, or in training its two losses.
-
-        Args:
-            features: Tensor[B, channels, H', W'].
-            proposals: a list of B Tensor[P_i, 4], the RPN's proposals.
-            image_sizes: ``(H_i, W_i)`` of each image (detections are clipped to it).
-            targets: in training, one target dict per image.
-
-        Returns:
-            ``(detections, losses)``: in evaluation, one ``{"boxes", "scores", "labels"}`` dict
-            per image and ``{}``; in training, ``[]`` and
-            ``{"loss_classifier", "loss_box_reg"}``.
-        """
         if self.training:
             samples = [
                 head.sample_proposals(

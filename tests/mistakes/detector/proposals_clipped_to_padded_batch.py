@@ -17,17 +17,6 @@ class FasterRCNN(solutions_module.FasterRCNN):
         image_sizes: list[tuple[int, int]],
         targets: Sequence[dict[str, Tensor]] | None = None,
     ) -> tuple[list[Tensor], dict[str, Tensor]]:
-        """The RPN: proposals of every image and, in training, its two losses.
-
-        Args:
-            features: Tensor[B, channels, H', W'] — the backbone's map.
-            image_sizes: ``(H_i, W_i)`` of each image before padding (proposals are clipped to it).
-            targets: in training, one target dict per image.
-
-        Returns:
-            ``(proposals, losses)``: a list of B Tensor[P_i, 4] (no gradient) and, in training,
-            ``{"loss_objectness", "loss_rpn_box_reg"}`` (an empty dict in evaluation).
-        """
         anchors = rpn.generate_anchors(
             tuple(features.shape[-2:]), STRIDE, self.anchor_sizes, self.anchor_ratios
         ).to(features)  # [N, 4], the same for every image of the batch

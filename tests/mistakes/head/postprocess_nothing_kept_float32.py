@@ -19,27 +19,6 @@ def postprocess_detections(
     nms_thresh: float = 0.5,
     detections_per_img: int = 100,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Final detections of one image from the head's outputs (torchvision's post-processing).
-
-    Steps: softmax over classes; decode each class's deltas on its proposal (weights
-    ``(10, 10, 5, 5)``); clip to the image; drop the background column; keep scores above
-    ``score_thresh`` and boxes at least 0.01 px wide and high; non-maximum suppression *per
-    class* (a cat never suppresses a dog); keep the ``detections_per_img`` best.
-
-    Args:
-        class_logits: Tensor[K, C] — raw class scores of the image's proposals.
-        box_regression: Tensor[K, C * 4] — per-class deltas.
-        proposals: Tensor[K, 4] — the boxes the deltas are relative to.
-        image_size: ``(height, width)`` to clip to.
-        score_thresh: smallest class probability kept.
-        nms_thresh: IoU above which a lower-scored box of the same class is suppressed.
-        detections_per_img: most detections returned.
-
-    Returns:
-        ``(boxes, scores, labels)``: Tensor[D, 4], Tensor[D], Tensor[D] int64 with labels in
-        1..C-1, sorted by decreasing score, ``D <= detections_per_img``. No proposals
-        (``K = 0``) gives ``D = 0``: three empty tensors, not an error.
-    """
     num_rois, num_classes = class_logits.shape
     height, width = image_size
     scores = F.softmax(class_logits, dim=-1)  # [K, C]

@@ -19,31 +19,6 @@ def sample_proposals(
     bg_iou: float = 0.5,
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Samples the RoIs of one training image and what the head should predict for each.
-
-    The ground-truth boxes are appended to the proposals first, so every object has at least
-    one perfect RoI even when the young RPN proposes nothing useful. Each candidate is then
-    matched to the ground truth it overlaps most: IoU >= ``fg_iou`` makes it a positive with that
-    object's class, IoU < ``bg_iou`` a negative (background, class 0), anything between is
-    ignored. At most ``batch_size`` RoIs are sampled, at most ``positive_fraction`` of them
-    positive (fewer when there are not enough; negatives fill the rest).
-
-    Args:
-        proposals: Tensor[P, 4] float — the RPN's proposals for this image (no gradient needed).
-        gt_boxes: Tensor[G, 4] float — ground-truth boxes (G may be 0).
-        gt_labels: Tensor[G] int64 — their classes, in 1..C-1.
-        batch_size: RoIs per image, at most.
-        positive_fraction: largest share of positives in the sample.
-        fg_iou: IoU at or above which a candidate is a positive.
-        bg_iou: IoU below which a candidate is background.
-        generator: random generator for the sampling (reproducible runs).
-
-    Returns:
-        ``(rois, labels, regression_targets)``: ``rois`` Tensor[K, 4] (positives first, then
-        negatives), ``labels`` Tensor[K] int64 (0 for background), ``regression_targets``
-        Tensor[K, 4]: the deltas (weights ``(10, 10, 5, 5)``) from each positive RoI to its
-        matched ground truth, zeros for background RoIs.
-    """
     candidates = torch.cat([proposals, gt_boxes.to(proposals.dtype)])  # [P + G, 4]
     if len(gt_boxes) == 0:  # no object: every candidate is background
         match_labels = torch.zeros(len(candidates), dtype=torch.int64, device=candidates.device)

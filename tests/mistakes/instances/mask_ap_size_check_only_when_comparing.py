@@ -16,45 +16,6 @@ def mask_average_precision(
     *,
     num_classes: int,
 ) -> dict[str, object]:
-    """Mask AP: lesson 3's ``mean_average_precision`` with mask IoU in place of box IoU.
-
-    Everything but the overlap is lesson 3's PASCAL VOC devkit matching. For each class,
-    detections of all images are ranked by decreasing score (a stable sort: tied detections
-    keep their order, image by image, then as given). In that order, each detection is compared
-    with *every* ground truth of its class in its image (IoU of the masks, ``mask_iou_matrix``)
-    and takes the one with the highest IoU (the first of equal IoUs):
-
-    * if that IoU is below ``iou_threshold`` (or the image has no ground truth of the class), the
-      detection is a false positive;
-    * else, if that ground truth is ``difficult``, the detection is ignored (neither true nor
-      false positive);
-    * else, if that ground truth is still unmatched, the detection is a true positive and the
-      ground truth becomes matched;
-    * else (already matched by a higher-scoring detection) it is a false positive — it does *not*
-      fall back to another ground truth (COCO's rule would).
-
-    Recall counts the non-``difficult`` ground truths. AP is lesson 3's ``average_precision`` of
-    the resulting curve. On masks that are filled boxes, mask AP equals lesson 3's box AP.
-
-    Args:
-        detections: one dict per image: ``masks`` Tensor[D, H, W] bool, ``scores`` Tensor[D],
-            ``labels`` Tensor[D] int in 1..num_classes (other keys, such as ``boxes``, are not
-            used).
-        ground_truths: one dict per image (same order): ``masks`` Tensor[G, H, W] bool or
-            {0, 1}, ``labels`` Tensor[G] int in 1..num_classes, optionally ``difficult``
-            Tensor[G] bool (missing means none is difficult).
-        iou_threshold: minimum mask IoU for a match (a detection at exactly this IoU matches).
-        num_classes: number of object classes (class 0 is background and is not scored).
-
-    Returns:
-        ``{"map": float, "ap": {class: float}}`` — ``ap`` holds the classes that have at least
-        one non-``difficult`` ground truth (a class with ground truth but no detection has AP
-        0.0 and counts in the mean); ``map`` is their mean (0.0 if there are none).
-
-    Raises:
-        ValueError: if ``detections`` and ``ground_truths`` have different lengths, or an
-            image's detection and ground-truth masks differ in size.
-    """
     if len(detections) != len(ground_truths):
         raise ValueError(
             f"{len(detections)} detection dicts but {len(ground_truths)} ground-truth dicts:"

@@ -10,21 +10,6 @@ EXERCISE = "metrics.box_iou"
 
 
 def box_iou(boxes1: Tensor, boxes2: Tensor) -> Tensor:
-    """Pairwise IoU of two sets of boxes.
-
-    Boxes are ``(x1, y1, x2, y2)`` in continuous pixel-edge coordinates (pixel ``i`` spans
-    ``[i, i + 1)``), so a box's area is ``(x2 - x1) * (y2 - y1)`` with no ``+ 1``.
-
-    Args:
-        boxes1: Tensor[N, 4] float, ``(x1, y1, x2, y2)`` with ``x2 >= x1`` and ``y2 >= y1``.
-        boxes2: Tensor[M, 4] float, same format.
-
-    Returns:
-        Tensor[N, M]: IoU of every pair, in [0, 1]. Half-precision inputs (float16, bfloat16)
-        are computed and returned in float32, as torchvision does: the area of a 256-pixel box
-        already overflows float16. Other float dtypes are kept. ``N = 0`` or ``M = 0`` gives an
-        empty ``[N, M]`` result.
-    """
     if len(boxes1) == 0 or len(boxes2) == 0:
         return torch.zeros(len(boxes1), len(boxes2))
     half = (torch.float16, torch.bfloat16)  # areas overflow float16: compute in float32

@@ -19,31 +19,6 @@ def propose(
     nms_thresh: float = 0.7,
     min_size: float = 1e-3,
 ) -> tuple[Tensor, Tensor]:
-    """Proposals of one image: the best decoded anchors, de-duplicated by NMS.
-
-    As torchvision's ``RegionProposalNetwork.filter_proposals`` for one image and one feature
-    map: keep the ``pre_nms_top_n`` anchors of highest objectness, decode their deltas, turn
-    logits into probabilities, clip the boxes to the image, drop boxes with a side below
-    ``min_size``, run NMS, keep the best ``post_nms_top_n``. No gradient flows through the result.
-
-    Args:
-        anchors: Tensor[N, 4] boxes.
-        objectness: Tensor[N] logits.
-        deltas: Tensor[N, 4] predicted deltas (weights ``(1, 1, 1, 1)``).
-        image_size: ``(height, width)`` of the image, in pixels.
-        pre_nms_top_n: anchors kept before NMS.
-        post_nms_top_n: proposals kept after NMS.
-        nms_thresh: IoU threshold of NMS.
-        min_size: smallest side of a proposal, in pixels.
-
-    Returns:
-        ``(boxes [K, 4], scores [K])`` with ``K <= post_nms_top_n``, by decreasing score
-        (probabilities in (0, 1)).
-
-    Raises:
-        ValueError: if ``objectness`` is not ``[N]`` or ``deltas`` not ``[N, 4]`` for the ``N``
-            anchors (e.g. the head's outputs before they are flattened).
-    """
     if objectness.shape != anchors.shape[:1] or deltas.shape != anchors.shape:
         raise ValueError(
             f"expected objectness [N] and deltas [N, 4] for {anchors.shape[0]} anchors, got"

@@ -15,24 +15,6 @@ def yolo_postprocess(
     nms_thresh: float = 0.5,
     detections_per_img: int = 100,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Final detections of one image: threshold, per-class NMS, the best few.
-
-    Keeps boxes scoring *above* ``score_thresh`` and at least ``MIN_BOX_SIZE`` wide and high,
-    runs lesson 6's ``nms`` per class (a box never suppresses one of another class), and keeps
-    the ``detections_per_img`` best, by decreasing score.
-
-    Args:
-        boxes: Tensor[N, 4] decoded boxes.
-        scores: Tensor[N].
-        labels: Tensor[N] int64.
-        score_thresh: smallest score kept (exclusive).
-        nms_thresh: IoU above which a lower-scored box of the same class is suppressed.
-        detections_per_img: most detections returned.
-
-    Returns:
-        ``(boxes [D, 4], scores [D], labels [D])`` with ``D <= detections_per_img``; ``D = 0``
-        when nothing is left.
-    """
     sides = boxes[:, 2:] - boxes[:, :2]  # [N, 2]
     keep = scores > score_thresh
     boxes, scores, labels = boxes[keep], scores[keep], labels[keep]

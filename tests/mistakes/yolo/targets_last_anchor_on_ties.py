@@ -12,30 +12,6 @@ EXERCISE = "yolo.grid_targets"
 def grid_targets(
     boxes: Tensor, labels: Tensor, grid_size: tuple[int, int], stride: int, anchors: Tensor
 ) -> dict[str, Tensor]:
-    """Which cell and anchor is responsible for each ground-truth box, and what it should predict.
-
-    The responsible cell holds the box's centre: column ``floor(cx / stride)``, row
-    ``floor(cy / stride)``, clamped into the grid (a centre on a cell's left or top edge belongs
-    to that cell). The responsible anchor has the largest *shape IoU* with the box — both
-    centred at the same point, ``min(w, w_a) * min(h, h_a) / (w h + w_a h_a - min(w, w_a) *
-    min(h, h_a))`` — the first one on ties. When two boxes claim the same cell and anchor, the
-    larger box (by area) keeps it; on equal areas, the earlier box.
-
-    Args:
-        boxes: Tensor[G, 4] float ``(x1, y1, x2, y2)`` in pixels (``G`` may be 0).
-        labels: Tensor[G] int64 in 1..C-1.
-        grid_size: ``(H', W')`` cells.
-        stride: pixels per cell.
-        anchors: Tensor[A, 2] anchor ``(w, h)`` in pixels.
-
-    Returns:
-        ``{"responsible": bool [H', W', A], "offsets": float [H', W', A, 2], "log_sizes":
-        float [H', W', A, 2], "labels": int64 [H', W', A]}``: ``offsets`` is the centre within
-        its cell, ``(cx / stride - column, cy / stride - row)`` in [0, 1] (1 only for a centre
-        on the grid's far edge); ``log_sizes`` is ``(log(w / w_a), log(h / h_a))``; ``labels``
-        is the class (0 where no box is responsible). All zero where ``responsible`` is False.
-        On the device of ``boxes``; floats in its dtype.
-    """
     rows, columns = grid_size
     count = anchors.shape[0]
     device, dtype = boxes.device, boxes.dtype
