@@ -109,6 +109,11 @@ class TrainConfig:
     lr: float = 1e-3
     """learning rate"""
     weight_decay: float = 1e-4
+    schedule: Literal["step", "cosine"] = "cosine"
+    """learning rate over the run: a linear warm-up then a cosine to 0 (cosine), or constant
+    with a 10x drop at lr_drop of the run (step)"""
+    warmup: float = 0.05
+    """share of the run's steps spent warming up (cosine schedule)"""
     lr_drop: float = 0.75
     hflip: bool = True
     seed: int = 0
@@ -134,6 +139,12 @@ class TrainConfig:
     """evaluate on the first N images only"""
     classes: tuple[str, ...] = field(default_factory=tuple)
     model: str = "faster_rcnn"  # or "yolo" (lesson 10, bam train yolo)
+    yolo_anchors: tuple[float, ...] = (16, 16, 32, 32, 56, 48)
+    """YOLO's anchor shapes, w h w h ... in pixels of the resized image (YOLO only)"""
+    lambda_coord: float = 5.0
+    """weight of YOLO's box loss (YOLO only)"""
+    lambda_noobj: float = 0.5
+    """weight of YOLO's no-object loss (YOLO only)"""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,7 +155,7 @@ class TrainConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"config.json has unknown settings {unknown}")
-        tuples = {"image_size", "anchor_sizes", "anchor_ratios", "classes"}
+        tuples = {"image_size", "anchor_sizes", "anchor_ratios", "classes", "yolo_anchors"}
         return cls(
             **{key: tuple(value) if key in tuples else value for key, value in values.items()}
         )
@@ -215,7 +226,14 @@ def course_model(config: TrainConfig, num_classes: int) -> nn.Module:
     """The course's ``FasterRCNN`` (or lesson 10's ``YOLO``) from ``config.impl``."""
     if config.model == "yolo":
         yolo = lesson_module("yolo", config.impl)
-        return yolo.YOLO(num_classes, width=config.width, hidden=config.hidden)
+        anchors = config.yolo_anchors
+        if len(anchors) % 2 or not anchors:
+            raise ValueError(f"yolo_anchors should be w h pairs, got {anchors}")
+        return yolo.YOLO(
+            num_classes, width=config.width, hidden=config.hidden,
+            anchors=tuple(zip(anchors[::2], anchors[1::2], strict=True)),
+            lambda_coord=config.lambda_coord, lambda_noobj=config.lambda_noobj,
+        )  # fmt: skip
     if config.model != "faster_rcnn":
         raise ValueError(f"model should be faster_rcnn or yolo, got {config.model!r}")
     detector = lesson_module("detector", config.impl)
@@ -404,6 +422,23 @@ def _open_run(config: TrainConfig, run_dir: str | Path | None, resume: bool) -> 
     return saved
 
 
+def schedule_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    """``step -> factor`` of the peak learning rate: ``config.schedule`` over the whole run.
+
+    ``cosine``: a linear warm-up from 1/25 over ``config.warmup`` of the steps, then a cosine
+    to 0 (``bam.backbone_pretrain.warmup_cosine``); ``step``: 1, then 0.1 from ``lr_drop``.
+    """
+    from bam.backbone_pretrain import warmup_cosine
+
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "cosine":
+        return lambda step: warmup_cosine(step, total, config.warmup)
+    if config.schedule != "step":
+        raise ValueError(f"schedule should be cosine or step, got {config.schedule!r}")
+    milestone = max(1, round(config.lr_drop * config.epochs)) * steps_per_epoch
+    return lambda step: 0.1 if step >= milestone else 1.0
+
+
 def detector_recipe(
     config: TrainConfig,
     model: nn.Module,
@@ -423,7 +458,7 @@ def detector_recipe(
         test_set, batch_size=config.batch_size, collate_fn=collate
     )
     steps = len(train_set) // (world.world_size * config.batch_size)
-    milestone = max(1, round(config.lr_drop * config.epochs)) * steps  # lr / 10 from there
+    lr_factor = schedule_factor(config, steps)
     orders: dict[int, Tensor] = {}
     shown: list[Any] = []
 
@@ -473,7 +508,7 @@ def detector_recipe(
     return Recipe(
         model=model, optimizer=optimizer, epochs=config.epochs, steps_per_epoch=steps,
         batch=batch, step=step, evaluate=evaluate,
-        lr_factor=lambda step: 0.1 if step >= milestone else 1.0,
+        lr_factor=lr_factor,
         describe=describe, after_epoch=after_epoch, seed=config.seed, keep_steps=True,
     )  # fmt: skip
 

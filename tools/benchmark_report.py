@@ -1,0 +1,135 @@
+"""Turns ``docs/results/bench/*.json`` (written by ``tools/benchmark.py``) into the pages' tables.
+
+Writes ``compare-detector.md`` (the course's Faster R-CNN, RoI pooling against RoIAlign),
+``compare-detectors.md`` (Faster R-CNN against YOLO, with the interleaved timing) and
+``compare-sam.md`` into ``docs/results/``, and the RoI figure ``bench/roi.png``. A table whose
+JSON is missing is left as it is. Every number comes from the JSON; nothing is trained here.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+LABELS = {
+    "faster_rcnn": "Faster R-CNN (course)",
+    "yolo": "YOLO (course, lesson 10)",
+    "torchvision": "Faster R-CNN (torchvision twin)",
+}
+
+
+def spread(values: list[float], digits: int) -> str:
+    """``mean ± sd (each value)``; the standard deviation over seeds (0 for one seed)."""
+    deviation = statistics.stdev(values) if len(values) > 1 else 0.0
+    each = ", ".join(f"{value:.{digits}f}" for value in values)
+    return f"{statistics.mean(values):.{digits}f} ± {deviation:.{digits}f} ({each})"
+
+
+def source(payload: dict[str, Any]) -> str:
+    """The provenance sentence of one JSON file."""
+    machine = payload["machine"]
+    seeds = sorted({row["seed"] for row in payload["rows"] if "seed" in row})
+    seed_text = f"seeds {', '.join(map(str, seeds))}; " if seeds else ""
+    return (
+        f"`{payload['command']}` ({seed_text}commit {payload['commit']}, "
+        f"{payload['started_utc'][:10]}; {machine['cpu']}, {machine['cores']} cores shared with "
+        f"other jobs, {machine['torch_threads']} torch thread, torch {machine['torch']}; "
+        f"load average {payload['load_before'][0]:.1f} before, {payload['load_after'][0]:.1f} "
+        "after)"
+    )
+
+
+def load(folder: Path, name: str) -> dict[str, Any] | None:
+    path = folder / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def minutes(rows: list[dict], key: str) -> str:
+    return spread([row[key] / 60 for row in rows], 2)
+
+
+def detector_table(payloads: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| model | epochs | mAP@0.5, last epoch | training CPU time (min) | training wall time (min) |",
+        "|---|---|---|---|---|",
+    ]
+    for payload in payloads:
+        rows = payload["rows"]
+        lines.append(
+            f"| {LABELS[rows[0]['model']]} | {rows[0]['epochs']} | "
+            f"{spread([row['map'] for row in rows], 3)} | {minutes(rows, 'train_cpu_seconds')} | "
+            f"{minutes(rows, 'train_wall_seconds' if 'train_wall_seconds' in rows[0] else 'train_seconds')} |"
+        )
+    return lines
+
+
+def timing_lines(timing: dict[str, Any]) -> list[str]:
+    rows = {row["model"]: row for row in timing["rows"]}
+    base = rows["faster_rcnn"]
+    lines = [
+        f"Interleaved timing ({source(timing)}): the models take turns, {timing['steps']} "
+        f"training steps of {timing['batch_size']} images each per turn, {timing['repeats']} turns "
+        "each after a warm-up turn (median); inference on the same 16 test images, batches of 1 "
+        f"and 8, the models in turn, median of {timing['repeats']} passes.",
+        "",
+        "| model | training CPU s per step | ratio to course Faster R-CNN | images/s, batch 1 | images/s, batch 8 |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        ratio = row["train_cpu_seconds_per_step"] / base["train_cpu_seconds_per_step"]
+        lines.append(
+            f"| {LABELS[name]} | {row['train_cpu_seconds_per_step']:.3f} | {ratio:.2f}x | "
+            f"{row['images_per_second_batch_1']:.1f} | {row['images_per_second_batch_8']:.1f} |"
+        )
+    return lines
+
+
+def sam_md(sam: dict[str, Any]) -> str:
+    rows = sam["rows"]
+    table = ["| model | IoU, mean ± sd (per seed) | Dice, mean ± sd (per seed) |", "|---|---|---|"]
+    for name in ("box as mask", "SAM before fine-tuning", "SAM fine-tuned"):
+        ious = [row["compare"][name]["iou"] for row in rows]
+        dices = [row["compare"][name]["dice"] for row in rows]
+        table.append(f"| {name} | {spread(ious, 3)} | {spread(dices, 3)} |")
+    config = rows[0]
+    return (
+        f"Measured with {source(sam)}: `bam train sam` with its defaults ({config['epochs']} "
+        "epochs) per seed, then `bam compare sam` on the run; the **last** epoch is scored on the "
+        "seed's test split (the seed chooses the split, so each column is a different set of "
+        "test images).\n\n" + "\n".join(table) + "\n\n"
+        f"Fine-tuning took {minutes(rows, 'train_cpu_seconds')} min of CPU time "
+        f"({minutes(rows, 'train_seconds')} min wall-clock) per run, one thread; the CPU time is "
+        "the budget's measure (what the run takes on an idle core), the wall time also counts "
+        "other jobs on the shared machine. Per-epoch Dice and settings: `bench/sam.json`.\n"
+    )
+
+
+def write_if(path: Path, text: str | None) -> None:
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+
+
+def report(bench: Path, results: Path) -> None:
+    from tools.benchmark_roi import roi_md
+
+    detector, yolo = load(bench, "detector"), load(bench, "yolo")
+    timing, sam, roi = load(bench, "timing"), load(bench, "sam"), load(bench, "roi")
+    if detector is not None:
+        text = f"Measured with {source(detector)}.\n\n" + "\n".join(detector_table([detector]))
+        text += "\n\n" + (roi_md(roi, bench) if roi is not None else "")
+        write_if(results / "compare-detector.md", text.rstrip() + "\n")
+    if detector is not None and yolo is not None:
+        parts = [
+            f"Faster R-CNN: {source(detector)}. YOLO: {source(yolo)}. Each with its own "
+            "command's defaults; training time is the sum over epochs of the training steps "
+            "(evaluation excluded).",
+            "\n".join(detector_table([detector, yolo])),
+        ]
+        if timing is not None:
+            parts.append("\n".join(timing_lines(timing)))
+        write_if(results / "compare-detectors.md", "\n\n".join(parts) + "\n")
+    if sam is not None:
+        write_if(results / "compare-sam.md", sam_md(sam))
