@@ -22,6 +22,8 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("figures",): "bam.commands.figures",
     ("check",): "bam.commands.check",
     ("hint",): "bam.commands.hint",
+    ("notebooks", "build"): "bam.commands.notebooks_build",
+    ("notebooks", "apply"): "bam.commands.notebooks_apply",
     ("release", "student"): "bam.commands.release",
     ("bench",): "bam.commands.bench",
     ("bench", "watch"): "bam.commands.bench_watch",

@@ -20,6 +20,9 @@ fail with a sentence saying so, not a ``ModuleNotFoundError``.
 from __future__ import annotations
 
 import ast
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 
@@ -155,13 +158,106 @@ def _still_a_stub(node: ast.AST) -> bool:
     return is_stub_node(node)
 
 
+_SUBSTITUTE: ContextVar[Callable[[str], ModuleType] | None] = ContextVar("bam_load", default=None)
+
+
+@contextlib.contextmanager
+def drawing_with(modules: Callable[[str], ModuleType]) -> Iterator[None]:
+    """Within the block, ``load(lesson, impl)`` returns ``modules(lesson)``, whatever ``impl``.
+
+    How a notebook draws the course's figures (which ``load`` the reference) with the student's
+    own functions (``bam.notebooks.kernel.figure``); nothing changes outside the block.
+    """
+    token = _SUBSTITUTE.set(modules)
+    try:
+        yield
+    finally:
+        _SUBSTITUTE.reset(token)
+
+
 def load(lesson: str, impl: str) -> ModuleType:
     """The module ``<impl>.<lesson>`` (``lessons`` or ``solutions``), with a clear error.
+
+    Inside ``drawing_with(modules)``, ``modules(lesson)`` instead.
 
     Raises:
         ImplementationUnavailable: for ``solutions`` in a copy without them (a student
             release), or an unknown ``impl``.
     """
+    substitute = _SUBSTITUTE.get()
+    if substitute is not None:
+        return substitute(lesson)
     from bam.implementations import lesson_module
 
     return lesson_module(lesson, impl)
+
+
+# ----------------------------------------------------------------------------- from scratch
+
+LIBRARIES: dict[str, str] = {
+    "torchvision.ops": "torchvision's detection operators (nms, box_iou, roi_pool, roi_align...)",
+    "torchvision.models": "torchvision's models (vgg16, FasterRCNN, its RPN, RoIHeads...)",
+    "torchvision.transforms": "torchvision's transforms",
+    "albumentations": "Albumentations' transforms",
+    "pycocotools": "COCO's evaluation code",
+    "torchmetrics": "torchmetrics' metrics",
+    "sklearn.metrics": "scikit-learn's metrics",
+}
+"""Every library module the from-scratch rule watches (a dotted prefix), and what it is."""
+
+_DETECTION = ("torchvision.ops", "torchvision.models", "pycocotools", "torchmetrics")
+
+FROM_SCRATCH: dict[str, tuple[tuple[str, ...], str]] = {
+    "dataset": (
+        (*_DETECTION, "torchvision.transforms"),
+        "lesson 1 builds box resizing, masks_to_boxes and collation from scratch",
+    ),
+    "augment": (
+        (*_DETECTION, "torchvision.transforms", "albumentations"),
+        "lesson 2 writes each augmentation itself, for image, mask and boxes at once",
+    ),
+    "metrics": (
+        (*_DETECTION, "sklearn.metrics"),
+        "lesson 3 builds IoU, Dice and (m)AP from scratch",
+    ),
+    "sam": (_DETECTION, "lesson 4 builds the prompts, the loss and the training step itself"),
+    "vgg": (_DETECTION, "lesson 5 builds VGG16's layers from scratch"),
+    "rpn": (
+        _DETECTION,
+        "lesson 6 builds anchors, box coding, matching, sampling and NMS from scratch",
+    ),
+    "roi": (_DETECTION, "lesson 7 builds RoI pooling and RoIAlign from scratch"),
+    "head": (_DETECTION, "lesson 8 builds the detection head, its loss and post-processing"),
+    "detector": (_DETECTION, "lesson 9 puts the course's own parts together into Faster R-CNN"),
+    "yolo": (_DETECTION, "lesson 10 builds the YOLO targets, loss and decoding from scratch"),
+    "instances": (
+        (*_DETECTION, "sklearn.metrics"),
+        "lesson 11 builds mask pasting, mask IoU and mask AP from scratch",
+    ),
+}
+"""Per lesson: the library modules its exercises must not call, and why (``bam check``, the
+Gradescope grader and the docs read this one table). A call from the student's lesson file to
+one of them, seen while the checks run, gives the exercise 0 points."""
+
+EXEMPT: dict[str, str] = {
+    "augment.build_pipeline": "composing Albumentations' transforms is this exercise's point",
+}
+"""Exercises for which using a library is the point (exempt from the rule), and why."""
+
+
+def forbidden(exercise: str) -> tuple[tuple[str, ...], str]:
+    """The library modules ``exercise`` (``"lesson.name"``) must not call, and why.
+
+    Returns ``((), reason)`` for an exempt exercise and ``((), "")`` for an unknown lesson.
+    """
+    if exercise in EXEMPT:
+        return (), EXEMPT[exercise]
+    return FROM_SCRATCH.get(exercise.split(".", 1)[0], ((), ""))
+
+
+def is_forbidden(exercise: str, called: str) -> bool:
+    """Whether ``exercise`` may not call the library function or class named ``called``."""
+    prefixes, _ = forbidden(exercise)
+    if called.startswith("torch.ops.torchvision."):  # the compiled kernels behind torchvision.ops
+        called = "torchvision.ops." + called.removeprefix("torch.ops.torchvision.")
+    return any(called == prefix or called.startswith(prefix + ".") for prefix in prefixes)

@@ -47,21 +47,29 @@ def lesson_names(lessons_dir: Path) -> list[str]:
     return sorted(path.stem for path in lessons_dir.glob("*.py") if path.stem != "__init__")
 
 
-def collect_submission(submission: Path, lessons_dir: Path) -> dict[str, Path]:
+def collect_submission(
+    submission: Path, lessons_dir: Path, notes: list[str] | None = None
+) -> dict[str, Path]:
     """Copies the submitted lesson modules over the course's stubs.
 
     A file counts when its name is a lesson's (``metrics.py``); one inside a ``lessons/`` folder
     wins over one elsewhere, and a shallower one over a deeper one. ``__init__.py`` (given code)
-    is never taken from a submission. Lessons not submitted keep their stub.
+    is never taken from a submission. Lessons not submitted keep their stub. A lesson handed in
+    as a notebook (``03-metrics.ipynb``) is written into its module, cell by cell, as text
+    (``bam.notebooks.submission``: the ``.py`` file wins where both have an exercise done).
 
     Args:
         submission: the submission folder (``/autograder/submission``).
         lessons_dir: the course's ``lessons/`` folder to copy into.
+        notes: receives lines saying what was taken from notebooks.
 
     Returns:
-        Lesson name -> the submitted file that was copied.
+        Lesson name -> the submitted file graded (the ``.py`` file where there is one).
     """
+    from bam.notebooks.submission import apply_notebooks
+
     wanted = set(lesson_names(lessons_dir))
+    stubs = {name: (lessons_dir / f"{name}.py").read_text("utf-8") for name in wanted}
     chosen: dict[str, Path] = {}
     for path in sorted(submission.rglob("*.py")):
         relative = path.relative_to(submission)
@@ -76,7 +84,10 @@ def collect_submission(submission: Path, lessons_dir: Path) -> dict[str, Path]:
             chosen[path.stem] = path
     for lesson, path in chosen.items():
         shutil.copyfile(path, lessons_dir / f"{lesson}.py")
-    return chosen
+    from_notebooks, lines = apply_notebooks(submission, lessons_dir, stubs, set(chosen))
+    if notes is not None:
+        notes += lines
+    return {**from_notebooks, **chosen}
 
 
 def ensure_results(path: Path, log_path: Path | None = None) -> bool:
@@ -193,9 +204,12 @@ def main(argv: list[str] | None = None) -> int:
         end_user_processes(args.name)
         return 0
     if args.command == "collect":
-        chosen = collect_submission(args.submission, args.lessons_dir)
+        notes: list[str] = []
+        chosen = collect_submission(args.submission, args.lessons_dir, notes)
         for lesson, path in sorted(chosen.items()):
             print(f"graded {lesson}: {path.relative_to(args.submission)}")
+        for note in notes:
+            print(f"  {note}")
         missing = sorted(set(lesson_names(args.lessons_dir)) - set(chosen))
         if missing:
             print(f"not submitted (graded as the untouched stubs): {', '.join(missing)}")

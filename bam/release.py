@@ -14,12 +14,16 @@
   - its ``README.md`` is ``release/README.md`` (what a student does), its ``pyproject.toml``
     makes a bare ``pytest`` grade ``checks/``, and its ``.gitignore`` keeps the prebuilt docs
     assets (so a Classroom template repository carries them);
+  - ``notebooks/`` holds every lesson as a Jupyter notebook, built from the released stubs and
+    the docs pages (``bam.notebooks``; also in ``docs/notebooks/``, which the lesson pages
+    link); the copy's ``.gitignore`` does not ignore them: they are the student's to commit;
   - the docs figures are drawn here, with the reference solutions, into
     ``docs/figures/`` with a ``figures.json`` manifest, and KaTeX is copied into
     ``docs/assets/katex/``: ``mkdocs build --strict`` and ``bam figures`` work in the copy
     without ``solutions/`` and offline.
 * ``github_classroom_files(course)`` writes a GitHub Classroom workflow with one graded step per
-  exercise (``pytest checks --exercise <lesson.name>``), worth that exercise's points, so
+  exercise (``pytest checks --exercise <lesson.name>``, after ``bam notebooks apply`` has
+  written the exercises done in notebooks into ``lessons/``), worth that exercise's points, so
   Classroom gives partial credit exercise by exercise as Gradescope does.
 * The Gradescope autograder zip is built by ``bam.gradescope``.
 
@@ -68,7 +72,8 @@ WITHHELD = ("solutions", "tests", "grading", ".notes", ".git", "tools", ".ci", "
 # the student copy's own files, in the instructors' course (never copied as such)
 RELEASE_README = Path("release") / "README.md"
 # generated docs assets: not copied from the course (possibly stale), made afresh for the copy
-GENERATED_DOCS = ("figures", "assets/katex")
+GENERATED_DOCS = ("figures", "assets/katex", "notebooks")
+NOTEBOOKS = "notebooks"  # the lessons as Jupyter notebooks (bam.notebooks), built for the copy
 FIGURES_MANIFEST = "figures.json"
 
 
@@ -202,6 +207,9 @@ SETUP_COMMAND = (
 )
 
 
+APPLY_NOTEBOOKS = "python -m bam notebooks apply"  # a lesson done in its notebook counts too
+
+
 def _autograding_tests(
     lessons: list[tuple[str, int]], exercises: dict[str, dict[str, int]], timeout_minutes: int
 ) -> list[dict[str, object]]:
@@ -217,7 +225,7 @@ def _autograding_tests(
         {
             "name": f"{name} ({worth} points)",
             "setup": "",
-            "run": f"python -m pytest checks --exercise {name} -q --tb=short",
+            "run": f"{APPLY_NOTEBOOKS} && python -m pytest checks --exercise {name} -q --tb=short",
             "input": "",
             "output": "",
             "comparison": "included",
@@ -259,6 +267,8 @@ def _classroom_workflow(
         '          python-version: "3.11"',
         "      - name: Install the course (CPU PyTorch)",
         f"        run: {SETUP_COMMAND}",
+        "      - name: Take the exercises done in notebooks into lessons/",
+        f"        run: {APPLY_NOTEBOOKS}",
     ]
     for lesson, points in lessons:
         number = order.index(lesson) + 1 if lesson in order else "?"
@@ -439,6 +449,7 @@ def release_gitignore(text: str) -> str:
     shipped = {f"docs/{name}/" for name in GENERATED_DOCS} | {
         f"docs/{name}" for name in GENERATED_DOCS
     }
+    shipped |= {f"/{NOTEBOOKS}/", f"{NOTEBOOKS}/"}  # the student's own: they commit them
     return "".join(line for line in text.splitlines(keepends=True) if line.strip() not in shipped)
 
 
@@ -494,6 +505,20 @@ def copy_katex(course: Path, out: Path) -> bool:
 
 
 # ----------------------------------------------------------------------------- the student copy
+
+
+def _release_notebooks(course: Path, out_dir: Path, lessons: dict[str, bytes], docs: bool) -> Path:
+    """The lessons as notebooks, from the released stubs: ``notebooks/`` (the student's; its
+    path is returned) and, with the docs, ``docs/notebooks/`` (what the lesson pages link)."""
+    from bam.notebooks.build import build_notebooks
+
+    stubs = {Path(name).stem: text.decode("utf-8") for name, text in lessons.items()}
+    written = build_notebooks(course, out_dir / NOTEBOOKS, stubs)
+    if docs and (out_dir / "docs").is_dir():
+        (out_dir / "docs" / NOTEBOOKS).mkdir(parents=True, exist_ok=True)
+        for path in written:
+            shutil.copyfile(path, out_dir / "docs" / NOTEBOOKS / path.name)
+    return out_dir / NOTEBOOKS
 
 
 def _ignore_for(course: Path) -> Callable[[str, list[str]], set[str]]:
@@ -565,15 +590,15 @@ def make_student_release(
         else:
             continue
         copied.append(out_dir / name)
-    readme = course / RELEASE_README
-    if readme.is_file():
-        shutil.copyfile(readme, out_dir / "README.md")
+    if (course / RELEASE_README).is_file():
+        shutil.copyfile(course / RELEASE_README, out_dir / "README.md")
     if (out_dir / "pyproject.toml").is_file():
         text = (out_dir / "pyproject.toml").read_text("utf-8")
         (out_dir / "pyproject.toml").write_text(release_pyproject(text), "utf-8")
     if (out_dir / ".gitignore").is_file():
         text = (out_dir / ".gitignore").read_text("utf-8")
         (out_dir / ".gitignore").write_text(release_gitignore(text), "utf-8")
+    copied.append(_release_notebooks(course, out_dir, lessons, docs))
     if docs and (out_dir / "docs").is_dir():
         draw_release_figures(course, out_dir / "docs" / "figures")
         if not copy_katex(course, out_dir / "docs" / "assets" / "katex"):

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 from bam import course
-from checks import harness
+from checks import from_scratch, harness
 
 # read from lessons/__init__.py with ``ast`` (``bam.course``): the grader runs no line of the
 # lessons package, not even its ``__init__``
@@ -244,6 +244,7 @@ class Grades:
 
     package: str
     results: dict[str, Result] = field(default_factory=dict)
+    forbidden: dict[str, str] = field(default_factory=dict)  # exercise -> from-scratch verdict
     started: float = field(default_factory=time.monotonic)
 
 
@@ -268,6 +269,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         item.nodeid, Result(item.nodeid, name, points, _description(item))
     )
     result.seconds += report.duration
+    if report.when == "call" and _from_scratch(grades, name, result):
+        report.outcome, report.longrepr = "failed", result.message
+        return report
     if report.passed and report.when == "call":
         result.outcome = "passed"
         return report
@@ -291,6 +295,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         "not implemented" if getattr(report, "bam_not_implemented", False) else "failed"
     )
     return report
+
+
+def _from_scratch(grades: Grades, name: str, result: Result) -> bool:
+    """The from-scratch rule (``checks/from_scratch.py``): a library call fails the exercise."""
+    worker = harness.SESSION._worker
+    if worker is not None and worker.library_calls:
+        records, worker.library_calls = worker.library_calls, []
+        found = from_scratch.violations(records, name, harness.SESSION.package)
+        for exercise, message in found.items():
+            grades.forbidden.setdefault(exercise, message)
+    if name not in grades.forbidden:
+        return False
+    result.outcome, result.message = "failed", grades.forbidden[name]
+    return True
 
 
 def _capped(text: str, limit: int = CAPTURED_OUTPUT_LIMIT) -> str:
@@ -327,6 +345,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def _by_exercise(grades: Grades) -> dict[str, list[Result]]:
     exercises: dict[str, list[Result]] = defaultdict(list)
     for result in grades.results.values():
+        if result.exercise in grades.forbidden:  # every check of it scores 0, not only the one
+            result.outcome, result.message = "failed", grades.forbidden[result.exercise]
         exercises[result.exercise].append(result)
     return dict(sorted(exercises.items(), key=lambda entry: _lesson_rank(entry[0])))
 
@@ -382,6 +402,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         f"TOTAL  {total_done}/{total_exercises} exercises  {total_points}/{total_max} points",
         bold=True,
     )
+    write(from_scratch.RULE)
 
 
 @pytest.hookimpl(tryfirst=True)

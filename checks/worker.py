@@ -71,7 +71,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from checks import wire
+from checks import from_scratch, wire
 
 try:
     import resource
@@ -491,6 +491,8 @@ class Worker:
         # without the round trip; a submission could lie about it, so only its own points rely
         # on it)
         self.last_call_seconds: float | None = None
+        # (lesson, function, library name) of the library calls student code made
+        self.library_calls: list[tuple[str, str, str]] = []
 
     # ---------------------------------------------------------------- life cycle
 
@@ -750,6 +752,7 @@ class Worker:
             self.stop()
             raise GradingProcessEnded(f"{what or self.exercise} broke the grading protocol")
         self._print_output(message)
+        self.library_calls += from_scratch.received(message)
         return message
 
     def _crashed(self, what: str | None) -> None:
@@ -1432,6 +1435,7 @@ class _Serve:
         hits = _mutation_hits()
         if hits:
             message = {**message, "mutmut_hits": hits}
+        message = from_scratch.attach(message)  # the library calls student code made
         try:
             payload = wire.encode(message, self._special_encode)
         except wire.NotData as error:
@@ -1645,7 +1649,7 @@ class _Serve:
                 module = self.module(lesson)
                 for name, reference in replacements.items():
                     saved.append((module, name, getattr(module, name)))
-                    setattr(module, name, reference)
+                    setattr(module, name, from_scratch.sanctioned(reference))
             yield
         finally:
             for module, name, original in reversed(saved):
@@ -1937,6 +1941,7 @@ def _worker_main(
     for name in [n for n in sys.modules if n.startswith(f"{package}.")]:
         del sys.modules[name]  # import the graded lessons afresh, in this process only
     os.environ["BAM_IN_WORKER"] = "1"
+    from_scratch.install(package, mutant)  # before any lesson module is imported
     _Serve(sock, package, mutant, output).run()
 
 

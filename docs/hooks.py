@@ -491,6 +491,12 @@ def on_config(config: Any) -> Any:
 def on_pre_build(config: Any) -> None:
     provide_katex()
     draw_figures()
+    from bam.notebooks.build import site_notebooks
+
+    try:  # each lesson page links its notebook (docs/notebooks/, git-ignored like the figures)
+        log.info("notebooks: %d in docs/notebooks/", site_notebooks(REPO, DOCS / "notebooks"))
+    except Exception as error:
+        raise PluginError(f"the lesson notebooks: {type(error).__name__}: {error}") from error
 
 
 def on_files(files: Any, config: Any) -> Any:

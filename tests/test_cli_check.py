@@ -236,11 +236,18 @@ ONE_DONE_ONE_DYING = """
 
 import os
 
-import torchvision
+import torch
 
 
-def box_iou(boxes1, boxes2):
-    return torchvision.ops.box_iou(boxes1, boxes2)
+def box_iou(boxes1, boxes2):  # written out: calling torchvision.ops.box_iou would score 0
+    if boxes1.dtype in (torch.float16, torch.bfloat16):
+        boxes1, boxes2 = boxes1.float(), boxes2.float()
+    area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])
+    area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])
+    low = torch.maximum(boxes1[:, None, :2], boxes2[None, :, :2])
+    high = torch.minimum(boxes1[:, None, 2:], boxes2[None, :, 2:])
+    overlap = (high - low).clamp(min=0).prod(dim=-1)
+    return overlap / (area1[:, None] + area2[None, :] - overlap)
 
 
 def mean_average_precision(detections, ground_truths, iou_threshold=0.5, num_classes=None):
