@@ -35,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +222,9 @@ def sam_rows(args: argparse.Namespace) -> dict[str, Any]:
     payload = provenance(args)
     rows = []
     for seed in args.seeds:
-        config = RunConfig(seed=seed, figures=seed == args.seeds[0], **parse_overrides(args.override))
+        config = RunConfig(
+            seed=seed, figures=seed == args.seeds[0], **parse_overrides(args.override)
+        )
         run_dir = args.runs / f"sam-seed-{seed}"
         if run_dir.exists():
             import shutil
@@ -242,6 +245,59 @@ def sam_rows(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- timing
+
+
+def interleaved(
+    tasks: dict[str, Callable[[], Any]],
+    repeats: int,
+    warmup: int = 1,
+    clocks: tuple[Callable[[], float], Callable[[], float]] = (
+        time.perf_counter,
+        time.process_time,
+    ),
+) -> dict[str, dict[str, list[float]]]:
+    """Times ``tasks`` in turn, A, B, A, B, ..., ``warmup`` untimed rounds then ``repeats`` timed.
+
+    Interleaving spreads a shared machine's changing load over every task alike, so the ratio
+    of their medians is fair where back-to-back blocks (A, A, A, B, B, B) are not.
+
+    Returns:
+        ``{name: {"wall": [seconds per timed round], "cpu": [...], "order": [round, ...]}}``,
+        with ``clocks`` = (wall, CPU) clocks (injectable for tests).
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats should be at least 1, got {repeats}")
+    wall_clock, cpu_clock = clocks
+    samples = {name: {"wall": [], "cpu": [], "order": []} for name in tasks}
+    for round_ in range(warmup + repeats):
+        for name, task in tasks.items():
+            wall, cpu = wall_clock(), cpu_clock()
+            task()
+            wall, cpu = wall_clock() - wall, cpu_clock() - cpu
+            if round_ >= warmup:
+                samples[name]["wall"].append(wall)
+                samples[name]["cpu"].append(cpu)
+                samples[name]["order"].append(round_ - warmup)
+    return samples
+
+
+def medians_and_ratios(
+    samples: dict[str, dict[str, list[float]]], baseline: str, key: str = "cpu"
+) -> dict[str, dict[str, float]]:
+    """Per task: the median of ``samples[name][key]`` and its ratio to ``baseline``'s median."""
+    if baseline not in samples:
+        raise KeyError(f"baseline {baseline!r} is not one of the timed tasks {sorted(samples)}")
+    medians = {name: statistics.median(values[key]) for name, values in samples.items()}
+    if medians[baseline] <= 0:
+        raise ValueError(f"baseline {baseline!r} has a median {key} time of {medians[baseline]}")
+    return {
+        name: {
+            "median": median,
+            "ratio": median / medians[baseline],
+            "count": len(samples[name][key]),
+        }
+        for name, median in medians.items()
+    }
 
 
 def _models(args: argparse.Namespace) -> dict[str, Any]:
@@ -283,8 +339,9 @@ def timing_rows(args: argparse.Namespace) -> dict[str, Any]:
     """Training seconds per step and inference images/s, the models interleaved A, B, C, A, ...
 
     Training: the three models start from the same pretrained backbone and train on the same
-    ``steps`` batches of 4 training images per round, one round per model in turn, ``repeats``
-    rounds; per model, the median over rounds of CPU and wall seconds per step. Inference: the
+    ``steps`` batches of 4 training images per round, one round per model in turn
+    (``interleaved``: a warm-up round, then ``repeats`` rounds); per model, the median over
+    rounds of CPU and wall seconds per step, and the ratio of CPU medians to ours. Inference: the
     trained seed-0 runs of ``detector`` and ``yolo`` when present (else the models as they are
     after the training rounds) and torchvision's twin after its training rounds, on the first
     16 test images, in batches of 1 and 8, interleaved, median of ``repeats`` passes.
@@ -296,21 +353,24 @@ def timing_rows(args: argparse.Namespace) -> dict[str, Any]:
     payload = provenance(args)
     models = _models(args)
     batches = _batches(models["faster_rcnn"][2], args.steps)
-    cpu: dict[str, list[float]] = {name: [] for name in models}
-    wall: dict[str, list[float]] = {name: [] for name in models}
-    for round_ in range(args.repeats + 1):  # round 0 warms up
-        for name, (model, optimizer, _) in models.items():
+
+    def training(model: Any, optimizer: Any) -> Callable[[], None]:
+        def run_steps() -> None:
             model.train()
-            torch.manual_seed(round_)
-            started, started_cpu = time.perf_counter(), time.process_time()
+            torch.manual_seed(0)
             for images, targets in batches:
                 losses = model(list(images), targets)  # every model takes a list of images
                 optimizer.zero_grad(set_to_none=True)
                 sum(losses.values()).backward()
                 optimizer.step()
-            if round_:
-                wall[name].append((time.perf_counter() - started) / len(batches))
-                cpu[name].append((time.process_time() - started_cpu) / len(batches))
+
+        return run_steps
+
+    tasks = {name: training(model, optimizer) for name, (model, optimizer, _) in models.items()}
+    samples = interleaved(tasks, args.repeats)  # A, B, C, A, B, C, ... after a warm-up round
+    ratios = medians_and_ratios(samples, "faster_rcnn")
+    cpu = {name: [t / len(batches) for t in values["cpu"]] for name, values in samples.items()}
+    wall = {name: [t / len(batches) for t in values["wall"]] for name, values in samples.items()}
     inference = {name: model for name, (model, _, _) in models.items()}
     for name in ("faster_rcnn", "yolo"):
         trained = args.runs / f"{name}-seed-0" / "checkpoint.pt"
@@ -319,7 +379,9 @@ def timing_rows(args: argparse.Namespace) -> dict[str, Any]:
     test_set = load_split(models["faster_rcnn"][2], "test", 16)
     images = [test_set[i][0] for i in range(len(test_set))]
     payload["rows"] = _inference_rows(inference, images, args.repeats, cpu, wall)
-    payload.update(steps=args.steps, repeats=args.repeats, batch_size=4)
+    for row in payload["rows"]:
+        row["train_cpu_ratio_to_faster_rcnn"] = ratios[row["model"]]["ratio"]
+    payload.update(steps=args.steps, repeats=args.repeats, batch_size=4, design="interleaved")
     return payload
 
 

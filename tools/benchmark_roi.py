@@ -55,7 +55,7 @@ def roi_md(roi: dict[str, Any], bench: Path) -> str:
     classes = list(pools["roi_align"][0]["ap"])
     low, high = roi["size_edges_px"]
     header = ["pool", "mAP@0.5", *(f"AP {name}" for name in classes),
-              f"AP small (< {low:g} px)", f"AP medium", f"AP large (≥ {high:g} px)"]  # fmt: skip
+              f"AP small (< {low:g} px)", "AP medium", f"AP large (≥ {high:g} px)"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for pool, label in POOLS.items():
         rows = pools[pool]
