@@ -113,6 +113,25 @@ def write(name: str, payload: dict[str, Any], out: Path) -> Path:
     return path
 
 
+RUN_CONDITIONS = "bench-conditions.json"
+
+
+def run_conditions() -> dict[str, Any]:
+    """When, at which load and commit a run was trained (saved in its folder: a row that reuses
+    a finished run reports the conditions it was trained under, not those of the reuse)."""
+    return {
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_before": [round(value, 2) for value in os.getloadavg()],
+        "commit": commit(),
+        "command": "python tools/benchmark.py " + " ".join(sys.argv[1:]),
+    }
+
+
+def read_conditions(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / RUN_CONDITIONS
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     values = {}
     for item in items:
@@ -137,8 +156,12 @@ def train_detector(model: str, seed: int, overrides: dict[str, Any], runs: Path)
             import shutil
 
             shutil.rmtree(run_dir)
+        conditions = run_conditions()
         train(config, run_dir=run_dir, log=lambda line: print(line, flush=True),
               show_progress=False)  # fmt: skip
+        conditions["load_after"] = [round(value, 2) for value in os.getloadavg()]
+        conditions["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        (run_dir / RUN_CONDITIONS).write_text(json.dumps(conditions, indent=1) + "\n")
     history = json.loads(done.read_text())
     last = history[-1]
     return {
@@ -148,6 +171,7 @@ def train_detector(model: str, seed: int, overrides: dict[str, Any], runs: Path)
         "train_cpu_seconds": sum(record.get("cpu_seconds", float("nan")) for record in history),
         "map_per_epoch": [round(record["map"], 4) for record in history],
         "config": json.loads((run_dir / "config.json").read_text()),
+        "conditions": read_conditions(run_dir),
     }  # fmt: skip
 
 
@@ -215,32 +239,46 @@ def roi_rows(args: argparse.Namespace) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- SAM
 
 
-def sam_rows(args: argparse.Namespace) -> dict[str, Any]:
-    """``bam train sam`` with its defaults per seed, and ``bam compare sam``'s three rows."""
+def train_sam_run(seed: int, overrides: dict[str, Any], runs: Path, figures: bool) -> dict:
+    """One run of ``bam train sam`` with its defaults and ``bam compare sam`` on it; reused if
+    complete (the same folder name for the same seed and overrides)."""
     from bam.train_sam import RunConfig, compare, train
 
-    payload = provenance(args)
-    rows = []
-    for seed in args.seeds:
-        config = RunConfig(
-            seed=seed, figures=seed == args.seeds[0], **parse_overrides(args.override)
-        )
-        run_dir = args.runs / f"sam-seed-{seed}"
+    config = RunConfig(seed=seed, figures=figures, **overrides)
+    tag = "-".join(f"{key}={value}" for key, value in sorted(overrides.items()))
+    run_dir = runs / (f"sam-seed-{seed}" + (f"-{tag}" if tag else "")).replace(" ", "")
+    done = run_dir / "metrics.json"
+    if not (done.is_file() and len(json.loads(done.read_text())) >= config.epochs):
         if run_dir.exists():
             import shutil
 
             shutil.rmtree(run_dir)
-        history = train(config, run_dir, log=lambda line: print(line, flush=True), progress=False)
-        scores = compare(config, run_dir)
-        rows.append({
-            "seed": seed, "run_dir": str(run_dir), "epochs": len(history),
-            "dice": history[-1]["test_dice"], "iou": history[-1]["test_iou"],
-            "train_seconds": sum(record["seconds"] for record in history),
-            "train_cpu_seconds": sum(record["cpu_seconds"] for record in history),
-            "dice_per_epoch": [round(record["test_dice"], 4) for record in history],
-            "compare": scores,
-        })  # fmt: skip
-    payload["rows"] = rows
+        conditions = run_conditions()
+        train(config, run_dir, log=lambda line: print(line, flush=True), progress=False)
+        conditions["load_after"] = [round(value, 2) for value in os.getloadavg()]
+        conditions["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        (run_dir / RUN_CONDITIONS).write_text(json.dumps(conditions, indent=1) + "\n")
+    history = json.loads(done.read_text())
+    return {
+        "seed": seed, "run_dir": str(run_dir), "epochs": len(history),
+        "dice": history[-1]["test_dice"], "iou": history[-1]["test_iou"],
+        "train_seconds": sum(record["seconds"] for record in history),
+        "train_cpu_seconds": sum(record["cpu_seconds"] for record in history),
+        "dice_per_epoch": [round(record["test_dice"], 4) for record in history],
+        "compare": compare(config, run_dir),
+        "config": json.loads((run_dir / "config.json").read_text()),
+        "conditions": read_conditions(run_dir),
+    }  # fmt: skip
+
+
+def sam_rows(args: argparse.Namespace) -> dict[str, Any]:
+    """``bam train sam`` with its defaults per seed, and ``bam compare sam``'s three rows."""
+    payload = provenance(args)
+    overrides = parse_overrides(args.override)
+    payload["rows"] = [
+        train_sam_run(seed, overrides, args.runs, figures=seed == args.seeds[0])
+        for seed in args.seeds
+    ]
     return payload
 
 
