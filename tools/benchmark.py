@@ -259,13 +259,16 @@ def train_sam_run(seed: int, overrides: dict[str, Any], runs: Path, figures: boo
         conditions["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         (run_dir / RUN_CONDITIONS).write_text(json.dumps(conditions, indent=1) + "\n")
     history = json.loads(done.read_text())
+    scored = run_dir / "bench-compare.json"  # bam compare sam's rows, kept with the run
+    if not scored.is_file():
+        scored.write_text(json.dumps(compare(config, run_dir), indent=1) + "\n")
     return {
         "seed": seed, "run_dir": str(run_dir), "epochs": len(history),
         "dice": history[-1]["test_dice"], "iou": history[-1]["test_iou"],
         "train_seconds": sum(record["seconds"] for record in history),
         "train_cpu_seconds": sum(record["cpu_seconds"] for record in history),
         "dice_per_epoch": [round(record["test_dice"], 4) for record in history],
-        "compare": compare(config, run_dir),
+        "compare": json.loads(scored.read_text()),
         "config": json.loads((run_dir / "config.json").read_text()),
         "conditions": read_conditions(run_dir),
     }  # fmt: skip

@@ -27,6 +27,22 @@ def spread(values: list[float], digits: int) -> str:
     return f"{statistics.mean(values):.{digits}f} ± {deviation:.{digits}f} ({each})"
 
 
+def training_load(payload: dict[str, Any]) -> str:
+    """The 1-minute load averages at the start and end of the runs' training, and their commits
+    (rows reused from earlier runs carry the conditions they were trained under)."""
+    conditions = [row["conditions"] for row in payload["rows"] if row.get("conditions")]
+    if not conditions:
+        return ""
+    loads = [c["load_before"][0] for c in conditions] + [
+        c["load_after"][0] for c in conditions if "load_after" in c
+    ]
+    commits = sorted({c["commit"] for c in conditions})
+    return (
+        f"; trained at load average {min(loads):.1f}-{max(loads):.1f} (1 min, start and end of "
+        f"each run), code of commit {', '.join(commits)}"
+    )
+
+
 def source(payload: dict[str, Any]) -> str:
     """The provenance sentence of one JSON file."""
     machine = payload["machine"]
@@ -37,7 +53,7 @@ def source(payload: dict[str, Any]) -> str:
         f"{payload['started_utc'][:10]}; {machine['cpu']}, {machine['cores']} cores shared with "
         f"other jobs, {machine['torch_threads']} torch thread, torch {machine['torch']}; "
         f"load average {payload['load_before'][0]:.1f} before, {payload['load_after'][0]:.1f} "
-        "after)"
+        f"after{training_load(payload)})"
     )
 
 
