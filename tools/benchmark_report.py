@@ -184,6 +184,27 @@ def figures(detector: dict[str, Any], bench: Path) -> str:
     return "\n\n".join(lines)
 
 
+SAM_SHOWN = ("water_body_0009", "water_body_0086", "water_body_0189")  # the SAM page's three
+
+
+def sam_figures(sam: dict[str, Any], folder: Path) -> None:
+    """Seed 0's curves and the SAM page's three predictions, copied from its run folder."""
+    import shutil
+
+    rows = [row for row in sam["rows"] if row["seed"] == 0]
+    if not rows:
+        return
+    run_dir = ROOT / rows[0]["run_dir"]
+    pairs = [(run_dir / "curves.png", folder / "curves-seed-0.png")] + [
+        (run_dir / "predictions" / f"{name}.png", folder / f"prediction-seed-0-{name}.png")
+        for name in SAM_SHOWN
+    ]
+    for source_png, target in pairs:
+        if source_png.is_file():
+            shutil.copyfile(source_png, target)
+            print(f"wrote {target}")
+
+
 def write_if(path: Path, text: str | None) -> None:
     if text is not None:
         path.write_text(text, encoding="utf-8")
@@ -214,3 +235,4 @@ def report(bench: Path, results: Path) -> None:
         write_if(results / "compare-detectors.md", "\n\n".join(parts) + "\n")
     if sam is not None:
         write_if(results / "compare-sam.md", sam_md(sam))
+        sam_figures(sam, results / "sam")
