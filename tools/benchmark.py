@@ -413,15 +413,20 @@ def timing_rows(args: argparse.Namespace) -> dict[str, Any]:
     cpu = {name: [t / len(batches) for t in values["cpu"]] for name, values in samples.items()}
     wall = {name: [t / len(batches) for t in values["wall"]] for name, values in samples.items()}
     inference = {name: model for name, (model, _, _) in models.items()}
+    trained_runs = {}
     for name in ("faster_rcnn", "yolo"):
         trained = args.runs / f"{name}-seed-0" / "checkpoint.pt"
         if trained.is_file():
             inference[name] = load_trained(trained.parent, impl="solutions")[0]
+            trained_runs[name] = str(trained.parent)
     test_set = load_split(models["faster_rcnn"][2], "test", 16)
     images = [test_set[i][0] for i in range(len(test_set))]
     payload["rows"] = _inference_rows(inference, images, args.repeats, cpu, wall)
     for row in payload["rows"]:
         row["train_cpu_ratio_to_faster_rcnn"] = ratios[row["model"]]["ratio"]
+        # an untrained detector's inference (its post-processing of many weak boxes) is not
+        # the trained one's: its images/s are kept but not reported
+        row["inference_of"] = trained_runs.get(row["model"], "untrained")
     payload.update(steps=args.steps, repeats=args.repeats, batch_size=4, design="interleaved")
     return payload
 
@@ -458,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a setting other than the default (recorded in the JSON)")  # fmt: skip
     parser.add_argument("--runs", type=Path, default=RUNS, help="run folders (reused)")
     parser.add_argument("--out", type=Path, default=BENCH, help="where the JSON goes")
+    parser.add_argument("--name", help="the JSON's file name without .json (default: WHAT)")
     parser.add_argument("--steps", type=int, default=8, help="timing: training steps per round")
     parser.add_argument("--repeats", type=int, default=5, help="timing: rounds per model")
     args = parser.parse_args(argv)
@@ -476,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         "roi": lambda: roi_rows(args),
         "timing": lambda: timing_rows(args),
     }
-    write(args.what, makers[args.what](), args.out)
+    write(args.name or args.what, makers[args.what](), args.out)
     return 0
 
 

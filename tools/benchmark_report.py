@@ -95,10 +95,18 @@ def timing_lines(timing: dict[str, Any]) -> list[str]:
     ]
     for name, row in rows.items():
         ratio = row["train_cpu_seconds_per_step"] / base["train_cpu_seconds_per_step"]
-        lines.append(
-            f"| {LABELS[name]} | {row['train_cpu_seconds_per_step']:.3f} | {ratio:.2f}x | "
-            f"{row['images_per_second_batch_1']:.1f} | {row['images_per_second_batch_8']:.1f} |"
+        trained = row.get("inference_of", "") != "untrained"
+        speed = (
+            f"{row['images_per_second_batch_1']:.1f} | {row['images_per_second_batch_8']:.1f}"
+            if trained
+            else "not measured (no trained run) | not measured"
         )
+        lines.append(
+            f"| {LABELS[name]} | {row['train_cpu_seconds_per_step']:.3f} | {ratio:.2f}x | {speed} |"
+        )
+    timed = sorted({row["inference_of"] for row in rows.values()} - {"untrained"})
+    lines += ["", "Images per second are wall-clock, so they fall with the machine's load; "
+              f"the trained runs timed: {', '.join(f'`{run}`' for run in timed) or 'none'}."]  # fmt: skip
     return lines
 
 
@@ -136,7 +144,7 @@ def earlier(results: Path) -> str:
         return ""
     maps = [json.loads(path.read_text())["epochs"][-1]["map"] for path in runs]
     return (
-        f" For reference, the earlier default (24 epochs, Adam at 1e-3 dropping 10x at 75% of "
+        f" For reference, the default recipe (24 epochs, Adam at 1e-3 dropping 10x at 75% of "
         f"the run; `bam compare detector`, 2026-12-01, `detector/seed-S-faster_rcnn.json`) "
         f"reached {spread(maps, 3)} on seeds 0, 1, 2."
     )
@@ -151,8 +159,9 @@ def detector_md(detector: dict[str, Any], results: Path, bench: Path) -> str:
         else f"a 10x drop at {config['lr_drop']:.0%} of the run"
     )
     return (
-        f"Measured with {source(detector)}: `bam train detector` with its defaults per seed "
-        f"({config['epochs']} epochs of {config['batch_size']}-image batches, {config['optimizer']} "
+        f"Measured with {source(detector)}: `bam train detector` per seed "
+        + ("with its defaults " if not detector.get("overrides") else "")
+        + f"({config['epochs']} epochs of {config['batch_size']}-image batches, {config['optimizer']} "
         f"at a peak learning rate of {config['lr']:g} with {schedule}, flips, {config['pool']}, "
         "the bundled pretrained backbone), scored on the test split after the **last** epoch "
         "(no best-epoch picking). Training time is the sum over epochs of the training steps "
@@ -233,6 +242,15 @@ def report(bench: Path, results: Path) -> None:
         if timing is not None:
             parts.append("\n".join(timing_lines(timing)))
         write_if(results / "compare-detectors.md", "\n\n".join(parts) + "\n")
+    candidate = load(bench, "detector-candidate")
+    if candidate is not None:
+        text = (
+            "A recipe tried as the new default and **not** adopted (its mean over the 3 seeds "
+            "is below the default's): " + detector_md(candidate, results, bench)
+        )
+        write_if(results / "compare-detector-candidate.md", text + "\n")
+    if timing is not None and yolo is None:
+        write_if(results / "compare-timing.md", "\n".join(timing_lines(timing)) + "\n")
     if sam is not None:
         write_if(results / "compare-sam.md", sam_md(sam))
         sam_figures(sam, results / "sam")
