@@ -11,8 +11,17 @@ into the Markdown the pages include (``compare-detector.md``, ``compare-detector
     OMP_NUM_THREADS=1 python tools/benchmark.py yolo --seeds 0 1 2
     OMP_NUM_THREADS=1 python tools/benchmark.py sam --seeds 0 1 2
     OMP_NUM_THREADS=1 python tools/benchmark.py roi --seeds 0 1 2    # reuses detector's runs
-    OMP_NUM_THREADS=1 python tools/benchmark.py timing               # interleaved A, B, A, B
+    OMP_NUM_THREADS=1 python tools/benchmark.py timing --steps 8 --repeats 5  # interleaved
     python tools/benchmark.py report
+
+The recipe tried for the detector and not adopted (``compare-detector-candidate.md``)::
+
+    OMP_NUM_THREADS=1 python tools/benchmark.py detector --seeds 0 1 2 --override epochs=20 \
+        --override lr=0.002 --override 'schedule="cosine"' --name detector-candidate
+
+Seeds may run in separate processes (``--seeds 0``, ``--seeds 1``, ... with their own
+``--out``); the command over all seeds then reuses the finished run folders, and each row
+reports the conditions (start, end, load, commit, command) its run was trained under.
 
 Training time is recorded twice per run: wall-clock seconds and the process's CPU seconds
 (``time.process_time``) of the training steps (evaluation excluded). With one torch thread
