@@ -7,6 +7,7 @@ Python process.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -169,3 +170,18 @@ def test_config_round_trip():
 def test_missing_run_folder_is_a_clear_error(tmp_path):
     done = bam("eval", "detector", str(tmp_path / "nowhere"))
     assert done.returncode == 1 and "config.json not found" in done.stdout
+
+
+def test_schedule_factor_cosine_and_step():
+    from bam.train_detector import schedule_factor
+
+    cosine = schedule_factor(TrainConfig(epochs=10, schedule="cosine", warmup=0.1), 10)
+    factors = [cosine(step) for step in range(100)]
+    assert factors[0] == pytest.approx(0.04) and max(factors) == pytest.approx(1.0)
+    assert factors.index(max(factors)) == 10  # warm-up: the first 10% of the 100 steps
+    assert all(a >= b for a, b in itertools.pairwise(factors[10:]))  # decays after
+    assert factors[-1] < 0.01
+    step = schedule_factor(TrainConfig(epochs=4, schedule="step", lr_drop=0.75), 5)
+    assert [step(s) for s in (0, 14, 15, 19)] == [1.0, 1.0, 0.1, 0.1]
+    with pytest.raises(ValueError, match="schedule should be cosine or step"):
+        schedule_factor(TrainConfig(schedule="linear"), 5)  # type: ignore[arg-type]

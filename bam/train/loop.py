@@ -142,11 +142,20 @@ def _train_step(recipe: Recipe, state: LoopState, epoch: int, world: Distributed
 
 
 def _epoch_record(
-    recipe: Recipe, state: LoopState, epoch: int, seconds: float, world: Distributed
+    recipe: Recipe,
+    state: LoopState,
+    epoch: int,
+    seconds: tuple[float, float],
+    world: Distributed,
 ) -> dict[str, Any]:
-    """The epoch's mean losses (over the processes too), time, learning rate and steps."""
+    """The epoch's mean losses (over the processes too), times, learning rate and steps.
+
+    ``seconds`` is the epoch's (wall-clock, CPU) time of the training steps: ``seconds`` and
+    ``cpu_seconds`` of the record (the process's CPU time, all its threads; on a shared machine
+    a one-thread run's CPU time is what it would take on an idle core).
+    """
     record: dict[str, Any] = {"epoch": epoch + 1, **_means(state.step_losses, world)}
-    record["seconds"] = world.mean([seconds])[0]
+    record["seconds"], record["cpu_seconds"] = world.mean(list(seconds))
     record["lr"] = recipe.optimizer.param_groups[0]["lr"]
     if recipe.keep_steps:
         record["steps"] = [[round(v, 5) for v in s.values()] for s in state.step_losses]
@@ -222,7 +231,7 @@ def fit(
     out_of_time = False
     try:
         while state.epoch < recipe.epochs and not out_of_time:
-            epoch, started = state.epoch, time.monotonic()
+            epoch, started, started_cpu = state.epoch, time.monotonic(), time.process_time()
             bar = _progress(
                 recipe.steps_per_epoch, state.batch, f"epoch {epoch + 1}/{recipe.epochs}",
                 progress and world.main,
@@ -242,7 +251,8 @@ def fit(
                 if out_of_time:
                     break
             bar.close()
-            record = _epoch_record(recipe, state, epoch, time.monotonic() - started, world)
+            seconds = (time.monotonic() - started, time.process_time() - started_cpu)
+            record = _epoch_record(recipe, state, epoch, seconds, world)
             if out_of_time:
                 record["stopped"] = True
             if world.main:

@@ -1,0 +1,75 @@
+"""tools/benchmark.py's interleaving, medians, ratios and JSON writing (pure: no training, no timing)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tools import benchmark
+
+
+class FakeClock:
+    """A clock that each task advances by its own known cost."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_interleaved_runs_tasks_in_turn_and_drops_the_warmup():
+    wall, cpu, calls = FakeClock(), FakeClock(), []
+    costs = {"a": [5.0, 1.0, 2.0, 3.0], "b": [7.0, 4.0, 6.0, 8.0]}  # first: warm-up round
+
+    def task(name):
+        def run():
+            calls.append(name)
+            cost = costs[name][len([c for c in calls if c == name]) - 1]
+            wall.now += cost
+            cpu.now += cost / 2
+
+        return run
+
+    samples = benchmark.interleaved({"a": task("a"), "b": task("b")}, 3, clocks=(wall, cpu))
+    assert calls == ["a", "b"] * 4  # A, B, A, B, never A, A, A, B, B, B
+    assert samples["a"]["wall"] == [1.0, 2.0, 3.0] and samples["b"]["wall"] == [4.0, 6.0, 8.0]
+    assert samples["a"]["cpu"] == [0.5, 1.0, 1.5] and samples["a"]["order"] == [0, 1, 2]
+    summary = benchmark.medians_and_ratios(samples, "a", key="wall")
+    assert summary["a"] == {"median": 2.0, "ratio": 1.0, "count": 3}
+    assert summary["b"]["median"] == 6.0 and summary["b"]["ratio"] == pytest.approx(3.0)
+
+
+def test_median_ignores_one_slow_outlier_round():
+    samples = {"a": {"cpu": [1.0, 1.0, 50.0]}, "b": {"cpu": [2.0, 2.0, 2.0]}}
+    assert benchmark.medians_and_ratios(samples, "a")["b"]["ratio"] == 2.0
+
+
+def test_interleaved_and_ratios_reject_bad_input():
+    with pytest.raises(ValueError, match="repeats"):
+        benchmark.interleaved({"a": lambda: None}, 0)
+    with pytest.raises(KeyError, match="baseline 'c'"):
+        benchmark.medians_and_ratios({"a": {"cpu": [1.0]}}, "c")
+    with pytest.raises(ValueError, match="median"):
+        benchmark.medians_and_ratios({"a": {"cpu": [0.0]}}, "a")
+
+
+def test_write_records_provenance_without_this_checkout_path(tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["tools/benchmark.py", "detector", "--seeds", "0"])
+    args = benchmark.argparse.Namespace(override=["epochs=3"])
+    payload = benchmark.provenance(args)
+    payload["rows"] = [{"run_dir": str(benchmark.ROOT / "runs" / "x"), "seed": 0}]
+    path = benchmark.write("detector", payload, tmp_path)
+    saved = json.loads(path.read_text())
+    assert saved["command"] == "python tools/benchmark.py detector --seeds 0"
+    assert saved["rows"][0]["run_dir"] == "runs/x"
+    assert str(benchmark.ROOT) not in path.read_text()
+    for key in ("cpu", "cores", "platform", "torch", "torch_threads", "omp_num_threads"):
+        assert key in saved["machine"]
+    assert len(saved["load_before"]) == 3 and len(saved["load_after"]) == 3
+    assert saved["commit"] and saved["overrides"] == ["epochs=3"]
+    assert benchmark.parse_overrides(["epochs=3", 'schedule="step"']) == {
+        "epochs": 3,
+        "schedule": "step",
+    }

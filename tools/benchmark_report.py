@@ -1,0 +1,271 @@
+"""Turns ``docs/results/bench/*.json`` (written by ``tools/benchmark.py``) into the pages' tables.
+
+Writes ``compare-detector.md`` (the course's Faster R-CNN, RoI pooling against RoIAlign),
+``compare-detectors.md`` (Faster R-CNN against YOLO, with the interleaved timing) and
+``compare-sam.md`` into ``docs/results/``, and the RoI figure ``bench/roi.png``. A table whose
+JSON is missing is left as it is. Every number comes from the JSON; nothing is trained here.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+LABELS = {
+    "faster_rcnn": "Faster R-CNN (course)",
+    "yolo": "YOLO (course, lesson 10)",
+    "torchvision": "Faster R-CNN (torchvision twin)",
+}
+
+
+def spread(values: list[float], digits: int) -> str:
+    """``mean ± sd (each value)``; the standard deviation over seeds (0 for one seed)."""
+    deviation = statistics.stdev(values) if len(values) > 1 else 0.0
+    each = ", ".join(f"{value:.{digits}f}" for value in values)
+    return f"{statistics.mean(values):.{digits}f} ± {deviation:.{digits}f} ({each})"
+
+
+def training_load(payload: dict[str, Any]) -> str:
+    """The 1-minute load averages at the start and end of the runs' training, and their commits
+    (rows reused from earlier runs carry the conditions they were trained under)."""
+    conditions = [row["conditions"] for row in payload["rows"] if row.get("conditions")]
+    if not conditions:
+        return ""
+    loads = [c["load_before"][0] for c in conditions] + [
+        c["load_after"][0] for c in conditions if "load_after" in c
+    ]
+    commits = sorted({c["commit"] for c in conditions})
+    return (
+        f"; trained at load average {min(loads):.1f}-{max(loads):.1f} (1 min, start and end of "
+        f"each run), code of commit {', '.join(commits)}"
+    )
+
+
+def source(payload: dict[str, Any]) -> str:
+    """The provenance sentence of one JSON file."""
+    machine = payload["machine"]
+    seeds = sorted({row["seed"] for row in payload["rows"] if "seed" in row})
+    seed_text = f"seeds {', '.join(map(str, seeds))}; " if seeds else ""
+    return (
+        f"`{payload['command']}` ({seed_text}commit {payload['commit']}, "
+        f"{payload['started_utc'][:10]}; {machine['cpu']}, {machine['cores']} cores shared with "
+        f"other jobs, {machine['torch_threads']} torch thread, torch {machine['torch']}; "
+        f"load average {payload['load_before'][0]:.1f} before, {payload['load_after'][0]:.1f} "
+        f"after{training_load(payload)})"
+    )
+
+
+def load(folder: Path, name: str) -> dict[str, Any] | None:
+    path = folder / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def minutes(rows: list[dict], key: str) -> str:
+    return spread([row[key] / 60 for row in rows], 2)
+
+
+def detector_table(payloads: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| model | epochs | mAP@0.5, last epoch | training CPU time (min) | training wall time (min) |",
+        "|---|---|---|---|---|",
+    ]
+    for payload in payloads:
+        rows = payload["rows"]
+        lines.append(
+            f"| {LABELS[rows[0]['model']]} | {rows[0]['epochs']} | "
+            f"{spread([row['map'] for row in rows], 3)} | {minutes(rows, 'train_cpu_seconds')} | "
+            f"{minutes(rows, 'train_wall_seconds' if 'train_wall_seconds' in rows[0] else 'train_seconds')} |"
+        )
+    return lines
+
+
+def timing_lines(timing: dict[str, Any]) -> list[str]:
+    rows = {row["model"]: row for row in timing["rows"]}
+    base = rows["faster_rcnn"]
+    lines = [
+        f"Interleaved timing ({source(timing)}): the models take turns, {timing['steps']} "
+        f"training steps of {timing['batch_size']} images each per turn, {timing['repeats']} turns "
+        "each after a warm-up turn (median); inference on the same 16 test images, batches of 1 "
+        f"and 8, the models in turn, median of {timing['repeats']} passes.",
+        "",
+        "| model | training CPU s per step | ratio to course Faster R-CNN | images/s, batch 1 | images/s, batch 8 |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        ratio = row["train_cpu_seconds_per_step"] / base["train_cpu_seconds_per_step"]
+        trained = row.get("inference_of", "") != "untrained"
+        speed = (
+            f"{row['images_per_second_batch_1']:.1f} | {row['images_per_second_batch_8']:.1f}"
+            if trained
+            else "not measured (no trained run) | not measured"
+        )
+        lines.append(
+            f"| {LABELS[name]} | {row['train_cpu_seconds_per_step']:.3f} | {ratio:.2f}x | {speed} |"
+        )
+    timed = sorted({row["inference_of"] for row in rows.values()} - {"untrained"})
+    lines += ["", "Images per second are wall-clock, so they fall with the machine's load; "
+              f"the trained runs timed: {', '.join(f'`{run}`' for run in timed) or 'none'}."]  # fmt: skip
+    return lines
+
+
+def sam_md(sam: dict[str, Any]) -> str:
+    rows = sam["rows"]
+    table = ["| model | IoU, mean ± sd (per seed) | Dice, mean ± sd (per seed) |", "|---|---|---|"]
+    for name in ("box as mask", "SAM before fine-tuning", "SAM fine-tuned"):
+        ious = [row["compare"][name]["iou"] for row in rows]
+        dices = [row["compare"][name]["dice"] for row in rows]
+        table.append(f"| {name} | {spread(ious, 3)} | {spread(dices, 3)} |")
+    config = rows[0]
+    return (
+        f"Measured with {source(sam)}: `bam train sam` with its defaults ({config['epochs']} "
+        "epochs) per seed, then `bam compare sam` on the run; the **last** epoch is scored on the "
+        "seed's test split (the seed chooses the split, so each column is a different set of "
+        "test images).\n\n" + "\n".join(table) + "\n\n"
+        f"Fine-tuning took {minutes(rows, 'train_cpu_seconds')} min of CPU time "
+        f"({minutes(rows, 'train_seconds')} min wall-clock) per run, one thread; the CPU time is "
+        "the budget's measure (what the run takes on an idle core), the wall time also counts "
+        "other jobs on the shared machine. Per-epoch Dice and settings: `bench/sam.json`.\n"
+    )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_ROI = (
+    "RoI pooling against RoIAlign has not been measured with this recipe yet "
+    "(`python tools/benchmark.py roi --seeds 0 1 2` does it, on 3 seeds, with AP by object size)."
+)
+
+
+def earlier(results: Path) -> str:
+    """The earlier default recipe's three runs (``detector/seed-S-faster_rcnn.json``), if kept."""
+    runs = [results / "detector" / f"seed-{seed}-faster_rcnn.json" for seed in range(3)]
+    if not all(path.is_file() for path in runs):
+        return ""
+    maps = [json.loads(path.read_text())["epochs"][-1]["map"] for path in runs]
+    return (
+        f" For reference, the default recipe (24 epochs, Adam at 1e-3 dropping 10x at 75% of "
+        f"the run; `bam compare detector`, 2026-12-01, `detector/seed-S-faster_rcnn.json`) "
+        f"reached {spread(maps, 3)} on seeds 0, 1, 2."
+    )
+
+
+def detector_md(detector: dict[str, Any], results: Path, bench: Path) -> str:
+    """The course's Faster R-CNN with ``bam train detector``'s defaults, per seed."""
+    config = detector["rows"][0]["config"]
+    schedule = (
+        f"a warm-up over {config['warmup']:.0%} of the steps then a cosine to 0"
+        if config.get("schedule") == "cosine"
+        else f"a 10x drop at {config['lr_drop']:.0%} of the run"
+    )
+    return (
+        f"Measured with {source(detector)}: `bam train detector` per seed "
+        + ("with its defaults " if not detector.get("overrides") else "")
+        + f"({config['epochs']} epochs of {config['batch_size']}-image batches, {config['optimizer']} "
+        f"at a peak learning rate of {config['lr']:g} with {schedule}, flips, {config['pool']}, "
+        "the bundled pretrained backbone), scored on the test split after the **last** epoch "
+        "(no best-epoch picking). Training time is the sum over epochs of the training steps "
+        "(evaluation excluded): CPU time is what a run takes on an idle core with one thread; "
+        "the wall time also counts the other jobs sharing the machine."
+        + earlier(results)
+        + "\n\n"
+        + "\n".join(detector_table([detector]))
+    )
+
+
+def figures(detector: dict[str, Any], bench: Path) -> str:
+    """Seed 0's loss curves and detections, copied next to the JSON, as Markdown images."""
+    import shutil
+
+    rows = [row for row in detector["rows"] if row["seed"] == 0]
+    if not rows:
+        return ""
+    run_dir = ROOT / rows[0]["run_dir"]
+    lines = []
+    for name, alt in (("loss_curves", "Losses per step and epoch, and test mAP, of seed 0"),
+                      ("detections", "Detections (solid) and ground truth (dashed) on test "
+                                     "images, seed 0")):  # fmt: skip
+        source_png = run_dir / f"{name}.png"
+        if source_png.is_file():
+            target = f"faster_rcnn-seed-0-{name.replace('_', '-')}.png"
+            shutil.copyfile(source_png, bench / target)
+            lines.append(f"[![{alt}](bench/{target})](bench/{target})")
+    return "\n\n".join(lines)
+
+
+SAM_SHOWN = ("water_body_0009", "water_body_0086", "water_body_0189")  # the SAM page's three
+
+
+def sam_figures(sam: dict[str, Any], folder: Path) -> None:
+    """Seed 0's curves and the SAM page's three predictions, copied from its run folder."""
+    import shutil
+
+    rows = [row for row in sam["rows"] if row["seed"] == 0]
+    if not rows:
+        return
+    run_dir = ROOT / rows[0]["run_dir"]
+    pairs = [(run_dir / "curves.png", folder / "curves-seed-0.png")] + [
+        (run_dir / "predictions" / f"{name}.png", folder / f"prediction-seed-0-{name}.png")
+        for name in SAM_SHOWN
+    ]
+    for source_png, target in pairs:
+        if source_png.is_file():
+            shutil.copyfile(source_png, target)
+            print(f"wrote {target}")
+
+
+def write_if(path: Path, text: str | None) -> None:
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+
+
+def report(bench: Path, results: Path) -> None:
+    from tools.benchmark_roi import roi_md
+
+    detector, yolo = load(bench, "detector"), load(bench, "yolo")
+    timing, sam, roi = load(bench, "timing"), load(bench, "sam"), load(bench, "roi")
+    if detector is not None:
+        parts = [detector_md(detector, results, bench)]
+        if timing is not None:
+            parts.append("\n".join(timing_lines(timing)))
+        parts.append(roi_md(roi, bench) if roi is not None else NO_ROI)
+        parts.append(figures(detector, bench))
+        write_if(results / "compare-detector.md", "\n\n".join(parts).rstrip() + "\n")
+    if detector is not None and yolo is not None:
+        parts = [
+            f"Faster R-CNN: {source(detector)}. YOLO: {source(yolo)}. Each with its own "
+            "command's defaults; training time is the sum over epochs of the training steps "
+            "(evaluation excluded).",
+            "\n".join(detector_table([detector, yolo])),
+        ]
+        if timing is not None:
+            parts.append("\n".join(timing_lines(timing)))
+        write_if(results / "compare-detectors.md", "\n\n".join(parts) + "\n")
+    candidate = load(bench, "detector-candidate")
+    if candidate is not None:
+        text = (
+            "A recipe tried as the new default and **not** adopted (its mean over the 3 seeds "
+            "is below the default's): " + detector_md(candidate, results, bench)
+        )
+        write_if(results / "compare-detector-candidate.md", text + "\n")
+    equal = load(bench, "yolo-equal-time")
+    if equal is not None:
+        seeds = len(equal["rows"])
+        text = (
+            f"YOLO trained longer, {seeds} seeds ({source(equal)}): "
+            f"{equal['rows'][0]['epochs']} epochs, since a YOLO step costs about 0.4 of a "
+            "Faster R-CNN step in the interleaved timing; otherwise the detector's default "
+            "recipe. Its CPU time is in the table; the course's Faster R-CNN took about 4 min of "
+            "CPU for 20 epochs (`compare-detector-candidate.md`), so about 5 min for its default "
+            "24. Last epoch on the test split."
+            + (" Fewer than 3 seeds: an indication, not a result." if seeds < 3 else "")
+            + "\n\n"
+            + "\n".join(detector_table([equal]))
+        )
+        write_if(results / "compare-yolo-equal-time.md", text + "\n")
+    if timing is not None and yolo is None:
+        write_if(results / "compare-timing.md", "\n".join(timing_lines(timing)) + "\n")
+    if sam is not None:
+        write_if(results / "compare-sam.md", sam_md(sam))
+        sam_figures(sam, results / "sam")

@@ -1,0 +1,81 @@
+"""RoI pooling against RoIAlign: the table and figure of ``tools/benchmark.py roi``'s JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tools.benchmark_report import source, spread
+
+POOLS = {"roi_align": "RoIAlign (default)", "roi_pool": "RoI pooling"}
+SIZES = ("small", "medium", "large")
+
+
+def by_pool(roi: dict[str, Any]) -> dict[str, list[dict]]:
+    return {pool: [row for row in roi["rows"] if row["pool"] == pool] for pool in POOLS}
+
+
+def roi_figure(roi: dict[str, Any], path: Path) -> None:
+    """Bars of mAP, AP per class and AP by size, per pool: mean over seeds, each seed a dot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pools = by_pool(roi)
+    classes = list(pools["roi_align"][0]["ap"])
+    groups = ["mAP@0.5", *classes, *(f"{size} objects" for size in SIZES)]
+
+    def values(row: dict) -> list[float]:
+        return [row["map"], *(row["ap"][name] for name in classes),
+                *(row["ap_by_size"][size] for size in SIZES)]  # fmt: skip
+
+    figure, axes = plt.subplots(figsize=(9, 4.2))
+    width = 0.38
+    for offset, (pool, label) in zip((-width / 2, width / 2), POOLS.items(), strict=True):
+        per_seed = [values(row) for row in pools[pool]]
+        means = [sum(column) / len(column) for column in zip(*per_seed, strict=True)]
+        positions = [index + offset for index in range(len(groups))]
+        axes.bar(positions, means, width, label=label, alpha=0.8)
+        for seed_values in per_seed:
+            axes.plot(positions, seed_values, "k.", markersize=4)
+    axes.set_xticks(range(len(groups)), groups, rotation=20, fontsize=10)
+    axes.set_ylabel("AP at IoU 0.5, test split", fontsize=11)
+    axes.set_ylim(0, 1.02)
+    axes.legend(fontsize=10, loc="lower left")
+    axes.set_title("RoI pooling vs RoIAlign: bars are means over seeds, dots the seeds")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def roi_md(roi: dict[str, Any], bench: Path) -> str:
+    """The RoI pooling against RoIAlign section of ``compare-detector.md`` (and its figure)."""
+    pools = by_pool(roi)
+    classes = list(pools["roi_align"][0]["ap"])
+    low, high = roi["size_edges_px"]
+    header = ["pool", "mAP@0.5", *(f"AP {name}" for name in classes),
+              f"AP small (< {low:g} px)", "AP medium", f"AP large (≥ {high:g} px)"]  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for pool, label in POOLS.items():
+        rows = pools[pool]
+        cells = [spread([row["map"] for row in rows], 3)]
+        cells += [spread([row["ap"][name] for row in rows], 2) for name in classes]
+        cells += [spread([row["ap_by_size"][size] for row in rows], 2) for size in SIZES]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    counts = pools["roi_align"][0]["ap_by_size"]
+    roi_figure(roi, bench / "roi.png")
+    return (
+        f"RoI pooling against RoIAlign, everything else the defaults ({source(roi)}); last "
+        "epoch, mean ± sd over seeds (each seed in brackets). Object size is the square root of "
+        f"the box's area in the 120x160 input: small below {low:g} px, large from {high:g} px "
+        f"(about the terciles of the training boxes; the test split has {counts['small_count']} "
+        f"small, {counts['medium_count']} medium and {counts['large_count']} large objects). AP "
+        "by size keeps the ground truth and the detections of that size (COCO's area ranges, "
+        "without its ignore flags).\n\n"
+        + "\n".join(lines)
+        + "\n\n[![RoI pooling against RoIAlign: mAP, AP per class and AP by object size, mean "
+        "over seeds as bars and each seed as a dot](bench/roi.png)](bench/roi.png)\n\n"
+        "*Figure: AP at IoU 0.5 on the test split for each pooling, per class and per object "
+        "size; bars are the mean over seeds, dots the single seeds.*\n"
+    )
