@@ -11,7 +11,7 @@ then a cosine to 0); after every epoch, mAP@0.5 on the test split (lesson 3's
         checkpoint.pt          model, optimiser, schedule and loop state after the last epoch
         metrics.json           every epoch's record
         metrics/epoch_001.json losses (per step and mean), mAP, AP per class, seconds
-        loss_curves.png        losses and mAP per epoch (the seed's figure 2-7)
+        loss_curves.png        losses and mAP per epoch
         detections.png         test images with detections (solid) and ground truth (dashed)
 
 Resuming (``--resume RUN_DIR``) restarts after the last finished epoch. Batch ``i`` of epoch

@@ -22,7 +22,7 @@ A run folder holds::
     config.json         the settings of the run
     metrics.json        one entry per finished epoch: train loss, test IoU and Dice, seconds
     checkpoint.pt       the latest state (model, optimiser, epoch, batch, history): resumable
-    curves.png          loss, IoU and Dice per epoch (the seed's figure 1-9)
+    curves.png          loss, IoU and Dice per epoch
     predictions/*.png   per test image: input + box, predicted mask, probabilities, truth (1-10)
     model/              the fine-tuned SAM (``save_pretrained``; ``load_sam`` reads it)
 
