@@ -1,10 +1,10 @@
 """Fine-tuning SAM with box prompts (``bam train sam``, ``bam compare sam``): water or instances.
 
-The seed's part 1 as a pipeline that runs anywhere: the pretrained tiny SAM (or any SAM saved
+The course's first model as a pipeline that runs anywhere: the pretrained tiny SAM (or any SAM saved
 with ``save_pretrained``) gets its encoders frozen and its mask decoder trained, by the one
 training loop ``bam.train.fit``, on
 ``data/water`` with Adam (its learning rate decayed along a cosine) and the DiceCE loss, box
-prompts made from the ground-truth masks (jittered in training, tight at test time), the seed's
+prompts made from the ground-truth masks (jittered in training, tight at test time), the course's
 augmentation (lesson 2's ``build_pipeline(train=True)``), and IoU and Dice on the test split
 after every epoch. It runs the exercises of lessons 1-4 from ``lessons`` (your code) or
 ``solutions`` (the reference).

@@ -120,8 +120,8 @@ def sam_md(sam: dict[str, Any]) -> str:
     config = rows[0]
     return (
         f"Measured with {source(sam)}: `bam train sam` with its defaults ({config['epochs']} "
-        "epochs) per seed, then `bam compare sam` on the run; the **last** epoch is scored on the "
-        "seed's test split (the seed chooses the split, so each column is a different set of "
+        "epochs) per seed, then `bam compare sam` on the run; the **last** epoch is scored on "
+        "that seed's own test split (the seed chooses the split, so each column is a different set of "
         "test images).\n\n" + "\n".join(table) + "\n\n"
         f"Fine-tuning took {minutes(rows, 'train_cpu_seconds')} min of CPU time "
         f"({minutes(rows, 'train_seconds')} min wall-clock) per run, one thread; the CPU time is "
