@@ -136,11 +136,12 @@ def finish(process: subprocess.Popen, root: Path) -> Graded:
         raise
     output = (root / "output.txt").read_text(encoding="utf-8", errors="replace")
     verdicts_path = root / "verdicts.jsonl"
-    verdicts = (
-        [json.loads(line) for line in verdicts_path.read_text().splitlines()]
-        if verdicts_path.exists()
-        else []
-    )
+    lines = verdicts_path.read_text().splitlines() if verdicts_path.exists() else []
+    by_check: dict[str, dict] = {}  # the stream repeats each verdict, scored, at the end
+    for line in lines:  # the last line of a check wins, as bam check reads it
+        verdict = json.loads(line)
+        by_check[verdict["nodeid"]] = verdict
+    verdicts = list(by_check.values())
     results = root / "results.json"
     gradescope = json.loads(results.read_text()) if results.exists() else {}
     return Graded(exit_code, output, verdicts, gradescope)
