@@ -905,11 +905,8 @@ def test_sample_proposals_keep_the_dtype_without_objects():
         (torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=torch.float64), torch.tensor([2]), "G = 1"),
     ):
         rois, _, targets = sample(proposals, gt_boxes, gt_labels, batch_size=8)
-        expect(
-            rois.dtype == torch.float64 and targets.dtype == torch.float64,
-            f"float64 proposals ({case}): rois and regression_targets should be float64, got"
-            f" {rois.dtype} and {targets.dtype}",
-        )
+        expect_tensor(rois, f"rois of float64 proposals ({case})", dtype=torch.float64)
+        expect_tensor(targets, f"regression_targets ({case})", dtype=torch.float64)
 
 
 @holds_for_constants
@@ -928,11 +925,8 @@ def test_postprocess_keeps_the_dtype_when_nothing_is_detected():
             proposals.double(),
             (50, 60),
         )
-        expect(
-            found_boxes.dtype == torch.float64 and scores.dtype == torch.float64,
-            f"{case}: float64 logits and proposals should give float64 boxes and scores, got"
-            f" {found_boxes.dtype} and {scores.dtype}",
-        )
+        expect_tensor(found_boxes, f"boxes of float64 inputs ({case})", dtype=torch.float64)
+        expect_tensor(scores, f"scores of float64 inputs ({case})", dtype=torch.float64)
 
 
 @exercise("head.postprocess_detections", points=1)
