@@ -59,8 +59,10 @@ def reference_grid_targets(boxes, labels, grid_size, stride, anchors) -> dict[st
             claims[slot] = (w * h, index)
     out = {
         "responsible": torch.zeros(rows, columns, count, dtype=torch.bool),
-        "offsets": torch.zeros(rows, columns, count, 2),
-        "log_sizes": torch.zeros(rows, columns, count, 2),
+        "offsets": torch.zeros(rows, columns, count, 2, dtype=boxes.dtype),  # floats in the boxes'
+        "log_sizes": torch.zeros(
+            rows, columns, count, 2, dtype=boxes.dtype
+        ),  # dtype, as documented
         "labels": torch.zeros(rows, columns, count, dtype=torch.int64),
     }
     for (row, column, anchor), (_, index) in claims.items():
@@ -902,3 +904,47 @@ def test_yolo_training_rejects_missing_or_invalid_targets():
         lambda: run(model, images, background), "a target labelled 0, the background class"
     )
     raises_value_error(lambda: run(model, images, targets[:1]), "one target for two images")
+
+
+@exercise("yolo.decode_grid", points=1)
+def test_decode_grid_follows_the_predictions_dtype_not_the_anchors():
+    """Boxes and scores are in the predictions' dtype, whatever the anchors' dtype (float64
+    anchors with float32 predictions give float32 boxes, and the other way round)."""
+    decode_grid = student("yolo.decode_grid")
+    generator = torch.Generator().manual_seed(7)
+    base = torch.randn(2, 3, 2, 5 + 3, generator=generator) * 2
+    size = (27, 45)
+    for predictions_dtype, anchors_dtype in (
+        (torch.float32, torch.float64),
+        (torch.float64, torch.float32),
+    ):
+        predictions = base.to(predictions_dtype)
+        anchors = ANCHORS[:2].to(anchors_dtype)
+        case = f"{str(predictions_dtype)[6:]} predictions, {str(anchors_dtype)[6:]} anchors"
+        expected = reference_decode(predictions.double(), 16, anchors.double(), size)
+        found_boxes, scores, labels = decode_grid(predictions, 16, anchors, size)
+        expect_tensor(found_boxes, f"boxes ({case})", shape=(12, 4), dtype=predictions_dtype)
+        expect_tensor(scores, f"scores ({case})", shape=(12,), dtype=predictions_dtype)
+        expect_close(found_boxes.double(), expected[0], f"boxes ({case})", atol=1e-3, rtol=1e-4)
+        expect_close(scores.double(), expected[1], f"scores ({case})", atol=1e-5)
+        expect(labels.tolist() == expected[2].tolist(), f"labels ({case})")
+
+
+@exercise("yolo.YOLO", points=1, timeout=120)
+def test_yolo_losses_are_in_the_models_dtype_with_float64_targets():
+    """A float32 model given float64 target boxes returns float32 losses, equal to the losses
+    of the same boxes in float32 (the targets follow the model, not the other way round)."""
+    torch.manual_seed(0)
+    model = build()
+    model.train()
+    images, targets = toy_batch()
+    as_float64 = [{"boxes": t["boxes"].double(), "labels": t["labels"]} for t in targets]
+    with torch.no_grad():
+        expected = run(model, images, targets)
+        losses = run(model, images, as_float64)
+    expect(isinstance(losses, dict) and set(losses) == set(expected), "the four losses")
+    for name, value in expected.items():
+        expect_tensor(
+            losses[name], f"{name} with float64 target boxes", shape=(), dtype=torch.float32
+        )
+        expect_close(losses[name], value, f"{name} with float64 target boxes", atol=1e-4, rtol=1e-4)

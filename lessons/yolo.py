@@ -159,6 +159,8 @@ def decode_grid(
     Returns:
         ``(boxes [N, 4], scores [N], labels [N] int64)`` with ``N = H' * W' * A``, in the order
         of ``predictions.reshape(N, -1)``: row by row, column by column, anchor by anchor.
+        Boxes and scores are in the dtype and on the device of ``predictions``, whatever the
+        anchors' dtype.
     """
     # TODO: flatten to [N, 5 + K]; build each row's (column, row) cell and (w_a, h_a) anchor in the
     #   same order (repeat_interleave / repeat); centre = (cell + sigmoid(txy)) * stride, size =
@@ -279,7 +281,9 @@ class YOLO(nn.Module):
             targets: in training, one ``{"boxes", "labels"}`` dict per image (lesson 9's).
 
         Returns:
-            Training: ``{"loss_box", "loss_objectness", "loss_no_object", "loss_class"}``.
+            Training: ``{"loss_box", "loss_objectness", "loss_no_object", "loss_class"}``,
+            0-dim tensors in the model's dtype (target boxes of another float dtype are
+            converted to it first).
             Evaluation: a list of B dicts with ``"boxes"`` Tensor[D, 4], ``"scores"`` Tensor[D]
             and ``"labels"`` Tensor[D] int64 (1..C-1), boxes inside each image.
 
