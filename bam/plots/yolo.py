@@ -54,8 +54,9 @@ def yolo_grid_figure() -> Figure:
         _box(axes, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), colour, lw=1.2, ls=":")
         axes.plot([cx - 0.5], [cy - 0.5], "o", color=colour, markersize=4, markeredgecolor="white")
         axes.text(
-            corner[0] + 1, corner[1] + 1, f"({row}, {column})\nanchor {anchor}", fontsize=6.5,
+            corner[0] + 1, corner[1] + 1, f"({row}, {column})\nanchor {anchor}", fontsize=7.5,
             color="white", va="top", weight="bold", zorder=5,
+            bbox={"facecolor": "black", "alpha": 0.4, "pad": 0.6, "linewidth": 0},
         )  # fmt: skip
     for box, label in zip(boxes, labels.tolist(), strict=True):
         _box(axes, box, _colour(label), lw=1.6, ls="--")
