@@ -110,7 +110,7 @@ def water_overlay(index: int = DIAGONAL_RIVER) -> Figure:
 
 
 def water_split(test_ratio: float = 0.1, seed: int = 0) -> Figure:
-    """The train/test split: sizes, and water cover of each image in each part (figure 1-3)."""
+    """The train/test split: sizes, and water cover of each image in each part."""
     dataset = course.load("dataset", "solutions")
     folder = SegmentationFolder(WATER_ROOT, 64)
     train, test = dataset.train_test_split(len(folder.pairs), test_ratio, seed)
@@ -218,7 +218,7 @@ def _rows_not_columns(
 
 
 def shapes_resize(new_size: tuple[int, int] = (224, 224)) -> Figure:
-    """Boxes before and after resizing 320x240 to 224x224: by columns (right) and by rows (wrong)."""
+    """Boxes before and after resizing 320x240 to 224x224: by columns (middle, correct) and by rows (right, wrong)."""
     dataset = course.load("dataset", "solutions")
     folder = DetectionFolder(SHAPES_ROOT, "train")
     index = next(i for i in range(len(folder)) if len(folder.annotations[i].names) >= 4)
