@@ -261,9 +261,9 @@ def _draw_worked_roi(grid: Axes, example: dict) -> None:
     grid.set_aspect("equal")
     grid.set_xticks([c + 0.5 for c in range(cols_n)], [str(c) for c in range(cols_n)])
     grid.set_yticks([r + 0.5 for r in range(rows_n)], [str(r) for r in range(rows_n)])
-    grid.tick_params(labelsize=8, length=0)
-    grid.set_xlabel("column of the feature map", fontsize=8)
-    grid.set_ylabel("row", fontsize=8)
+    grid.tick_params(labelsize=9, length=0)
+    grid.set_xlabel("column of the feature map", fontsize=9)
+    grid.set_ylabel("row", fontsize=9)
     x1, y1, x2, y2 = (int(v) for v in WORKED_ROI)
     grid.set_title(
         f"RoI ({x1}, {y1}, {x2}, {y2}) px / 16 (red, dashed), rounded to cells"
@@ -283,7 +283,7 @@ def _draw_worked_output(result: Axes, output: Tensor) -> None:
     result.set_aspect("equal")
     result.set_xticks([0.5, 1.5], ["0", "1"])
     result.set_yticks([0.5, 1.5], ["0", "1"])
-    result.tick_params(labelsize=8, length=0)
+    result.tick_params(labelsize=9, length=0)
     result.set_title("roi_pool output, 2 x 2:\nthe maximum of each bin", fontsize=9)
 
 
