@@ -102,7 +102,7 @@ def _arrow(
             label,
             ha="center",
             va="bottom",
-            fontsize=7.2,
+            fontsize=7.6,
             family="monospace",
             color="#222222",
         )
@@ -152,28 +152,27 @@ def _detector_shapes() -> dict[str, object]:
 
 
 def _draw_backbone(axes: Axes, s: dict) -> None:
-    """Images, the VGG16 backbone [5] and the shared feature map, left to right."""
+    """Images, the VGG16 backbone [5] and the shared feature map, top row, left to right."""
     b, (h, w), (fh, fw), c = s["batch"], s["image"], s["map"], s["channels"]
-    _block(axes, 0.1, 2.5, 2.0, 1.5, "images", (f"[{b}, 3, {h}, {w}]", "normalised"), GREY)
+    _block(axes, 0.1, 6.0, 2.4, 1.6, "images", (f"[{b}, 3, {h}, {w}]", "normalised"), GREY)
     _block(
         axes,
-        2.7,
-        2.3,
-        2.6,
-        1.9,
+        3.0,
+        5.8,
+        3.1,
+        2.0,
         "VGG16 backbone [5]",
         ("conv1_1 .. conv5_3", "13 conv + ReLU, 4 pools", f"width {s['width']}, stride 16"),
         BLUE,
     )
-    _arrow(axes, (2.1, 3.25), (2.7, 3.25))
-    _arrow(axes, (5.3, 3.25), (5.9, 3.25))
-    # shared feature map
+    _arrow(axes, (2.5, 6.8), (3.0, 6.8))
+    _arrow(axes, (6.1, 6.8), (6.6, 6.8))
     _block(
         axes,
-        5.9,
-        2.5,
-        1.9,
-        1.5,
+        6.6,
+        6.0,
+        2.3,
+        1.6,
         "features",
         (f"[{b}, {c}, {fh}, {fw}]", f"{fh} x {fw} cells"),
         GREY,
@@ -181,14 +180,14 @@ def _draw_backbone(axes: Axes, s: dict) -> None:
 
 
 def _draw_rpn(axes: Axes, s: dict) -> None:
-    """The RPN [6] and its proposal layer, above the feature map."""
+    """The RPN [6] right of the feature map, its proposal layer below it."""
     b, (fh, fw), c, a = s["batch"], s["map"], s["channels"], s["A"]
     _block(
         axes,
-        8.4,
-        4.3,
-        3.4,
-        1.9,
+        9.4,
+        5.8,
+        2.9,
+        2.0,
         "RPN [6]",
         (
             f"3x3 conv {c} + ReLU",
@@ -197,12 +196,12 @@ def _draw_rpn(axes: Axes, s: dict) -> None:
         ),
         GREEN,
     )
-    _arrow(axes, (7.3, 4.0), (8.4, 5.1))
+    _arrow(axes, (8.9, 6.8), (9.4, 6.8))
     _block(
         axes,
-        12.4,
-        4.3,
-        3.8,
+        8.6,
+        3.3,
+        3.7,
         1.9,
         "proposal layer [6]",
         (
@@ -212,30 +211,29 @@ def _draw_rpn(axes: Axes, s: dict) -> None:
         ),
         GREEN,
     )
-    _arrow(axes, (11.8, 5.25), (12.4, 5.25))
+    _arrow(axes, (10.85, 5.8), (10.85, 5.2))
 
 
 def _draw_roi_and_head(axes: Axes, s: dict) -> None:
-    """RoI pooling [7] of the proposals and the Fast R-CNN head [8], right."""
+    """RoI pooling [7] of the proposals, middle left, and the Fast R-CNN head [8] below it."""
     c, k_train, hidden, classes = s["channels"], s["rois"], s["hidden"], s["classes"]
     _block(
         axes,
-        8.4,
-        1.9,
-        3.4,
+        0.1,
+        3.3,
+        3.9,
         1.9,
         "RoI pooling / RoIAlign [7]",
         ("rois [K, 5] (image index + box)", f"-> [K, {c}, 7, 7]", f"(default: {s['pool']})"),
         ORANGE,
     )
-    _arrow(axes, (7.8, 3.0), (8.4, 3.0))
-    _arrow(axes, (14.3, 4.3), (11.8, 3.3), f"train: {k_train} sampled per image [8]", (0.9, 0.2))
-    # head
+    _arrow(axes, (7.0, 6.0), (3.6, 5.2))
+    _arrow(axes, (8.6, 4.0), (4.0, 4.0), f"train: {k_train} sampled\nper image [8]", (0.0, 0.1))
     _block(
         axes,
-        12.4,
+        0.1,
         0.2,
-        3.8,
+        3.9,
         2.5,
         "Fast R-CNN head [8]",
         (
@@ -246,7 +244,7 @@ def _draw_roi_and_head(axes: Axes, s: dict) -> None:
         ),
         PURPLE,
     )
-    _arrow(axes, (11.8, 2.3), (12.4, 1.9))
+    _arrow(axes, (2.05, 3.3), (2.05, 2.7))
 
 
 def _draw_detector_outputs(axes: Axes, s: dict) -> None:
@@ -254,22 +252,24 @@ def _draw_detector_outputs(axes: Axes, s: dict) -> None:
     b, (h, w), hidden = s["batch"], s["image"], s["hidden"]
     _block(
         axes,
-        0.1,
+        4.6,
         0.2,
-        7.4,
-        1.5,
+        7.7,
+        2.5,
         "out [9]",
         (
             "train: loss_objectness + loss_rpn_box_reg",
-            "       + loss_classifier + loss_box_reg (summed)",
-            "eval:  all proposals pooled; per image {boxes, scores, labels}",
+            "+ loss_classifier + loss_box_reg (summed)",
+            "eval: all proposals pooled; softmax, decode,",
+            "per-class NMS -> per image",
+            "{boxes, scores, labels}",
         ),
         RED,
     )
-    _arrow(axes, (12.4, 0.9), (7.5, 0.9), "softmax, decode, per-class NMS", (0.0, 0.1))
+    _arrow(axes, (4.0, 1.45), (4.6, 1.45))
     axes.text(
         0.1,
-        6.25,
+        8.75,
         f"B = {b} images of {h} x {w}, VGG16 at width {s['width']},\nanchors"
         f" {'/'.join(str(int(v)) for v in s['anchor_sizes'])} px x 3 ratios, head {hidden} wide",
         fontsize=8.5,
@@ -280,7 +280,7 @@ def _draw_detector_outputs(axes: Axes, s: dict) -> None:
 def faster_rcnn_layout() -> Figure:
     """Faster R-CNN as the course builds it, with the tensor shapes of `bam train detector`'s defaults (lesson numbers in brackets; B images per batch, K RoIs, C = 4 classes with background)."""
     s = _detector_shapes()
-    figure, axes = _canvas(16.4, 6.4, (10.6, 4.2))
+    figure, axes = _canvas(12.4, 8.9, (7.6, 5.45))
     _draw_backbone(axes, s)
     _draw_rpn(axes, s)
     _draw_roi_and_head(axes, s)
@@ -293,7 +293,7 @@ def vgg16_conv_stack() -> Figure:
     VGG16_CONFIG = course.load("vgg", "solutions").VGG16_CONFIG
 
     height, width, scale = 600, 1000, 0.125
-    figure, axes = _canvas(16.4, 4.6, (10.6, 3.0))
+    figure, axes = _canvas(12.4, 5.0, (7.6, 3.06))
     blocks: list[list[int]] = [[]]
     for item in VGG16_CONFIG:
         if item == "M":
@@ -302,53 +302,42 @@ def vgg16_conv_stack() -> Figure:
             blocks[-1].append(int(item))
     x = 0.1
     colours = (BLUE, GREEN, ORANGE, PURPLE, RED)
-    box_w, gap = 2.45, 0.85
+    box_w, gap = 2.05, 0.5
     for number, block in enumerate(blocks, start=1):
         names = [
             f"conv{number}_{position} {channels} ({max(1, round(channels * scale))})"
             for position, channels in enumerate(block, start=1)
         ]
-        _block(
-            axes,
-            x,
-            1.4,
-            box_w,
-            2.3,
-            f"block {number}: {height} x {width}",
-            tuple(names),
-            colours[number - 1],
-            size=8,
-        )
+        _block(axes, x, 1.35, box_w, 2.5, "", (), colours[number - 1])
+        axes.text(x + box_w / 2, 3.75, f"block {number}\n{height} x {width}", ha="center",
+                  va="top", fontsize=8, fontweight="bold")  # fmt: skip
+        axes.text(x + box_w / 2, 3.0, "\n".join(names), ha="center", va="top", fontsize=7.6,
+                  linespacing=1.35, family="monospace")  # fmt: skip
         x += box_w
         if number < len(blocks):
-            axes.text(x + gap / 2, 2.75, "max-pool\n2x2, /2", ha="center", va="center", fontsize=7)
-            _arrow(axes, (x, 2.2), (x + gap, 2.2))
+            axes.text(x + gap / 2, 2.95, "/2", ha="center", va="center", fontsize=8)
+            _arrow(axes, (x, 2.6), (x + gap, 2.6))
             x += gap
             height, width = height // 2, width // 2
     axes.text(
         0.1,
-        4.45,
-        "3x3 conv, padding 1 (size kept) + ReLU; channels at width 1.0 (at width 0.125 in"
-        " brackets); each pool halves the size, rounding down (torchvision; Caffe rounds up)",
-        fontsize=8.5,
+        4.9,
+        "3x3 conv, padding 1 (size kept) + ReLU; channels at width 1.0 (at width 0.125 in brackets);"
+        "\narrows: 2x2 max-pool, stride 2, halving the size, rounding down (torchvision; Caffe rounds"
+        " up)",
+        fontsize=8,
         va="top",
     )
     axes.text(
         0.1,
-        0.95,
+        1.15,
         "conv5_3: 512 channels at stride 16 ->"
-        f" [512, {height}, {width}] for a 600 x 1000 image; RoI pooling (7 x 7 per RoI) takes the place"
-        " of VGG16's fifth pool; fc6 and fc7 are kept, as the head of lesson 8",
-        fontsize=8.5,
+        f" [512, {height}, {width}] for a 600 x 1000 image; RoI pooling (7 x 7 per RoI)\ntakes the"
+        " place of VGG16's fifth pool; fc6 and fc7 are kept, as the head of lesson 8.\nReceptive"
+        " field of one conv5_3 unit: 196 px (lesson 5); 13 conv layers, 14.7 M weights at width 1.0",
+        fontsize=8,
         va="top",
-    )
-    axes.text(
-        0.1,
-        0.45,
-        "receptive field of one conv5_3 unit: 196 px (lesson 5); 13 conv layers, 14.7 M weights at"
-        " width 1.0",
-        fontsize=8.5,
-        va="top",
+        linespacing=1.4,
     )
     return figure
 
@@ -357,43 +346,33 @@ def fast_rcnn_head_drawing() -> Figure:
     """The Fast R-CNN head of lesson 8: one RoI's pooled features, flattened, through fc6 and fc7, into class logits and per-class box deltas (paper sizes, and the course's default sizes in brackets)."""
     s = _detector_shapes()
     c, hidden, classes = s["channels"], s["hidden"], s["classes"]
-    figure, axes = _canvas(16.4, 4.2, (10.2, 2.65))
-    _block(axes, 0.1, 1.0, 2.5, 2.2, "pooled RoI", ("[512, 7, 7]", f"([{c}, 7, 7])"), ORANGE, 8.5)
-    _arrow(axes, (2.6, 2.1), (3.4, 2.1), "flatten", (0.0, 0.1))
-    _block(axes, 3.4, 1.0, 2.3, 2.2, "vector", ("25088", f"({c * 49})"), GREY, 8.5)
-    _arrow(axes, (5.7, 2.1), (6.4, 2.1))
-    _block(axes, 6.4, 1.0, 2.3, 2.2, "fc6 + ReLU", ("4096", f"({hidden})"), PURPLE, 8.5)
-    _arrow(axes, (8.7, 2.1), (9.4, 2.1))
-    _block(axes, 9.4, 1.0, 2.3, 2.2, "fc7 + ReLU", ("4096", f"({hidden})"), PURPLE, 8.5)
-    _arrow(axes, (11.7, 2.4), (12.5, 3.0))
-    _arrow(axes, (11.7, 1.8), (12.5, 1.2))
+    figure, axes = _canvas(16.4, 5.0, (7.6, 2.32))
+    _block(axes, 0.1, 1.0, 2.4, 2.2, "pooled RoI", ("[512, 7, 7]", f"([{c}, 7, 7])"), ORANGE, 8.5)
+    _arrow(axes, (2.5, 2.1), (3.7, 2.1), "flatten", (0.0, 0.1))
+    _block(axes, 3.7, 1.0, 2.0, 2.2, "vector", ("25088", f"({c * 49})"), GREY, 8.5)
+    _arrow(axes, (5.7, 2.1), (6.3, 2.1))
+    _block(axes, 6.3, 1.0, 2.3, 2.2, "fc6 + ReLU", ("4096", f"({hidden})"), PURPLE, 8.5)
+    _arrow(axes, (8.6, 2.1), (9.2, 2.1))
+    _block(axes, 9.2, 1.0, 2.3, 2.2, "fc7 + ReLU", ("4096", f"({hidden})"), PURPLE, 8.5)
+    _arrow(axes, (11.5, 2.4), (12.1, 3.0))
+    _arrow(axes, (11.5, 1.8), (12.1, 1.2))
     _block(
         axes,
-        12.5,
+        12.1,
         2.3,
-        3.8,
+        4.2,
         1.5,
         "class logits",
         ("C = 21 (VOC: 20 + bg)", f"({classes}: 3 shapes + bg)"),
         GREEN,
         8.5,
     )
-    _block(
-        axes,
-        12.5,
-        0.4,
-        3.8,
-        1.5,
-        "box deltas",
-        ("4C = 84", f"({4 * classes})"),
-        BLUE,
-        8.5,
-    )
+    _block(axes, 12.1, 0.4, 4.2, 1.5, "box deltas", ("4C = 84", f"({4 * classes})"), BLUE, 8.5)
     axes.text(
         0.1,
-        4.1,
+        4.9,
         "per RoI; K RoIs run as one batch [K, ...]. No softmax in the head: the loss takes logits."
-        " C counts the classes with background (class 0).",
+        "\nC counts the classes with background (class 0).",
         fontsize=8.5,
         va="top",
     )
@@ -407,14 +386,14 @@ def _draw_sam_image_path(axes: Axes, config: Any) -> None:
     grid = size // patch
     width = vision.output_channels
     _block(
-        axes, 0.1, 3.4, 2.2, 1.6, "image", (f"[B, 3, {size}, {size}]", "([B, 3, 1024, 1024])"), GREY
+        axes, 0.1, 4.7, 2.5, 1.6, "image", (f"[B, 3, {size}, {size}]", "([B, 3, 1024, 1024])"), GREY
     )
     _block(
         axes,
-        3.0,
         3.1,
-        4.0,
-        2.2,
+        4.5,
+        3.8,
+        2.0,
         "image encoder (frozen)",
         (
             f"ViT, {vision.num_hidden_layers} layers, width {vision.hidden_size}",
@@ -423,45 +402,47 @@ def _draw_sam_image_path(axes: Axes, config: Any) -> None:
         ),
         BLUE,
     )
-    _arrow(axes, (2.3, 4.2), (3.0, 4.2))
+    _arrow(axes, (2.6, 5.5), (3.1, 5.5))
     _block(
         axes,
-        8.0,
-        3.1,
-        3.0,
-        2.2,
+        7.4,
+        4.5,
+        4.9,
+        2.0,
         "image embedding",
         (f"[B, {width}, {grid}, {grid}]", "([B, 256, 64, 64])", "computed once per image"),
         GREY,
     )
-    _arrow(axes, (7.0, 4.2), (8.0, 4.2))
+    _arrow(axes, (6.9, 5.5), (7.4, 5.5))
 
 
 def _draw_sam_prompt_and_decoder(axes: Axes, config: Any) -> None:
     """The box prompt, the frozen prompt encoder and the mask decoder that is trained."""
     decoder = config.mask_decoder_config
-    _block(axes, 0.1, 0.5, 2.2, 1.6, "box prompt", ("[B, 1, 4]", "(x1, y1, x2, y2)"), GREY)
+    hidden = config.prompt_encoder_config.hidden_size
+    _block(axes, 0.1, 1.8, 2.5, 1.6, "box prompt", ("[B, 1, 4]", "(x1, y1, x2, y2)"), GREY)
     _block(
         axes,
-        3.0,
-        0.3,
-        4.0,
-        2.0,
+        3.1,
+        1.5,
+        3.8,
+        2.2,
         "prompt encoder (frozen)",
         (
             "2 corner tokens: Fourier",
             "positional code + learnt",
-            f"-> [B, 1, 2, {config.prompt_encoder_config.hidden_size}]  ([B, 1, 2, 256])",
+            f"-> sparse tokens [B, 1, 2, {hidden}]",
+            "([B, 1, 2, 256])",
         ),
         GREEN,
     )
-    _arrow(axes, (2.3, 1.3), (3.0, 1.3))
+    _arrow(axes, (2.6, 2.6), (3.1, 2.6))
     _block(
         axes,
-        11.8,
+        7.4,
         1.3,
-        4.4,
-        3.2,
+        4.9,
+        2.6,
         "mask decoder (trained)",
         (
             f"two-way transformer, {decoder.num_hidden_layers} layers",
@@ -471,8 +452,8 @@ def _draw_sam_prompt_and_decoder(axes: Axes, config: Any) -> None:
         ),
         ORANGE,
     )
-    _arrow(axes, (11.0, 4.0), (11.8, 3.6))
-    _arrow(axes, (7.0, 1.3), (11.8, 2.2), "sparse prompt tokens", (0.0, 0.15))
+    _arrow(axes, (9.85, 4.5), (9.85, 3.9))
+    _arrow(axes, (6.9, 2.6), (7.4, 2.6))
 
 
 def _draw_sam_captions(axes: Axes, config: Any) -> None:
@@ -481,20 +462,20 @@ def _draw_sam_captions(axes: Axes, config: Any) -> None:
     size, width = vision.image_size, vision.output_channels
     low = size // vision.patch_size * 4
     axes.text(
-        11.8,
-        0.95,
-        f"low-res mask logits [B, 1, {low}, {low}]  ([B, 1, 256, 256])\n"
-        "predicted IoU [B, 1]; multimask_output=True gives 3 masks",
+        7.4,
+        1.1,
+        f"low-res mask logits [B, 1, {low}, {low}]\n([B, 1, 256, 256]); predicted IoU [B, 1];\n"
+        "multimask_output=True gives 3 masks",
         fontsize=7.8,
         va="top",
         family="monospace",
     )
     axes.text(
         0.1,
-        6.05,
+        7.5,
         f"Tiny SAM of the course: S = {size}, width {width}, {vision.num_hidden_layers}+"
-        f"{decoder.num_hidden_layers} layers (real SAM ViT-H in brackets, from the SAM paper)."
-        f" Masks are upsampled from {low} x {low} to {size} x {size} (lesson 4).",
+        f"{decoder.num_hidden_layers} layers (real SAM ViT-H in brackets, from the SAM paper).\n"
+        f"Masks are upsampled from {low} x {low} to {size} x {size} (lesson 4).",
         fontsize=8.5,
         va="top",
     )
@@ -505,7 +486,7 @@ def sam_parts() -> Figure:
     from bam.sam_model import tiny_sam_config
 
     config = tiny_sam_config()
-    figure, axes = _canvas(16.4, 6.2, (10.2, 3.9))
+    figure, axes = _canvas(12.4, 7.6, (7.6, 4.66))
     _draw_sam_image_path(axes, config)
     _draw_sam_prompt_and_decoder(axes, config)
     _draw_sam_captions(axes, config)

@@ -32,22 +32,27 @@ def augment_boxes_figure() -> Figure:
         ("vflip", *augment.vflip(image, mask, boxes)[::2], labels),
         ("rot90, k = 1", *augment.rot90(image, mask, boxes, 1)[::2], labels),
         (
-            f"random crop {CROP[1]}x{CROP[0]}: {len(kept)} of {len(boxes)} boxes kept",
+            f"random crop {CROP[1]}x{CROP[0]}:\n{len(kept)} of {len(boxes)} boxes kept",
             cropped_image,
             cropped_boxes,
             labels[kept],
         ),
     ]
-    figure = Figure(figsize=(13.5, 3.4))
-    ratios = [panel[1].shape[-1] / panel[1].shape[-2] for panel in panels]
-    axes = figure.subplots(1, len(panels), gridspec_kw={"width_ratios": ratios})
-    for ax, (title, pixels, panel_boxes, panel_labels) in zip(axes, panels, strict=True):
+    figure = Figure(figsize=(7.6, 4.9))
+    axes = figure.subplots(2, 3).reshape(-1)
+    for ax, (title, pixels, panel_boxes, panel_labels) in zip(axes, panels, strict=False):
         _show(ax, pixels, title)
         for box, label in zip(panel_boxes, panel_labels.tolist(), strict=True):
             _box(ax, box, _colour(label), linewidth=1.8)
     words = ("red", "teal", "orange")  # bam.plots.detector's first class colours
-    axes[0].set_xlabel(
-        ", ".join(f"{c} {w}" for c, w in zip(classes, words, strict=False)), fontsize=8
+    axes[-1].axis("off")
+    axes[-1].text(
+        0.05,
+        0.5,
+        "boxes by class:\n" + "\n".join(f"{c}: {w}" for c, w in zip(classes, words, strict=False)),
+        fontsize=9,
+        va="center",
+        transform=axes[-1].transAxes,
     )
     figure.tight_layout()
     return figure

@@ -56,7 +56,15 @@ def _draw_boxes(
         )
         axes.add_patch(rectangle)
         if labels is not None:
-            axes.text(x1, y1 - 2, labels[number], color=edge, fontsize=7, va="bottom")
+            axes.text(
+                x1,
+                y1 - 2,
+                labels[number],
+                color=edge,
+                fontsize=8,
+                va="bottom",
+                bbox={"facecolor": "black", "alpha": 0.55, "pad": 0.8, "linewidth": 0},
+            )
 
 
 def _class_boxes(axes: Axes, target: dict[str, Tensor], classes: tuple[str, ...]) -> None:
@@ -102,7 +110,7 @@ def water_overlay(index: int = DIAGONAL_RIVER) -> Figure:
 
 
 def water_split(test_ratio: float = 0.1, seed: int = 0) -> Figure:
-    """The train/test split: sizes, and water cover of each image in each part (figure 1-3)."""
+    """The train/test split: sizes, and water cover of each image in each part."""
     dataset = course.load("dataset", "solutions")
     folder = SegmentationFolder(WATER_ROOT, 64)
     train, test = dataset.train_test_split(len(folder.pairs), test_ratio, seed)
@@ -185,7 +193,7 @@ def shapes_sample(shown: int = 3) -> Figure:
         by_count.setdefault(len(annotation.boxes), index)
     wanted = [count for count in (1, 3, 5, 2, 4) if count in by_count][:shown]
     indices = tuple(by_count[count] for count in sorted(wanted)) or (0,)
-    figure = Figure(figsize=(3.4 * len(indices), 2.9))
+    figure = Figure(figsize=(2.45 * len(indices), 2.2))
     for place, index in zip(np.atleast_1d(figure.subplots(1, len(indices))), indices, strict=True):
         image, target = folder[index]
         count = len(target["boxes"])
@@ -210,7 +218,7 @@ def _rows_not_columns(
 
 
 def shapes_resize(new_size: tuple[int, int] = (224, 224)) -> Figure:
-    """Boxes before and after resizing 320x240 to 224x224: by columns (right) and by rows (wrong)."""
+    """Boxes before and after resizing 320x240 to 224x224: by columns (middle, correct) and by rows (right, wrong)."""
     dataset = course.load("dataset", "solutions")
     folder = DetectionFolder(SHAPES_ROOT, "train")
     index = next(i for i in range(len(folder)) if len(folder.annotations[i].names) >= 4)
@@ -221,7 +229,7 @@ def shapes_resize(new_size: tuple[int, int] = (224, 224)) -> Figure:
     )[0]
     right = dict(target, boxes=dataset.resize_boxes(target["boxes"], old_size, new_size))
     wrong = dict(target, boxes=_rows_not_columns(target["boxes"], old_size, new_size))
-    figure = Figure(figsize=(10.5, 3.3))
+    figure = Figure(figsize=(7.6, 2.5))
     axes = figure.subplots(1, 3, gridspec_kw={"width_ratios": [320 / 240, 1, 1]})
     _show(axes[0], image, f"original {old_size[1]}x{old_size[0]}")
     _class_boxes(axes[0], target, folder.classes)
@@ -240,7 +248,7 @@ def shapes_contact_sheet(
     folder = DetectionFolder(root, "train")
     chosen = np.linspace(0, len(folder) - 1, min(count, len(folder))).round().astype(int)
     rows = -(-len(chosen) // columns)
-    figure = Figure(figsize=(2.9 * columns, 2.3 * rows))
+    figure = Figure(figsize=(1.9 * columns, 1.6 * rows))
     axes = np.atleast_1d(figure.subplots(rows, columns)).reshape(-1)
     for place, index in zip(axes, chosen, strict=False):
         image, target = folder[int(index)]

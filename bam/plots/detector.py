@@ -104,8 +104,8 @@ def sampled_rois_figure() -> Figure:
         proposals, gt_boxes, gt_labels, batch_size=64, generator=generator
     )
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
-    _show(left, image, f"{len(proposals)} proposals + {len(gt_boxes)} ground-truth boxes")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.7))
+    _show(left, image, f"{len(proposals)} proposals\n+ {len(gt_boxes)} ground-truth boxes (dashed)")
     for box in proposals:
         _box(left, box, "white", linewidth=0.5, alpha=0.5)
     for box, label in zip(gt_boxes, gt_labels.tolist(), strict=True):
@@ -114,7 +114,7 @@ def sampled_rois_figure() -> Figure:
     _show(
         right,
         image,
-        f"sampled: {positives} positives (by class), {len(rois) - positives} background",
+        f"sampled: {positives} positives (by class),\n{len(rois) - positives} background",
     )
     for box, label in zip(rois, labels.tolist(), strict=True):
         if label == 0:
@@ -126,9 +126,11 @@ def sampled_rois_figure() -> Figure:
         Line2D([], [], color=_colour(index + 1), label=name) for index, name in enumerate(classes)
     ]
     handles.append(Line2D([], [], color="black", label="background (IoU < 0.5)"))
-    right.legend(handles=handles, fontsize=7, loc="lower right")
+    right.legend(handles=handles, fontsize=8, loc="lower right")
     figure.suptitle(
-        "sample_proposals: IoU >= 0.5 with an object makes a positive of its class, at most 25% positives"
+        "sample_proposals: IoU >= 0.5 with an object makes a positive of its class,"
+        " at most 25% positives",
+        fontsize=9.5,
     )
     figure.tight_layout()
     return figure
@@ -182,15 +184,15 @@ def per_class_nms_figure() -> Figure:
     )
     agnostic = torchvision.ops.nms(everything[0], everything[1], 0.5)  # one NMS over all classes
     overlap = float(box_iou(gt_boxes[:1], gt_boxes[1:2])[0, 0])
-    figure, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    figure, axes = plt.subplots(1, 3, figsize=(7.6, 2.9))
     panels = [
-        (everything[0], everything[2], f"before NMS: {len(everything[0])} boxes above 0.3"),
+        (everything[0], everything[2], f"before NMS:\n{len(everything[0])} boxes above 0.3"),
         (
             everything[0][agnostic],
             everything[2][agnostic],
-            f"one NMS for all classes: {len(agnostic)} left (wrong)",
+            f"one NMS for all classes:\n{len(agnostic)} left (wrong)",
         ),
-        (per_class[0], per_class[2], f"NMS per class: {len(per_class[0])} left, one per object"),
+        (per_class[0], per_class[2], f"NMS per class:\n{len(per_class[0])} left, one per object"),
     ]
     for panel, (found, found_labels, title) in zip(axes, panels, strict=True):
         _show(panel, image, title)
@@ -199,7 +201,7 @@ def per_class_nms_figure() -> Figure:
     handles = [
         Line2D([], [], color=_colour(index + 1), label=name) for index, name in enumerate(classes)
     ]
-    axes[0].legend(handles=handles, fontsize=7, loc="lower right")
+    axes[0].legend(handles=handles, fontsize=8, loc="upper left")
     figure.suptitle(
         f"The circle's and the square's boxes overlap with IoU {overlap:.2f} > 0.5", fontsize=10
     )

@@ -79,10 +79,18 @@ def _draw_scene(axes: Axes, outcomes: list[str]) -> None:
         top = outcome == "duplicate (FP)"  # its box nearly covers the first hit's: label above
         y, align = (y1 - 1, "bottom") if top else (y2 - 2, "bottom")
         axes.text(x1 + 1, y, label, color=colour, fontsize=8, va=align, weight="bold")
-    axes.set_title("ground truth (dashed) and detections, ranked by score", fontsize=9)
+    axes.set_title("ground truth (dashed) and detections,\nranked by score", fontsize=9)
     for outcome, colour in OUTCOME_STYLE.items():
         axes.plot([], [], color=colour, lw=2, label=outcome)
-    axes.legend(loc="lower right", fontsize=7, frameon=False)
+    axes.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=3,
+        handlelength=1.2,
+        columnspacing=1.0,
+        fontsize=8,
+        frameon=False,
+    )
 
 
 def precision_recall_figure() -> Figure:
@@ -96,7 +104,7 @@ def precision_recall_figure() -> Figure:
     ap = metrics.average_precision(recall, precision)
     envelope = precision.flip(0).cummax(0).values.flip(0)  # best precision at this recall or more
 
-    figure = Figure(figsize=(10.5, 4.0))
+    figure = Figure(figsize=(7.6, 3.7))
     scene, curve = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
     _draw_scene(scene, outcomes)
     steps_r = torch.cat([torch.zeros(1, dtype=torch.float64), recall]).tolist()
@@ -109,13 +117,13 @@ def precision_recall_figure() -> Figure:
         recall.tolist(), precision.tolist(), "o:", color="#8d99ae", label="after each detection"
     )
     for rank, (r, p) in enumerate(zip(recall.tolist(), precision.tolist(), strict=True), 1):
-        curve.annotate(f"#{rank}", (r, p), textcoords="offset points", xytext=(4, -10), fontsize=7)
+        curve.annotate(f"#{rank}", (r, p), textcoords="offset points", xytext=(4, -10), fontsize=8)
     curve.set_xlim(0, 1.05)
     curve.set_ylim(0, 1.08)
-    curve.set_xlabel("recall (true positives / 3 ground truths)", fontsize=8)
-    curve.set_ylabel("precision (true positives / detections so far)", fontsize=8)
-    curve.set_title("precision-recall, and its envelope", fontsize=9)
-    curve.legend(loc="lower left", fontsize=7, frameon=False)
+    curve.set_xlabel("recall (TP / 3 ground truths)", fontsize=8)
+    curve.set_ylabel("precision (TP / detections so far)", fontsize=8)
+    curve.set_title("precision-recall,\nand its envelope", fontsize=9)
+    curve.legend(loc="lower left", fontsize=8, frameon=False)
     figure.tight_layout()
     return figure
 

@@ -34,14 +34,14 @@ def _grid_axes(axes: Axes, features: torch.Tensor, title: str) -> None:
     axes.set_ylim(24, 2)
     axes.set_xticks(range(6, 39, 4))
     axes.set_yticks(range(2, 25, 4))
-    axes.tick_params(labelsize=7)
+    axes.tick_params(labelsize=8)
 
 
 def _draw_pool_bins(axes: Axes, features: Tensor, box: tuple[float, float, float, float]) -> None:
     """RoI pooling's panel: the RoI rounded to whole cells (end cell included), uneven bins."""
     x1, y1, x2, y2 = box  # map coordinates
     # RoI pooling: round the RoI to whole cells (end cell included), bins of whole cells
-    _grid_axes(axes, features, "RoI pooling: RoI rounded to cells, bins of whole cells (uneven)")
+    _grid_axes(axes, features, "RoI pooling: RoI rounded to cells,\nbins of whole cells (uneven)")
     start_x, start_y = round(x1), round(y1)
     cells_w, cells_h = round(x2) - start_x + 1, round(y2) - start_y + 1
     for i in range(OUTPUT[0]):  # bin i: cells floor(i h / 7) .. ceil((i + 1) h / 7) - 1
@@ -76,9 +76,10 @@ def _draw_pool_bins(axes: Axes, features: Tensor, box: tuple[float, float, float
         Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor="#ff4b4b", lw=2, ls="--")
     )
     axes.set_xlabel(
-        "red dashed: RoI x 1/16 before rounding; white: the rounded RoI; bins outlined white/black"
-        "\n(bin i spans cells floor(i h / 7) to ceil((i + 1) h / 7) - 1: neighbours may share a cell)",
-        fontsize=7,
+        "red dashed: RoI x 1/16 before rounding; white: the rounded RoI;\n"
+        "bins outlined white/black (bin i spans cells floor(i h / 7)\n"
+        "to ceil((i + 1) h / 7) - 1: neighbours may share a cell)",
+        fontsize=8,
     )
 
 
@@ -86,7 +87,7 @@ def _draw_align_bins(axes: Axes, features: Tensor, box: tuple[float, float, floa
     """RoIAlign's panel: the exact RoI (shifted by half a cell), equal bins, 2 x 2 samples each."""
     x1, y1, x2, y2 = box  # map coordinates
     # RoIAlign: exact RoI (shifted by half a cell), exact bins, 2 x 2 samples per bin
-    _grid_axes(axes, features, "RoIAlign: exact bins, 2 x 2 bilinear samples each, averaged")
+    _grid_axes(axes, features, "RoIAlign: exact bins,\n2 x 2 bilinear samples each, averaged")
     left, top = x1 - 0.5, y1 - 0.5  # aligned=True: the half-cell shift (cell c is centred on c)
     bin_w, bin_h = (x2 - x1) / OUTPUT[1], (y2 - y1) / OUTPUT[0]
     for i in range(OUTPUT[0]):
@@ -99,9 +100,9 @@ def _draw_align_bins(axes: Axes, features: Tensor, box: tuple[float, float, floa
                         corner[0] + b * bin_w, corner[1] + a * bin_h, ".", color="#ffd23f", ms=3
                     )
     axes.set_xlabel(
-        "white: the RoI x 1/16 - 0.5 (aligned) and its 7 x 7 equal bins; yellow: sample points,"
-        "\neach interpolated bilinearly from its 4 nearest cells",
-        fontsize=7,
+        "white: the RoI x 1/16 - 0.5 (aligned) and its 7 x 7 equal bins;\n"
+        "yellow: sample points, each interpolated bilinearly\nfrom its 4 nearest cells",
+        fontsize=8,
     )
 
 
@@ -111,7 +112,7 @@ def roi_pooling_grid() -> Figure:
     features = _feature_map()
     rois = torch.tensor([[0.0, *ROI_PIXELS]])
     x1, y1, x2, y2 = (value * SCALE for value in ROI_PIXELS)  # map coordinates
-    figure = Figure(figsize=(12, 8), layout="constrained")
+    figure = Figure(figsize=(7.6, 8.6), layout="constrained")
     panels = figure.subplots(2, 2, gridspec_kw={"width_ratios": [1.5, 1]})
 
     _draw_pool_bins(panels[0, 0], features, (x1, y1, x2, y2))
@@ -120,14 +121,14 @@ def roi_pooling_grid() -> Figure:
     aligned = roi.roi_align(features, rois, OUTPUT, SCALE, sampling_ratio=2, aligned=True)[0, 0]
     low, high = float(features.min()), float(features.max())
     for axes, values, title in (
-        (panels[0, 1], pooled, "roi_pool output (max of each bin)"),
-        (panels[1, 1], aligned, "roi_align output (mean of the samples)"),
+        (panels[0, 1], pooled, "roi_pool output\n(max of each bin)"),
+        (panels[1, 1], aligned, "roi_align output\n(mean of the samples)"),
     ):
         axes.imshow(values.numpy(), cmap="viridis", vmin=low, vmax=high, interpolation="nearest")
         axes.set_title(title, fontsize=9)
         axes.set_xticks(range(OUTPUT[1]))
         axes.set_yticks(range(OUTPUT[0]))
-        axes.tick_params(labelsize=7)
+        axes.tick_params(labelsize=8)
     figure.suptitle(
         f"One RoI {tuple(int(v) for v in ROI_PIXELS)} px on a 38 x 50 feature map (stride 16), 7 x 7 output",
         fontsize=10,
@@ -260,9 +261,9 @@ def _draw_worked_roi(grid: Axes, example: dict) -> None:
     grid.set_aspect("equal")
     grid.set_xticks([c + 0.5 for c in range(cols_n)], [str(c) for c in range(cols_n)])
     grid.set_yticks([r + 0.5 for r in range(rows_n)], [str(r) for r in range(rows_n)])
-    grid.tick_params(labelsize=8, length=0)
-    grid.set_xlabel("column of the feature map", fontsize=8)
-    grid.set_ylabel("row", fontsize=8)
+    grid.tick_params(labelsize=9, length=0)
+    grid.set_xlabel("column of the feature map", fontsize=9)
+    grid.set_ylabel("row", fontsize=9)
     x1, y1, x2, y2 = (int(v) for v in WORKED_ROI)
     grid.set_title(
         f"RoI ({x1}, {y1}, {x2}, {y2}) px / 16 (red, dashed), rounded to cells"
@@ -282,7 +283,7 @@ def _draw_worked_output(result: Axes, output: Tensor) -> None:
     result.set_aspect("equal")
     result.set_xticks([0.5, 1.5], ["0", "1"])
     result.set_yticks([0.5, 1.5], ["0", "1"])
-    result.tick_params(labelsize=8, length=0)
+    result.tick_params(labelsize=9, length=0)
     result.set_title("roi_pool output, 2 x 2:\nthe maximum of each bin", fontsize=9)
 
 

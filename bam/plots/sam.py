@@ -97,7 +97,7 @@ def pretraining_data(count: int = 6) -> Figure:
 
     images, masks, boxes = synthetic_batch(count, SIZE, torch.Generator().manual_seed(7))
     colours = ("#ff4b4b", "#ffd23f", "#3fd0ff")
-    figure = Figure(figsize=(2.1 * count, 4.4))
+    figure = Figure(figsize=(1.27 * count, 2.9))
     grid = figure.subplots(2, count)
     for column in range(count):
         _show(grid[0, column], images[column], f"image {column + 1}")
@@ -105,7 +105,12 @@ def pretraining_data(count: int = 6) -> Figure:
         for number, box in enumerate(boxes[column]):
             _box(grid[0, column], box, colours[number % len(colours)])
             labels = torch.where(masks[column, number], torch.tensor(float(number + 1)), labels)
-        _show(grid[1, column], labels / masks.shape[1], "masks, one per box", cmap="viridis")
+        _show(
+            grid[1, column],
+            labels / masks.shape[1],
+            f"its {len(boxes[column])} masks",
+            cmap="viridis",
+        )
     return figure
 
 
@@ -151,7 +156,7 @@ def prediction_row(
     _show(axes[2], chances, "probability", cmap="magma")
     picture = axes[2].images[-1]
     bar = axes[2].figure.colorbar(picture, ax=axes[2], fraction=0.046, pad=0.03, ticks=[0, 0.5, 1])
-    bar.ax.tick_params(labelsize=6)
+    bar.ax.tick_params(labelsize=7.5)
     _show(axes[3], truth, "ground truth")
 
 

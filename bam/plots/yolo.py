@@ -42,6 +42,7 @@ def yolo_grid_figure() -> Figure:
         axes.axhline(row * STRIDE - 0.5, color="white", lw=0.6, alpha=0.7)
     for column in range(grid[1] + 1):
         axes.axvline(column * STRIDE - 0.5, color="white", lw=0.6, alpha=0.7)
+    cells = {(row, column) for row, column, _ in targets["responsible"].nonzero().tolist()}
     for row, column, anchor in targets["responsible"].nonzero().tolist():
         label = int(targets["labels"][row, column, anchor])
         colour = _colour(label)
@@ -53,9 +54,12 @@ def yolo_grid_figure() -> Figure:
         w, h = ANCHORS[anchor]
         _box(axes, (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), colour, lw=1.2, ls=":")
         axes.plot([cx - 0.5], [cy - 0.5], "o", color=colour, markersize=4, markeredgecolor="white")
+        above = (row - 1, column) not in cells  # the label outside the cell, clear of its dot
         axes.text(
-            corner[0] + 1, corner[1] + 1, f"({row}, {column})\nanchor {anchor}", fontsize=6.5,
-            color="white", va="top", weight="bold", zorder=5,
+            corner[0], corner[1] - 0.8 if above else corner[1] + STRIDE + 0.8,
+            f"({row}, {column}) anchor {anchor}", fontsize=7.5, color="white",
+            va="bottom" if above else "top", weight="bold", zorder=5,
+            bbox={"facecolor": "black", "alpha": 0.4, "pad": 0.6, "linewidth": 0},
         )  # fmt: skip
     for box, label in zip(boxes, labels.tolist(), strict=True):
         _box(axes, box, _colour(label), lw=1.6, ls="--")
