@@ -39,7 +39,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +46,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bam.datasets import BUNDLED_DATA
+from bam.configs import BackbonePretrainConfig
 from bam.implementations import lesson_module
 from bam.train import Recipe, fit
 
-PRETRAINED_BACKBONE = BUNDLED_DATA / "vgg-tiny-pretrained"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 SHAPE_KINDS = ("circle", "square", "triangle", "ellipse", "cross", "ring")
@@ -339,37 +337,16 @@ def warmup_cosine(step: int, steps: int, warmup_share: float = 0.05) -> float:
     return max(1e-4, 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-@dataclass(frozen=True)
-class PretrainConfig:
-    """The settings of ``pretrain`` (its defaults, and ``bam pretrain backbone``'s options)."""
-
-    width: float = 0.125
-    """VGG16 channel multiplier"""
-    steps: int = 2000
-    """optimiser steps"""
-    batch_size: int = 12
-    """images per step"""
-    image_size: tuple[int, int] = (120, 160)
-    """the synthetic images' H W"""
-    learning_rate: float = 1e-3
-    """peak learning rate"""
-    seed: int = 0
-    """seed of weights and images"""
-    max_minutes: float | None = None
-    """stop after this many minutes"""
-    impl: str = "solutions"
-
-
 def pretrain(
     out_dir: str | Path,
-    width: float = PretrainConfig.width,
-    steps: int = PretrainConfig.steps,
-    batch_size: int = PretrainConfig.batch_size,
-    image_size: tuple[int, int] = PretrainConfig.image_size,
-    learning_rate: float = PretrainConfig.learning_rate,
-    seed: int = PretrainConfig.seed,
-    max_minutes: float | None = PretrainConfig.max_minutes,
-    impl: str = PretrainConfig.impl,
+    width: float = BackbonePretrainConfig.width,
+    steps: int = BackbonePretrainConfig.steps,
+    batch_size: int = BackbonePretrainConfig.batch_size,
+    image_size: tuple[int, int] = BackbonePretrainConfig.image_size,
+    learning_rate: float = BackbonePretrainConfig.learning_rate,
+    seed: int = BackbonePretrainConfig.seed,
+    max_minutes: float | None = BackbonePretrainConfig.max_minutes,
+    impl: str = BackbonePretrainConfig.impl,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Trains ``vgg16_backbone(width)`` with :class:`DenseShapeHead` and saves the backbone.

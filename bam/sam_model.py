@@ -32,6 +32,8 @@ from transformers import (
     SamVisionConfig,
 )
 
+from bam.configs import PRETRAINED_TINY_SAM
+
 # the model inputs are given code of lesson 4 (given.sam), re-exported here
 from given.sam import IMAGE_MEAN, IMAGE_STD, input_size, pixel_values, sam_inputs
 
@@ -50,7 +52,6 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PRETRAINED_TINY_SAM = REPO_ROOT / "data" / "sam-tiny-pretrained"
 
 
 def tiny_sam_config(image_size: int = 256, width: int = 64, layers: int = 2) -> SamConfig:

@@ -24,7 +24,6 @@ import functools
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -32,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
+from bam.configs import SamPretrainConfig
 from bam.sam_model import input_size, load_sam, sam_inputs, tiny_sam
 from bam.train import Recipe, fit
 
@@ -291,33 +291,15 @@ def _validation_iou(model: torch.nn.Module, validation: tuple[Tensor, Tensor, Te
     return iou
 
 
-@dataclass(frozen=True)
-class PretrainConfig:
-    """The settings of ``pretrain`` (its defaults, and ``bam pretrain sam``'s options)."""
-
-    steps: int = 800
-    """optimiser steps"""
-    batch_size: int = 6
-    """images per step, 3 prompts each"""
-    learning_rate: float = 1e-3
-    """peak learning rate"""
-    seed: int = 0
-    """seed of weights and images"""
-    max_minutes: float | None = None
-    """stop after this many minutes"""
-    init: str | None = None
-    """continue from this saved model (a second stage)"""
-
-
 def pretrain(
     out_dir: str | Path,
-    steps: int = PretrainConfig.steps,
-    batch_size: int = PretrainConfig.batch_size,
-    learning_rate: float = PretrainConfig.learning_rate,
-    seed: int = PretrainConfig.seed,
-    max_minutes: float | None = PretrainConfig.max_minutes,
+    steps: int = SamPretrainConfig.steps,
+    batch_size: int = SamPretrainConfig.batch_size,
+    learning_rate: float = SamPretrainConfig.learning_rate,
+    seed: int = SamPretrainConfig.seed,
+    max_minutes: float | None = SamPretrainConfig.max_minutes,
     log: Callable[[str], None] = print,
-    init: str | Path | None = PretrainConfig.init,
+    init: str | Path | None = SamPretrainConfig.init,
 ) -> dict[str, float]:
     """Trains a tiny SAM from scratch on synthetic shapes and saves it with ``save_pretrained``.
 

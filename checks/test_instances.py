@@ -23,7 +23,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from bam.sam_model import PRETRAINED_TINY_SAM, load_sam, sam_inputs, tiny_sam
+from bam.configs import PRETRAINED_TINY_SAM
+from bam.sam_model import load_sam, sam_inputs, tiny_sam
 from checks.harness import (
     exercise,
     expect,

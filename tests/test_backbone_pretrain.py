@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from bam.backbone_pretrain import (
-    PRETRAINED_BACKBONE,
     SHAPE_KINDS,
     cell_targets,
     load_backbone_weights,
@@ -17,7 +16,8 @@ from bam.backbone_pretrain import (
     save_backbone,
     synthetic_batch,
 )
-from bam.train_detector import TrainConfig, load_pretrained_backbone, resolve_backbone_weights
+from bam.configs import PRETRAINED_BACKBONE, TrainConfig
+from bam.train_detector import load_pretrained_backbone, resolve_backbone_weights
 from solutions.detector import FasterRCNN
 from solutions.vgg import vgg16_backbone
 

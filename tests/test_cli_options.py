@@ -75,10 +75,10 @@ def test_unknown_fields_and_types_are_named():
 @pytest.mark.parametrize(
     ("command", "config"),
     [
-        ("train_detector", "bam.train_detector:TrainConfig"),
-        ("train_sam", "bam.train_sam:RunConfig"),
-        ("pretrain_sam", "bam.sam_pretrain:PretrainConfig"),
-        ("pretrain_backbone", "bam.backbone_pretrain:PretrainConfig"),
+        ("train_detector", "bam.configs:TrainConfig"),
+        ("train_sam", "bam.configs:RunConfig"),
+        ("pretrain_sam", "bam.configs:SamPretrainConfig"),
+        ("pretrain_backbone", "bam.configs:BackbonePretrainConfig"),
     ],
 )
 def test_the_commands_defaults_are_their_configs(command, config):

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from bam.cli import main
-from bam.datasets import BUNDLED_DATA, SHAPES_ROOT, WATER_ROOT, DetectionFolder
+from bam.configs import BUNDLED_DATA, SHAPES_ROOT, WATER_ROOT
+from bam.datasets import DetectionFolder
 from bam.synthetic import (
     SHAPES_CLASSES,
     SHAPES_COUNT,

@@ -12,7 +12,8 @@ from PIL import Image
 
 import solutions.augment
 import solutions.dataset
-from bam.datasets import SHAPES_ROOT, WATER_ROOT, DatasetError, DetectionFolder, SegmentationFolder
+from bam.configs import SHAPES_ROOT, WATER_ROOT
+from bam.datasets import DatasetError, DetectionFolder, SegmentationFolder
 from bam.synthetic import SHAPES_CLASSES, voc_annotation
 
 # ----------------------------------------------------------------------------- small folders

@@ -69,7 +69,7 @@ class Graded:
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
     """A student release of the course (no solutions/), and a stand-in for 'not installed'."""
-    from bam.release import make_student_release
+    from bam.release.student import make_student_release
 
     root = tmp_path_factory.mktemp("hostile")
     make_student_release(REPO_ROOT, root / "release")

@@ -25,9 +25,10 @@ from bam.commands.compare_instances import (
     matched_iou,
     sam_label,
 )
-from bam.datasets import SHAPES_ROOT, DetectionFolder
-from bam.sam_model import PRETRAINED_TINY_SAM, tiny_sam
-from bam.train_detector import CHECKPOINT, TrainConfig, train
+from bam.configs import PRETRAINED_TINY_SAM, SHAPES_ROOT, TrainConfig
+from bam.datasets import DetectionFolder
+from bam.sam_model import tiny_sam
+from bam.train_detector import CHECKPOINT, train
 
 
 @pytest.fixture(scope="module")

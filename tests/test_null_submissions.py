@@ -103,7 +103,7 @@ def test_a_null_lesson_keeps_the_names_and_says_nothing():
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
     """A student release of the course (no solutions/), as students and Gradescope get it."""
-    from bam.release import make_student_release
+    from bam.release.student import make_student_release
 
     folder = tmp_path_factory.mktemp("null") / "release"
     make_student_release(REPO_ROOT, folder, docs=False, log=lambda line: None)

@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bam.sam_model import (
-    IMAGE_MEAN,
-    IMAGE_STD,
-    PRETRAINED_TINY_SAM,
-    load_sam,
-    sam_inputs,
-    tiny_sam,
-    tiny_sam_config,
-)
+from bam.configs import PRETRAINED_TINY_SAM
+from bam.sam_model import IMAGE_MEAN, IMAGE_STD, load_sam, sam_inputs, tiny_sam, tiny_sam_config
 
 
 def forward(model, images, boxes):

@@ -59,7 +59,7 @@ def test_the_grading_worker_never_imports_the_harness():
     """checks/worker/ imports nothing of checks.harness (or conftest), not even inside a
     function: the harness sits above the worker, and checks/errors.py below both imports no
     course code at all."""
-    from bam.release import imported_modules
+    from bam.release.student import imported_modules
 
     above = ("checks.harness", "checks.conftest")
     for path in sorted((REPO_ROOT / "checks" / "worker").glob("*.py")):
@@ -84,7 +84,7 @@ GIVEN_THROUGH_BAM = {"bam.detection": "given.detection", "bam.rpn_layout": "give
 
 def test_given_is_pure():
     """given/ (what the lessons call) imports no course code: not bam, lessons, solutions, checks."""
-    from bam.release import imported_modules
+    from bam.release.student import imported_modules
 
     course = {"bam", "lessons", "solutions", "checks"}
     for path in sorted((REPO_ROOT / "given").glob("*.py")):
@@ -95,7 +95,7 @@ def test_given_is_pure():
 def test_the_lessons_reach_bam_only_for_given_code():
     """A lesson (or its solution) that imports from bam gets given code: a re-export module of
     given/, or bam.sam_model's given model inputs, never the pipelines, the CLI or the plots."""
-    from bam.release import imported_modules
+    from bam.release.student import imported_modules
 
     # `from bam import sam_model` names the bare package too (its __init__ imports nothing)
     allowed = {"bam", *GIVEN_THROUGH_BAM, "bam.sam_model", "bam.sam_model.sam_inputs"}

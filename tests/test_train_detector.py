@@ -19,13 +19,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from bam.configs import TrainConfig
 from bam.implementations import is_stub as is_unfinished
-from bam.train_detector import (
-    CHECKPOINT,
-    TrainConfig,
-    load_checkpoint,
-    unfinished_exercises,
-)
+from bam.train_detector import CHECKPOINT, load_checkpoint, unfinished_exercises
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = [

@@ -154,7 +154,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 def train_detector(model: str, seed: int, overrides: dict[str, Any], runs: Path) -> dict:
     """One run of ``bam train detector`` (or ``yolo``) with its defaults; reused if complete."""
-    from bam.train_detector import TrainConfig, train
+    from bam.configs import TrainConfig
+    from bam.train_detector import train
 
     config = TrainConfig(model=model, seed=seed, **overrides)
     tag = "-".join(f"{key}={value}" for key, value in sorted(overrides.items()))
@@ -251,7 +252,8 @@ def roi_rows(args: argparse.Namespace) -> dict[str, Any]:
 def train_sam_run(seed: int, overrides: dict[str, Any], runs: Path, figures: bool) -> dict:
     """One run of ``bam train sam`` with its defaults and ``bam compare sam`` on it; reused if
     complete (the same folder name for the same seed and overrides)."""
-    from bam.train_sam import RunConfig, compare, train
+    from bam.configs import RunConfig
+    from bam.train_sam import compare, train
 
     config = RunConfig(seed=seed, figures=figures, **overrides)
     tag = "-".join(f"{key}={value}" for key, value in sorted(overrides.items()))
@@ -355,12 +357,8 @@ def _models(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from bam.commands.compare_detector import torchvision_twin
-    from bam.train_detector import (
-        TrainConfig,
-        course_model,
-        load_pretrained_backbone,
-        resolve_backbone_weights,
-    )
+    from bam.configs import TrainConfig
+    from bam.train_detector import course_model, load_pretrained_backbone, resolve_backbone_weights
 
     models = {}
     for name in ("faster_rcnn", "yolo", "torchvision"):

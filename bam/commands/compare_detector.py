@@ -84,9 +84,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from bam.commands.train_detector import config_from_args
+    from bam.configs import RUNS_ROOT
+    from bam.course import UnfinishedExercises
     from bam.datasets import DatasetError
-    from bam.implementations import UnfinishedExercises
-    from bam.train_detector import RUNS_ROOT, train
+    from bam.train_detector import train
 
     if args.threads:
         torch.set_num_threads(args.threads)

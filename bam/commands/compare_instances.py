@@ -60,7 +60,7 @@ ROWS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.datasets import SHAPES_ROOT
+    from bam.configs import SHAPES_ROOT
     from bam.implementations import add_impl_argument
 
     parser.add_argument(
@@ -134,7 +134,7 @@ def load_instances(impl: str, pipeline: str) -> dict[str, ModuleType]:
         UnfinishedExercises: naming every exercise the pipeline runs that is still a stub.
     """
     from bam import course
-    from bam.implementations import require_finished
+    from bam.course import require_finished
 
     require_finished(impl, INSTANCE_EXERCISES, pipeline)
     return {lesson: course.load(lesson, impl) for lesson in INSTANCE_EXERCISES}
@@ -277,7 +277,7 @@ def found_by_detector(
 
 def sam_label(path: str | Path) -> str:
     """How a SAM is named in the table: the bundled one, or its folder."""
-    from bam.sam_model import PRETRAINED_TINY_SAM
+    from bam.configs import PRETRAINED_TINY_SAM
 
     folder = Path(path)
     if folder.resolve() == PRETRAINED_TINY_SAM.resolve():
@@ -565,9 +565,10 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bam.configs import PRETRAINED_TINY_SAM
+    from bam.course import UnfinishedExercises
     from bam.datasets import DatasetError
-    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
-    from bam.sam_model import PRETRAINED_TINY_SAM
+    from bam.implementations import ImplementationUnavailable
 
     sams = args.sam or [str(PRETRAINED_TINY_SAM)]
     try:

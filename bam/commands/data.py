@@ -11,7 +11,7 @@ DESCRIPTION = "regenerate the bundled synthetic data (data/water, data/shapes) f
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.datasets import BUNDLED_DATA
+    from bam.configs import BUNDLED_DATA
     from bam.synthetic import SHAPES_COUNT, WATER_COUNT
 
     parser.add_argument(

@@ -1,7 +1,7 @@
 """Command-line options made from a settings dataclass: one field, one option.
 
-The train commands' settings live in dataclasses (``bam.train_detector.TrainConfig``,
-``bam.train_sam.RunConfig``); their options are made from those fields, so a default, a type or
+The train commands' settings live in dataclasses (``bam.configs.TrainConfig``,
+``bam.configs.RunConfig``); their options are made from those fields, so a default, a type or
 a help text is written once, on the field::
 
     options_from_dataclass(parser, TrainConfig, ["data", "batch_size", "lr"])

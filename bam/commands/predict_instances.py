@@ -208,9 +208,11 @@ def run(args: argparse.Namespace) -> int:
         load_instances,
         sam_folder,
     )
-    from bam.datasets import SHAPES_ROOT, DatasetError, load_image
-    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
-    from bam.sam_model import PRETRAINED_TINY_SAM, load_sam
+    from bam.configs import PRETRAINED_TINY_SAM, SHAPES_ROOT
+    from bam.course import UnfinishedExercises
+    from bam.datasets import DatasetError, load_image
+    from bam.implementations import ImplementationUnavailable
+    from bam.sam_model import load_sam
     from bam.train import pick_device
 
     device = pick_device(args.device)

@@ -27,8 +27,9 @@ CONFIG_OPTIONS = ("width", "steps", "batch_size", "learning_rate", "seed", "max_
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.backbone_pretrain import PRETRAINED_BACKBONE, PretrainConfig
     from bam.commands.options import Option, options_from_dataclass
+    from bam.configs import PRETRAINED_BACKBONE
+    from bam.configs import BackbonePretrainConfig as PretrainConfig
     from bam.implementations import add_impl_argument
 
     add_impl_argument(parser)
@@ -50,8 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.backbone_pretrain import PretrainConfig, pretrain
+    from bam.backbone_pretrain import pretrain
     from bam.commands.options import config_values
+    from bam.configs import BackbonePretrainConfig as PretrainConfig
 
     if args.steps < 1 or args.batch_size < 1 or not args.width > 0:
         print("bam pretrain backbone: --steps, --batch-size and --width must be positive")

@@ -38,8 +38,8 @@ CONFIG_OPTIONS = ("steps", "batch_size", "learning_rate", "seed", "max_minutes",
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bam.commands.options import Option, options_from_dataclass
-    from bam.sam_model import PRETRAINED_TINY_SAM
-    from bam.sam_pretrain import PretrainConfig
+    from bam.configs import PRETRAINED_TINY_SAM
+    from bam.configs import SamPretrainConfig as PretrainConfig
 
     parser.add_argument(
         "--out", default=str(PRETRAINED_TINY_SAM), help="folder to save the model into"
@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from bam.commands.options import config_values
-    from bam.sam_pretrain import PretrainConfig, pretrain
+    from bam.configs import SamPretrainConfig as PretrainConfig
+    from bam.sam_pretrain import pretrain
 
     if args.steps < 1 or args.batch_size < 1:
         print("bam pretrain sam: --steps and --batch-size must be positive")

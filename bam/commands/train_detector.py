@@ -36,8 +36,8 @@ def add_arguments(
     """The options of ``bam train detector`` (``config_options``: the TrainConfig fields that
     are options; ``bam train yolo`` leaves out Faster R-CNN's own)."""
     from bam.commands.options import Option, options_from_dataclass
+    from bam.configs import TrainConfig
     from bam.implementations import add_impl_argument
-    from bam.train_detector import TrainConfig
 
     defaults = TrainConfig()
     add_impl_argument(parser)
@@ -72,7 +72,7 @@ def config_from_args(
     config_options: tuple[str, ...] = CONFIG_OPTIONS,
 ):
     from bam.commands.options import config_values
-    from bam.train_detector import TrainConfig
+    from bam.configs import TrainConfig
 
     epochs = (
         args.epochs if args.epochs is not None else (0 if args.resume else TrainConfig().epochs)
@@ -95,8 +95,9 @@ def run(
 
     import torch
 
+    from bam.course import UnfinishedExercises
     from bam.datasets import DatasetError
-    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
+    from bam.implementations import ImplementationUnavailable
     from bam.train_detector import train
 
     if (args.epochs is not None and args.epochs < 1) or args.batch_size < 1:

@@ -26,8 +26,8 @@ CONFIG_OPTIONS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bam.commands.options import Option, options_from_dataclass
+    from bam.configs import RunConfig
     from bam.implementations import add_impl_argument
-    from bam.train_sam import RunConfig
 
     defaults = RunConfig()
     options_from_dataclass(parser, RunConfig, ["epochs"])
@@ -64,8 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bam.commands.options import config_values
-    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
-    from bam.train_sam import RunConfig, new_run_dir, train
+    from bam.configs import RunConfig
+    from bam.course import UnfinishedExercises
+    from bam.implementations import ImplementationUnavailable
+    from bam.train_sam import new_run_dir, train
 
     try:
         if args.resume:

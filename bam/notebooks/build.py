@@ -269,14 +269,14 @@ def build_notebooks(
 def site_notebooks(course: Path, folder: Path) -> int:
     """The notebooks the site's lesson pages link, in ``folder`` (``docs/notebooks/``).
 
-    Built from the committed stubs (``bam.release.released_lessons``) at every docs build; in a
+    Built from the committed stubs (``bam.release.stubs.released_lessons``) at every docs build; in a
     student copy (no ``solutions/``) the ones its release built are kept as they are, since its
     lessons are the student's work. Returns how many there are.
 
     Raises:
-        bam.release.ReleaseError: the stubs cannot be taken (a filled-in lesson outside git).
+        bam.release.stubs.ReleaseError: the stubs cannot be taken (a filled-in lesson outside git).
     """
-    from bam.release import released_lessons
+    from bam.release.stubs import released_lessons
 
     order = facts.lessons(course)
     names = [markdown.notebook_name(i, lesson) for i, lesson in enumerate(order, start=1)]

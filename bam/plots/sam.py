@@ -18,8 +18,9 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from bam import course
-from bam.datasets import WATER_ROOT, InstanceMaskFolder, SegmentationFolder
-from bam.sam_model import PRETRAINED_TINY_SAM, load_sam, probabilities
+from bam.configs import PRETRAINED_TINY_SAM, WATER_ROOT
+from bam.datasets import InstanceMaskFolder, SegmentationFolder
+from bam.sam_model import load_sam, probabilities
 
 SIZE = 256
 DIAGONAL_RIVER = 10  # a water tile whose river runs diagonally (as in bam.plots.data)

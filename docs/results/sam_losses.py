@@ -64,6 +64,7 @@ LOSSES = ("cross-entropy", "Dice", "DiceCE", "IoU (Jaccard)")
 def run_seed(seed: int, epochs: int) -> dict:
     """Trains once per loss with ``seed``; returns the record saved as ``losses-seed-S.json``."""
     import bam.train_sam as train_sam
+    from bam.configs import RunConfig
 
     original = train_sam.load_exercises
     results = {}
@@ -84,7 +85,7 @@ def run_seed(seed: int, epochs: int) -> dict:
             return {**modules, "metrics": metrics}
 
         train_sam.load_exercises = load_with_loss
-        config = train_sam.RunConfig(epochs=epochs, seed=seed, device="cpu")
+        config = RunConfig(epochs=epochs, seed=seed, device="cpu")
         config.figures = False
         started = time.monotonic()
         try:
