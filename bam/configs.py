@@ -1,7 +1,7 @@
 """Every pipeline's settings, in one torch-free module: what ``bam ... --help`` shows.
 
 Each is a dataclass whose fields are the run's settings, their defaults and (in the string under
-a field) the help of its command-line option (``bam.commands.options`` builds the options from
+a field) the help of its command-line option (``bam.options`` builds the options from
 them). Nothing here imports torch, so ``bam --help`` and ``bam train detector --help`` answer at
 once; the pipelines (``bam.train_detector``, ``bam.train_sam``, ``bam.sam_pretrain``,
 ``bam.backbone_pretrain``) take these configs.

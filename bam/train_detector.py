@@ -41,7 +41,7 @@ from torch import Tensor, nn
 
 from bam import course
 from bam.configs import RUNS_ROOT, TrainConfig
-from bam.datasets import DetectionFolder
+from bam.data.datasets import DetectionFolder
 from bam.implementations import lesson_module
 from bam.train import (
     Distributed,

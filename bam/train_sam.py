@@ -46,7 +46,7 @@ from torch import Tensor
 
 from bam.configs import RunConfig
 from bam.course import require_finished
-from bam.datasets import InstanceMaskFolder, SegmentationFolder, has_instance_masks
+from bam.data.datasets import InstanceMaskFolder, SegmentationFolder, has_instance_masks
 from bam.implementations import is_stub, lesson_module
 from bam.sam_model import load_sam
 from bam.train import Recipe, fit, pick_device, runs, write_json

@@ -249,7 +249,7 @@ def voc_average_precision(detections: list[dict], truths: list[dict], num_classe
 def bundled_images(count: int, size: tuple[int, int]) -> tuple[Tensor, list[dict[str, Tensor]]]:
     """The first ``count`` training images of data/shapes, resized here (not by lesson 1)."""
     from bam.configs import SHAPES_ROOT
-    from bam.datasets import load_image, read_voc_annotation
+    from bam.data.datasets import load_image, read_voc_annotation
 
     classes = ("circle", "square", "triangle")
     ids = (SHAPES_ROOT / "ImageSets" / "Main" / "train.txt").read_text().split()[:count]

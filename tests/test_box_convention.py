@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from torchvision.ops import box_area, masks_to_boxes
 
 from bam.configs import SHAPES_ROOT
-from bam.datasets import DetectionFolder
-from bam.synthetic import SHAPES_CLASSES
+from bam.data.datasets import DetectionFolder
+from bam.data.synthetic import SHAPES_CLASSES
 from bam.train_detector import hflip_batch
 from solutions import augment, dataset
 

@@ -1,4 +1,4 @@
-"""``bam.commands.options``: the train commands' options are made from their settings dataclasses."""
+"""``bam.options``: the train commands' options are made from their settings dataclasses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Literal
 
 import pytest
 
-from bam.commands.options import Option, config_values, options_from_dataclass
+from bam.options import Option, config_values, options_from_dataclass
 
 
 @dataclass

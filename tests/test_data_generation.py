@@ -11,8 +11,8 @@ from PIL import Image
 
 from bam.cli import main
 from bam.configs import BUNDLED_DATA, SHAPES_ROOT, WATER_ROOT
-from bam.datasets import DetectionFolder
-from bam.synthetic import (
+from bam.data.datasets import DetectionFolder
+from bam.data.synthetic import (
     SHAPES_CLASSES,
     SHAPES_COUNT,
     SHAPES_HEIGHT,

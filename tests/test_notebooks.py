@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bam import course as facts
-from bam.commands.check import run_checks
+from bam.checking.runner import run_checks
 from bam.notebooks import cells as nbcells
 from bam.notebooks.build import build_notebooks, lesson_notebook, site_notebooks
 from bam.notebooks.markdown import notebook_name, parse_page

@@ -113,7 +113,8 @@ def release(tmp_path_factory) -> Path:
 @pytest.mark.slow  # every lesson's checks on a null file: about 40 s a lesson on 2 busy cores
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_a_null_lesson_scores_zero_through_bam_check(lesson, release, tmp_path, monkeypatch):
-    from bam.commands import check
+    from bam.checking import progress as progress_store
+    from bam.checking import watch as watch_mode
 
     course = tmp_path / "course"
     shutil.copytree(release, course, ignore=shutil.ignore_patterns("docs", "notebooks"))
@@ -123,7 +124,7 @@ def test_a_null_lesson_scores_zero_through_bam_check(lesson, release, tmp_path, 
     write_null_lesson(REPO_ROOT / "solutions", lesson, mode_for(lesson, 0), course / "lessons")
     monkeypatch.setenv("BAM_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    checker = check.Checker(course)
+    checker = watch_mode.Checker(course)
     run, screen = checker.check([lesson])
     assert run.verdicts and not run.broke, screen
     scored = [v for v in run.verdicts if v.outcome == "passed"]
@@ -131,7 +132,7 @@ def test_a_null_lesson_scores_zero_through_bam_check(lesson, release, tmp_path, 
         f"{v.exercise}: {v.description}" for v in scored
     )
     assert " 0/" in screen.splitlines()[0], screen
-    progress = check.load_progress(checker.progress_path)
+    progress = progress_store.load_progress(checker.progress_path)
     assert progress and "passed" not in progress.values(), progress
 
 

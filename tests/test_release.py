@@ -53,7 +53,7 @@ GRADE_THE_RELEASE = textwrap.dedent(
     import pytest
     report["exit_code"] = int(pytest.main(
         ["checks", "-q", "--tb=line", "-p", "no:cacheprovider",
-         "-p", "bam.check_stream", "--bam-results", "verdicts.jsonl"]))
+         "-p", "bam.checking.check_stream", "--bam-results", "verdicts.jsonl"]))
     print("REPORT", json.dumps(report))
     """
 )

@@ -109,7 +109,7 @@ def start_grading(
         "-p",
         "no:cacheprovider",
         "-p",
-        "bam.check_stream",
+        "bam.checking.check_stream",
         "--bam-results",
         str(root / "verdicts.jsonl"),
         "--gradescope",

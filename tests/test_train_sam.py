@@ -129,7 +129,7 @@ def test_a_voc_instance_folder_trains_one_sample_per_object(tmp_path, small_chec
     """``--data data/shapes``: every object of the split's images is a sample (its own mask, its
     box prompt from the mask); the folder's own splits, so no test image is trained on."""
     from bam.configs import SHAPES_ROOT
-    from bam.datasets import DetectionFolder
+    from bam.data.datasets import DetectionFolder
     from bam.train_sam import exercises_for, load_data
 
     config = quick_config(small_checkpoint, data=str(SHAPES_ROOT), limit=3, epochs=1, figures=True)

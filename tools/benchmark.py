@@ -356,8 +356,8 @@ def _models(args: argparse.Namespace) -> dict[str, Any]:
     """The three detectors with their default configs and the pretrained backbone."""
     import torch
 
-    from bam.commands.compare_detector import torchvision_twin
     from bam.configs import TrainConfig
+    from bam.torchvision_twin import torchvision_twin
     from bam.train_detector import course_model, load_pretrained_backbone, resolve_backbone_weights
 
     models = {}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bam.commands.check import Checker
+    from bam.checking.watch import Checker
 
 DESCRIPTION = "measure watch mode's save-to-verdict time over a few saves (median and max)"
 
@@ -87,8 +87,9 @@ def _start_watching(course: Path, copy: Path, interval: float) -> tuple[Checker,
 
     Returns the checker (its warm runner to stop at the end) and the recorded screens.
     """
-    from bam.commands.check import Checker, check_environment, watch
-    from bam.warm import WarmRunner
+    from bam.checking.runner import check_environment
+    from bam.checking.warm import WarmRunner
+    from bam.checking.watch import Checker, watch
 
     scratch = str(copy.parent)
     environment = check_environment(course)
@@ -145,7 +146,7 @@ def _time_saves(
 
 
 def run(args: argparse.Namespace) -> int:
-    from bam.commands.check import CourseNotFound, find_course
+    from bam.checking.runner import CourseNotFound, find_course
 
     try:
         course = find_course(args.course)

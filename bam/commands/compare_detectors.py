@@ -37,9 +37,9 @@ LABELS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.commands.train_detector import add_arguments as add_train_arguments
+    from bam.detector_options import DETECTOR_OPTIONS, add_detector_arguments
 
-    add_train_arguments(parser)
+    add_detector_arguments(parser, DETECTOR_OPTIONS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
     parser.add_argument(
         "--repeats", type=int, default=5, help="timed passes per model and batch size (median)"
@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_or_reuse(config: Any, run_dir: Path, model: str, log: Any, progress: bool) -> None:
-    from bam.commands.compare_detector import torchvision_twin
+    from bam.torchvision_twin import torchvision_twin
     from bam.train_detector import train
 
     done = run_dir / "metrics.json"
@@ -64,7 +64,7 @@ def _train_or_reuse(config: Any, run_dir: Path, model: str, log: Any, progress: 
 
 def _load(run_dir: Path, model: str) -> Any:
     """The trained model of a run folder, in eval mode on the CPU."""
-    from bam.commands.compare_detector import torchvision_twin
+    from bam.torchvision_twin import torchvision_twin
     from bam.train_detector import CHECKPOINT, load_checkpoint, load_trained, read_config
 
     if model != "torchvision":
@@ -194,10 +194,10 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from bam.commands.train_detector import config_from_args
     from bam.configs import RUNS_ROOT
     from bam.course import UnfinishedExercises
-    from bam.datasets import DatasetError
+    from bam.data.datasets import DatasetError
+    from bam.detector_options import detector_config
     from bam.train_detector import load_split
 
     if args.threads:
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         for seed in args.seeds:
             models = {}
             for model in MODELS:
-                config = config_from_args(args, "faster_rcnn" if model == "torchvision" else model)
+                config = detector_config(args, "faster_rcnn" if model == "torchvision" else model)
                 config.seed = seed
                 run_dir = out / f"seed-{seed}" / model
                 log = lambda line, tag=f"[seed {seed} {model}]": print(f"{tag} {line}", flush=True)  # noqa: E731

@@ -22,15 +22,15 @@ DESCRIPTION = (
 )
 
 
-# PretrainConfig's fields, made options by bam.commands.options (impl: add_impl_argument)
+# PretrainConfig's fields, made options by bam.options (impl: add_impl_argument)
 CONFIG_OPTIONS = ("width", "steps", "batch_size", "learning_rate", "seed", "max_minutes")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.commands.options import Option, options_from_dataclass
     from bam.configs import PRETRAINED_BACKBONE
     from bam.configs import BackbonePretrainConfig as PretrainConfig
     from bam.implementations import add_impl_argument
+    from bam.options import Option, options_from_dataclass
 
     add_impl_argument(parser)
     parser.add_argument(
@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from bam.backbone_pretrain import pretrain
-    from bam.commands.options import config_values
     from bam.configs import BackbonePretrainConfig as PretrainConfig
+    from bam.options import config_values
 
     if args.steps < 1 or args.batch_size < 1 or not args.width > 0:
         print("bam pretrain backbone: --steps, --batch-size and --width must be positive")

@@ -32,14 +32,14 @@ import argparse
 DESCRIPTION = "pretrain the tiny SAM on synthetic shapes (makes data/sam-tiny-pretrained)"
 
 
-# PretrainConfig's fields, made options by bam.commands.options
+# PretrainConfig's fields, made options by bam.options
 CONFIG_OPTIONS = ("steps", "batch_size", "learning_rate", "seed", "max_minutes", "init")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.commands.options import Option, options_from_dataclass
     from bam.configs import PRETRAINED_TINY_SAM
     from bam.configs import SamPretrainConfig as PretrainConfig
+    from bam.options import Option, options_from_dataclass
 
     parser.add_argument(
         "--out", default=str(PRETRAINED_TINY_SAM), help="folder to save the model into"
@@ -60,8 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.commands.options import config_values
     from bam.configs import SamPretrainConfig as PretrainConfig
+    from bam.options import config_values
     from bam.sam_pretrain import pretrain
 
     if args.steps < 1 or args.batch_size < 1:

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bam.commands.check import CourseNotFound, find_course
+    from bam.checking.runner import CourseNotFound, find_course
     from bam.release.stubs import ReleaseError
     from bam.release.student import lesson_points, make_student_release
 

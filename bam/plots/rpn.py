@@ -16,7 +16,7 @@ from torch import Tensor
 
 from bam import course
 from bam.configs import SHAPES_ROOT
-from bam.datasets import load_image, read_voc_annotation
+from bam.data.datasets import load_image, read_voc_annotation
 
 STRIDE = 16
 SIZES = (32, 64, 128)
