@@ -20,10 +20,10 @@ import pytest
 from bam import course as facts
 from bam.checking.runner import run_checks
 from bam.notebooks import cells as nbcells
-from bam.notebooks.build import build_notebooks, lesson_notebook, site_notebooks
+from bam.notebooks.build import build_notebooks, lesson_notebook
 from bam.notebooks.markdown import notebook_name, parse_page
 from bam.release import gradescope
-from bam.release.student import make_student_release
+from bam.release.student import make_student_release, site_notebooks
 from tests.grading import REPO_ROOT
 
 LESSONS = list(facts.lessons(REPO_ROOT))

@@ -43,6 +43,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bam import course as facts
+from bam.notebooks.build import build_notebooks
+from bam.notebooks.markdown import notebook_name
 from bam.release.stubs import ReleaseError, released_lessons
 
 # what a student copy holds, relative to the course folder (missing ones are skipped)
@@ -397,11 +399,28 @@ def copy_katex(course: Path, out: Path) -> bool:
 # ----------------------------------------------------------------------------- the student copy
 
 
+def site_notebooks(course: Path, folder: Path) -> int:
+    """The notebooks the site's lesson pages link, in ``folder`` (``docs/notebooks/``).
+
+    Built from the committed stubs (``released_lessons``) at every docs build; in a
+    student copy (no ``solutions/``) the ones its release built are kept as they are, since its
+    lessons are the student's work. Returns how many there are.
+
+    Raises:
+        ReleaseError: the stubs cannot be taken (a filled-in lesson outside git).
+    """
+    order = facts.lessons(course)
+    names = [notebook_name(i, lesson) for i, lesson in enumerate(order, start=1)]
+    if not (course / "solutions").is_dir() and all((folder / n).is_file() for n in names):
+        return len(names)
+    lessons = released_lessons(course, log=lambda line: None)
+    stubs = {Path(name).stem: text.decode("utf-8") for name, text in lessons.items()}
+    return len(build_notebooks(course, folder, stubs))
+
+
 def _release_notebooks(course: Path, out_dir: Path, lessons: dict[str, bytes], docs: bool) -> Path:
     """The lessons as notebooks, from the released stubs: ``notebooks/`` (the student's; its
     path is returned) and, with the docs, ``docs/notebooks/`` (what the lesson pages link)."""
-    from bam.notebooks.build import build_notebooks
-
     stubs = {Path(name).stem: text.decode("utf-8") for name, text in lessons.items()}
     written = build_notebooks(course, out_dir / NOTEBOOKS, stubs)
     if docs and (out_dir / "docs").is_dir():
