@@ -3,8 +3,8 @@
 Each is a dataclass whose fields are the run's settings, their defaults and (in the string under
 a field) the help of its command-line option (``bam.options`` builds the options from
 them). Nothing here imports torch, so ``bam --help`` and ``bam train detector --help`` answer at
-once; the pipelines (``bam.train_detector``, ``bam.train_sam``, ``bam.sam_pretrain``,
-``bam.backbone_pretrain``) take these configs.
+once; the pipelines (``bam.pipelines.detector``, ``bam.pipelines.sam``, ``bam.pipelines.sam_pretraining``,
+``bam.pipelines.backbone_pretraining``) take these configs.
 
 * ``TrainConfig``: ``bam train detector`` / ``bam train yolo`` (saved as a run's ``config.json``);
 * ``RunConfig``: ``bam train sam`` (saved as a run's ``config.json``);
@@ -163,7 +163,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class SamPretrainConfig:
-    """The settings of ``bam.sam_pretrain.pretrain`` (its defaults, ``bam pretrain sam``'s options)."""
+    """The settings of ``bam.pipelines.sam_pretraining.pretrain`` (its defaults, ``bam pretrain sam``'s options)."""
 
     steps: int = 800
     """optimiser steps"""
@@ -181,7 +181,7 @@ class SamPretrainConfig:
 
 @dataclass(frozen=True)
 class BackbonePretrainConfig:
-    """The settings of ``bam.backbone_pretrain.pretrain`` (its defaults, ``bam pretrain backbone``'s options)."""
+    """The settings of ``bam.pipelines.backbone_pretraining.pretrain`` (its defaults, ``bam pretrain backbone``'s options)."""
 
     width: float = 0.125
     """VGG16 channel multiplier"""

@@ -103,7 +103,7 @@ def train_detector_command(
     from bam.course import UnfinishedExercises
     from bam.data.datasets import DatasetError
     from bam.implementations import ImplementationUnavailable
-    from bam.train_detector import train
+    from bam.pipelines.detector import train
 
     if (args.epochs is not None and args.epochs < 1) or args.batch_size < 1:
         print(f"{command}: --epochs and --batch-size must be positive")

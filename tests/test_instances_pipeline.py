@@ -17,7 +17,8 @@ import solutions.instances
 from bam.cli import main
 from bam.configs import PRETRAINED_TINY_SAM, SHAPES_ROOT, TrainConfig
 from bam.data.datasets import DetectionFolder
-from bam.instances import (
+from bam.pipelines.detector import CHECKPOINT, train
+from bam.pipelines.instances import (
     compare_instances,
     detect,
     filled_boxes,
@@ -28,7 +29,6 @@ from bam.instances import (
     sam_label,
 )
 from bam.sam_model import tiny_sam
-from bam.train_detector import CHECKPOINT, train
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,7 @@ def test_the_newest_detector_run_by_default(tmp_path, detector_run, small_sam, m
     """No --detector: the newest runs/detector-* with a checkpoint; no images: 4 test images."""
     import shutil
 
-    from bam.instances import detector_run_dir
+    from bam.pipelines.instances import detector_run_dir
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"no detector run .* `bam train detector`"):

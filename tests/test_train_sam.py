@@ -10,8 +10,8 @@ import torch
 from bam.configs import RunConfig
 from bam.course import UnfinishedExercises
 from bam.implementations import is_stub
+from bam.pipelines.sam import TRAINING_EXERCISES, compare, learning_rate_at, load_exercises, train
 from bam.sam_model import load_sam, tiny_sam
-from bam.train_sam import TRAINING_EXERCISES, compare, learning_rate_at, load_exercises, train
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_a_voc_instance_folder_trains_one_sample_per_object(tmp_path, small_chec
     box prompt from the mask); the folder's own splits, so no test image is trained on."""
     from bam.configs import SHAPES_ROOT
     from bam.data.datasets import DetectionFolder
-    from bam.train_sam import exercises_for, load_data
+    from bam.pipelines.sam import exercises_for, load_data
 
     config = quick_config(small_checkpoint, data=str(SHAPES_ROOT), limit=3, epochs=1, figures=True)
     modules = load_exercises("solutions", exercises_for(config.data, TRAINING_EXERCISES))

@@ -1,6 +1,6 @@
 """``bam compare detector``: the course's Faster R-CNN side by side with torchvision's.
 
-Both are trained by the same loop (:func:`bam.train_detector.train`) on the same data, image
+Both are trained by the same loop (:func:`bam.pipelines.detector.train`) on the same data, image
 size, epochs, optimiser, schedule and seed, with the same backbone (the course's VGG16 at the
 same width, loaded with the same pretrained weights: ``--backbone-weights``), anchors, RoI pooling
 size, head widths and sampling settings. torchvision's model
@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from bam.course import UnfinishedExercises
     from bam.data.datasets import DatasetError
     from bam.detector_options import detector_config
-    from bam.torchvision_twin import torchvision_twin
-    from bam.train_detector import train
+    from bam.pipelines.detector import train
+    from bam.pipelines.torchvision_twin import torchvision_twin
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_or_reuse(config: Any, run_dir: Path, model: str, log: Any, progress: bool) -> None:
-    from bam.torchvision_twin import torchvision_twin
-    from bam.train_detector import train
+    from bam.pipelines.detector import train
+    from bam.pipelines.torchvision_twin import torchvision_twin
 
     done = run_dir / "metrics.json"
     if done.is_file() and len(json.loads(done.read_text())) >= config.epochs:
@@ -64,8 +64,8 @@ def _train_or_reuse(config: Any, run_dir: Path, model: str, log: Any, progress: 
 
 def _load(run_dir: Path, model: str) -> Any:
     """The trained model of a run folder, in eval mode on the CPU."""
-    from bam.torchvision_twin import torchvision_twin
-    from bam.train_detector import CHECKPOINT, load_checkpoint, load_trained, read_config
+    from bam.pipelines.detector import CHECKPOINT, load_checkpoint, load_trained, read_config
+    from bam.pipelines.torchvision_twin import torchvision_twin
 
     if model != "torchvision":
         return load_trained(run_dir, device="cpu")[0]
@@ -107,7 +107,7 @@ def recall_by_kind(model: Any, test_set: Any, batch_size: int = 8) -> dict[str, 
     from torchvision.ops import box_iou
 
     from bam.implementations import lesson_module
-    from bam.train_detector import predict
+    from bam.pipelines.detector import predict
 
     collate = lesson_module("dataset", "solutions").collate_detection
     loader = torch.utils.data.DataLoader(test_set, batch_size=batch_size, collate_fn=collate)
@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     from bam.course import UnfinishedExercises
     from bam.data.datasets import DatasetError
     from bam.detector_options import detector_config
-    from bam.train_detector import load_split
+    from bam.pipelines.detector import load_split
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from bam.course import UnfinishedExercises
     from bam.data.datasets import DatasetError
     from bam.implementations import ImplementationUnavailable
-    from bam.instances import compare_instances, markdown_table
+    from bam.pipelines.instances import compare_instances, markdown_table
 
     sams = args.sam or [str(PRETRAINED_TINY_SAM)]
     try:

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from bam.configs import RunConfig
     from bam.course import UnfinishedExercises
     from bam.implementations import ImplementationUnavailable
-    from bam.train_sam import compare, new_run_dir, train
+    from bam.pipelines.sam import compare, new_run_dir, train
 
     try:
         config = RunConfig(

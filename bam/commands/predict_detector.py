@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     import torch.nn.functional as F
 
     from bam.data.datasets import DatasetError, load_image
+    from bam.pipelines.detector import load_trained, pick_device
     from bam.plots.detector import detections_figure
-    from bam.train_detector import load_trained, pick_device
 
     try:
         model, config = load_trained(args.run_dir, args.impl, args.device)

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from bam.course import UnfinishedExercises
     from bam.data.datasets import DatasetError, load_image
     from bam.implementations import ImplementationUnavailable
-    from bam.instances import (
+    from bam.pipelines.instances import (
         detect,
         detector_run_dir,
         load_detector,

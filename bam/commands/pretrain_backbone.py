@@ -10,7 +10,7 @@ with::
 (seed 0, one torch thread: all 900 steps of 12 images in 6.0 minutes on a 2-core CPU shared with
 other jobs; the final losses are in ``config.json``). ``--minutes`` is a safety limit: a run
 that hits it stops early, with a different result. The images are drawn on the fly by
-:mod:`bam.backbone_pretrain` (none from ``data/shapes``); nothing is downloaded.
+:mod:`bam.pipelines.backbone_pretraining` (none from ``data/shapes``); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.backbone_pretrain import pretrain
     from bam.configs import BackbonePretrainConfig as PretrainConfig
     from bam.options import config_values
+    from bam.pipelines.backbone_pretraining import pretrain
 
     if args.steps < 1 or args.batch_size < 1 or not args.width > 0:
         print("bam pretrain backbone: --steps, --batch-size and --width must be positive")

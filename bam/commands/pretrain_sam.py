@@ -22,7 +22,7 @@ machine). Stages 1-3 stop on the clock, so a rerun on another machine reaches di
 more steps (another ``--init`` stage, or a GPU with ``--threads`` left out) give a better model.
 Lesson 4 feels every stage: after ``bam compare sam``'s 10 epochs of fine-tuning, the test
 Dice is 0.745 from the stage-2 model, 0.857 from stage 3 and 0.875 from stage 4. The images
-come from :mod:`bam.sam_pretrain`; nothing is downloaded.
+come from :mod:`bam.pipelines.sam_pretraining`; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bam.configs import SamPretrainConfig as PretrainConfig
     from bam.options import config_values
-    from bam.sam_pretrain import pretrain
+    from bam.pipelines.sam_pretraining import pretrain
 
     if args.steps < 1 or args.batch_size < 1:
         print("bam pretrain sam: --steps and --batch-size must be positive")

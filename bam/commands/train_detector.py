@@ -1,7 +1,7 @@
 """``bam train detector``: train the course's Faster R-CNN on the bundled shapes set (or a VOC folder).
 
 Writes a run folder (config, checkpoint, metrics per epoch, loss curves, detections); see
-:mod:`bam.train_detector`. Runs unchanged under ``torchrun --nproc_per_node=N``.
+:mod:`bam.pipelines.detector`. Runs unchanged under ``torchrun --nproc_per_node=N``.
 """
 
 from __future__ import annotations

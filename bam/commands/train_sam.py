@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from bam.course import UnfinishedExercises
     from bam.implementations import ImplementationUnavailable
     from bam.options import config_values
-    from bam.train_sam import new_run_dir, train
+    from bam.pipelines.sam import new_run_dir, train
 
     try:
         if args.resume:

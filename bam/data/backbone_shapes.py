@@ -1,7 +1,7 @@
 """Synthetic images for pretraining the detector's VGG16 backbone (``bam pretrain backbone``).
 
 Shapes of six kinds on a muted background, with their boxes and kinds, drawn with torch from a
-``torch.Generator`` (the same seed, the same batch); ``bam.backbone_pretrain`` learns the kind and
+``torch.Generator`` (the same seed, the same batch); ``bam.pipelines.backbone_pretraining`` learns the kind and
 size of the shape under each feature-map cell from them.
 """
 

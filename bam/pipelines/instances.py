@@ -85,7 +85,7 @@ def load_detector(path: str | Path, impl: str, device: torch.device) -> tuple[nn
         UnfinishedExercises: if a detector exercise the model runs is a stub in ``impl``.
         FileNotFoundError: if ``path`` is not a run folder (or its checkpoint).
     """
-    from bam.train_detector import load_trained, read_config, require_finished
+    from bam.pipelines.detector import load_trained, read_config, require_finished
 
     run_dir = detector_run_dir(path)
     config = read_config(run_dir)

@@ -54,6 +54,7 @@ from bam.train import (
     write_json,
 )
 from bam.train.loop import CHECKPOINT, step_seed
+from bam.train.schedules import warmup_cosine
 
 __all__ = [
     "CHECKPOINT", "TrainConfig", "load_checkpoint", "pick_device", "predict", "train",
@@ -156,8 +157,8 @@ def resolve_backbone_weights(config: TrainConfig) -> str:
     ``"auto"`` picks the bundled ``data/vgg-tiny-pretrained`` when it exists and was made for
     ``config.width``; an explicit folder must exist (the shapes are checked when loading).
     """
-    from bam.backbone_pretrain import CONFIG_FILE
     from bam.configs import PRETRAINED_BACKBONE
+    from bam.pipelines.backbone_pretraining import CONFIG_FILE
 
     choice = config.backbone_weights
     if choice.lower() == "none":
@@ -180,7 +181,7 @@ def load_pretrained_backbone(model: nn.Module, config: TrainConfig) -> None:
     """Loads ``config.backbone_weights`` (a folder, or ``"none"``) into ``model.backbone``."""
     if config.backbone_weights == "none":
         return
-    from bam.backbone_pretrain import load_backbone_weights
+    from bam.pipelines.backbone_pretraining import load_backbone_weights
 
     backbone = getattr(model, "backbone", None)
     if not isinstance(backbone, nn.Module):
@@ -337,10 +338,8 @@ def schedule_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int]
     """``step -> factor`` of the peak learning rate: ``config.schedule`` over the whole run.
 
     ``cosine``: a linear warm-up from 1/25 over ``config.warmup`` of the steps, then a cosine
-    to 0 (``bam.backbone_pretrain.warmup_cosine``); ``step``: 1, then 0.1 from ``lr_drop``.
+    to 0 (``bam.train.schedules.warmup_cosine``); ``step``: 1, then 0.1 from ``lr_drop``.
     """
-    from bam.backbone_pretrain import warmup_cosine
-
     total = config.epochs * steps_per_epoch
     if config.schedule == "cosine":
         return lambda step: warmup_cosine(step, total, config.warmup)

@@ -50,6 +50,7 @@ from bam.configs import BackbonePretrainConfig
 from bam.data.backbone_shapes import SHAPE_KINDS, synthetic_batch
 from bam.implementations import lesson_module
 from bam.train import Recipe, fit
+from bam.train.schedules import warmup_cosine
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -222,15 +223,6 @@ def pretraining_batch(
     return batch_images(images)[0], cell_targets(boxes, kinds, feature_size)
 
 
-def warmup_cosine(step: int, steps: int, warmup_share: float = 0.05) -> float:
-    """Learning-rate factor: a linear warm-up from 1/25 over the first 5%, then a cosine to 0."""
-    warmup = max(1, round(warmup_share * steps))
-    if step < warmup:
-        return 0.04 + 0.96 * step / warmup
-    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
-    return max(1e-4, 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def pretrain(
     out_dir: str | Path,
     width: float = BackbonePretrainConfig.width,
@@ -307,7 +299,7 @@ def pretrain(
         "final_losses": {
             key: round(last[key], 4) for key in ("class", "size", "inside") if key in last
         },
-        "made_by": "bam pretrain backbone (bam/backbone_pretrain.py)",
+        "made_by": "bam pretrain backbone (bam/pipelines/backbone_pretraining.py)",
     }
     save_backbone(out_dir, backbone, config)
     return config

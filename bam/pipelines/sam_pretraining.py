@@ -34,6 +34,7 @@ from bam.configs import SamPretrainConfig
 from bam.data.sam_shapes import synthetic_batch
 from bam.sam_model import input_size, load_sam, sam_inputs, tiny_sam
 from bam.train import Recipe, fit
+from bam.train.schedules import warmup_then_cosine
 
 # ----------------------------------------------------------------------------- training
 
@@ -61,15 +62,6 @@ def _forward(model: torch.nn.Module, images: Tensor, boxes: Tensor) -> Tensor:
     outputs = model(pixel_values=pixel_values, input_boxes=boxes, multimask_output=False)
     low_res = outputs.pred_masks[:, :, 0]  # [B, K, h, w]
     return F.interpolate(low_res, size=images.shape[-2:], mode="bilinear", align_corners=False)
-
-
-def warmup_then_cosine(step: int, steps: int) -> float:
-    """Learning-rate factor: linear warm-up over the first 5% of ``steps``, cosine down to 5%."""
-    warmup = max(1, steps // 20)
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, steps - warmup)
-    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def _validation_iou(model: torch.nn.Module, validation: tuple[Tensor, Tensor, Tensor]) -> float:
