@@ -17,10 +17,10 @@ import torch.nn.functional as F
 import torchvision
 from torch import Tensor, nn
 
-from bam.detection import IMAGENET_MEAN, IMAGENET_STD
 from checks import harness
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
 from checks.scoring import holds_for_constants
+from given.detection import IMAGENET_MEAN, IMAGENET_STD
 
 LOSS_KEYS = {"loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}
 

@@ -417,7 +417,7 @@ def test_watch_checks_the_saved_exercise_first_then_the_rest_of_the_lesson(cours
     assert "the rest of lesson metrics" in final.splitlines()[1]
     calls.clear()
     monkeypatch.setattr(
-        check, "run_checks", lambda root, targets, **o: calls.append(targets) or HALF_DONE
+        watch_mode, "run_checks", lambda root, targets, **o: calls.append(targets) or HALF_DONE
     )
     Checker(course).handle_change(metrics, before)
     assert calls == [["metrics.box_iou"]]  # it fails: nothing more to run

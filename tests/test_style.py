@@ -78,9 +78,6 @@ def test_the_length_rule_finds_a_long_function(tmp_path):
 
 # ----------------------------------------------------------------------------- given/
 
-# the modules of bam that only re-export given/ (bam.sam_model also builds and loads SAM)
-GIVEN_THROUGH_BAM = {"bam.detection": "given.detection", "bam.rpn_layout": "given.rpn_layout"}
-
 
 def test_given_is_pure():
     """given/ (what the lessons call) imports no course code: not bam, lessons, solutions, checks."""
@@ -92,38 +89,14 @@ def test_given_is_pure():
         assert not reached, f"given/{path.name} imports {sorted(reached)}"
 
 
-def test_the_lessons_reach_bam_only_for_given_code():
-    """A lesson (or its solution) that imports from bam gets given code: a re-export module of
-    given/, or bam.sam_model's given model inputs, never the pipelines, the CLI or the plots."""
+def test_the_lessons_import_given_code_never_bam():
+    """A lesson (or its solution) imports the helpers it calls from given/ directly: nothing from
+    bam (the pipelines, the CLI, the plots), and no re-export module of given/ is left in bam."""
     from bam.release.student import imported_modules
 
-    # `from bam import sam_model` names the bare package too (its __init__ imports nothing)
-    allowed = {"bam", *GIVEN_THROUGH_BAM, "bam.sam_model", "bam.sam_model.sam_inputs"}
-    allowed |= {f"{module}.{name}" for module in GIVEN_THROUGH_BAM for name in _exports(module)}
     for folder in ("lessons", "solutions"):
         for path in sorted((REPO_ROOT / folder).glob("*.py")):
-            reached = {n for n in imported_modules(path) if n.split(".")[0] == "bam"} - allowed
+            reached = {n for n in imported_modules(path) if n.split(".")[0] == "bam"}
             assert not reached, f"{folder}/{path.name} imports {sorted(reached)} from bam"
-
-
-def _exports(module: str) -> list[str]:
-    import importlib
-
-    return list(importlib.import_module(module).__all__)
-
-
-def test_bam_re_exports_are_the_given_objects():
-    """bam.detection, bam.rpn_layout (and bam.sam_model's inputs) hand out given/'s own objects,
-    all of the module's public names."""
-    import importlib
-
-    for old, new in {**GIVEN_THROUGH_BAM, "bam.sam_model": "given.sam"}.items():
-        given = importlib.import_module(new)
-        public = [
-            name
-            for name, value in vars(given).items()
-            if getattr(value, "__module__", None) == new or isinstance(value, tuple)  # a constant
-        ]
-        assert public and set(public) <= set(_exports(old)), (old, public)
-        bam_module = importlib.import_module(old)
-        assert all(getattr(bam_module, name) is getattr(given, name) for name in public), old
+    assert not (REPO_ROOT / "bam" / "detection.py").exists()
+    assert not (REPO_ROOT / "bam" / "rpn_layout.py").exists()

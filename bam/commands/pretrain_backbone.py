@@ -22,13 +22,12 @@ DESCRIPTION = (
 )
 
 
-# PretrainConfig's fields, made options by bam.options (impl: add_impl_argument)
+# BackbonePretrainConfig's fields, made options by bam.options (impl: add_impl_argument)
 CONFIG_OPTIONS = ("width", "steps", "batch_size", "learning_rate", "seed", "max_minutes")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.configs import PRETRAINED_BACKBONE
-    from bam.configs import BackbonePretrainConfig as PretrainConfig
+    from bam.configs import PRETRAINED_BACKBONE, BackbonePretrainConfig
     from bam.implementations import add_impl_argument
     from bam.options import Option, options_from_dataclass
 
@@ -38,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     options_from_dataclass(
         parser,
-        PretrainConfig,
+        BackbonePretrainConfig,
         {
             **dict.fromkeys(CONFIG_OPTIONS),
             "learning_rate": Option(flag="--lr"),
@@ -51,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.configs import BackbonePretrainConfig as PretrainConfig
+    from bam.configs import BackbonePretrainConfig
     from bam.options import config_values
     from bam.pipelines.backbone_pretraining import pretrain
 
@@ -64,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         impl=args.impl,
         log=lambda line: print(line, flush=True),
-        **config_values(args, PretrainConfig, CONFIG_OPTIONS),
+        **config_values(args, BackbonePretrainConfig, CONFIG_OPTIONS),
     )
     print(f"saved {args.out}: {config['steps']} steps in {config['seconds'] / 60:.1f} min")
     return 0

@@ -32,13 +32,12 @@ import argparse
 DESCRIPTION = "pretrain the tiny SAM on synthetic shapes (makes data/sam-tiny-pretrained)"
 
 
-# PretrainConfig's fields, made options by bam.options
+# SamPretrainConfig's fields, made options by bam.options
 CONFIG_OPTIONS = ("steps", "batch_size", "learning_rate", "seed", "max_minutes", "init")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.configs import PRETRAINED_TINY_SAM
-    from bam.configs import SamPretrainConfig as PretrainConfig
+    from bam.configs import PRETRAINED_TINY_SAM, SamPretrainConfig
     from bam.options import Option, options_from_dataclass
 
     parser.add_argument(
@@ -46,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     options_from_dataclass(
         parser,
-        PretrainConfig,
+        SamPretrainConfig,
         {
             **dict.fromkeys(CONFIG_OPTIONS),
             "learning_rate": Option(flag="--lr"),
@@ -60,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.configs import SamPretrainConfig as PretrainConfig
+    from bam.configs import SamPretrainConfig
     from bam.options import config_values
     from bam.pipelines.sam_pretraining import pretrain
 
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     result = pretrain(
         args.out,
         log=lambda line: print(line, flush=True),
-        **config_values(args, PretrainConfig, CONFIG_OPTIONS),
+        **config_values(args, SamPretrainConfig, CONFIG_OPTIONS),
     )
     print(
         f"saved {args.out}: {result['steps']} steps in {result['seconds'] / 60:.1f} min,"

@@ -212,7 +212,7 @@ def pretraining_batch(
     generator: torch.Generator,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """A batch of synthetic images (half of the batches flipped) and their cell targets."""
-    from bam.detection import batch_images
+    from given.detection import batch_images
 
     images, boxes, kinds = synthetic_batch(batch_size, *image_size, generator)
     if bool(torch.rand((), generator=generator) < 0.5):  # horizontal flips: x' = W - x
@@ -244,7 +244,7 @@ def pretrain(
     """
     torch.manual_seed(seed)
     vgg = lesson_module("vgg", impl)
-    from bam.detection import init_from_scratch
+    from given.detection import init_from_scratch
 
     backbone = vgg.vgg16_backbone(width)
     init_from_scratch(backbone)

@@ -32,9 +32,10 @@ from torch import Tensor
 
 from bam.configs import SamPretrainConfig
 from bam.data.sam_shapes import synthetic_batch
-from bam.sam_model import input_size, load_sam, sam_inputs, tiny_sam
+from bam.sam_model import load_sam, tiny_sam
 from bam.train import Recipe, fit
 from bam.train.schedules import warmup_then_cosine
+from given.sam import input_size, sam_inputs
 
 # ----------------------------------------------------------------------------- training
 

@@ -18,8 +18,8 @@ def torchvision_twin(config: Any, num_classes: int) -> Any:
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
     from torchvision.ops import roi_align, roi_pool
 
-    from bam.detection import IMAGENET_MEAN, IMAGENET_STD, init_from_scratch
     from bam.implementations import lesson_module
+    from given.detection import IMAGENET_MEAN, IMAGENET_STD, init_from_scratch
 
     backbone = lesson_module("vgg", config.impl).vgg16_backbone(config.width)
     channels = [layer for layer in backbone.modules() if isinstance(layer, nn.Conv2d)][
