@@ -100,3 +100,24 @@ def test_the_lessons_import_given_code_never_bam():
             assert not reached, f"{folder}/{path.name} imports {sorted(reached)} from bam"
     assert not (REPO_ROOT / "bam" / "detection.py").exists()
     assert not (REPO_ROOT / "bam" / "rpn_layout.py").exists()
+
+
+# ----------------------------------------------------------------------------- the README's layout
+
+
+def test_the_readme_layout_names_every_package_of_bam_and_nothing_gone():
+    """README.md's Layout section has a line for each folder of bam/, and every bam/ path it
+    names exists (a moved package shows up here, not in a newcomer's first hour)."""
+    import re
+
+    readme = (REPO_ROOT / "README.md").read_text("utf-8")
+    layout = readme[readme.index("## Layout") :]
+    named = set(re.findall(r"^(bam/[\w./]*)", layout, flags=re.MULTILINE))
+    folders = {
+        f"bam/{path.name}/"
+        for path in (REPO_ROOT / "bam").iterdir()
+        if path.is_dir() and path.name != "__pycache__"
+    }
+    assert folders <= named, f"not in the README's layout: {sorted(folders - named)}"
+    gone = [path for path in named if not (REPO_ROOT / path).exists()]
+    assert not gone, f"the README's layout names what is not there: {gone}"
