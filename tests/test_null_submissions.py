@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from checks import scoring
-from tests.grading import REPO_ROOT, lessons_with_checks
+from tests.grading import REPO_ROOT, lessons_with_checks, run_autograder
 from tests.null_submission import MODES, null_lesson, write_null_lesson
 
 LESSONS = lessons_with_checks()
@@ -147,18 +144,8 @@ def test_null_lessons_score_zero_through_run_autograder(release, tmp_path):
     submission.mkdir()
     for lesson in LESSONS:
         write_null_lesson(REPO_ROOT / "solutions", lesson, mode_for(lesson, 1), submission)
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), BAM_PYTHON=sys.executable)
-    env["BAM_WORKER_USER"] = ""  # no privilege drop: the scores are the point here
-    env.pop("PYTHONPATH", None)
-    process = subprocess.run(
-        ["bash", str(REPO_ROOT / "grading" / "gradescope" / "run_autograder")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    # no privilege drop: the scores are the point here
+    process = run_autograder(root, drop_privileges=False, timeout=1800)
     results = json.loads((root / "results" / "results.json").read_text("utf-8"))
     tests = results["tests"]
     assert {test["number"].split(".")[0] for test in tests} == set(LESSONS), process.stdout[-3000:]

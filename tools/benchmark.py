@@ -445,7 +445,7 @@ def timing_rows(args: argparse.Namespace) -> dict[str, Any]:
 def _inference_rows(
     models: dict[str, Any], images: list, repeats: int, cpu: dict, wall: dict
 ) -> list[dict]:
-    from bam.commands.compare_detectors import images_per_second
+    from bam.pipelines.detector_comparison import images_per_second
 
     for model in models.values():
         model.eval()
