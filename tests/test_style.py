@@ -121,3 +121,31 @@ def test_the_readme_layout_names_every_package_of_bam_and_nothing_gone():
     assert folders <= named, f"not in the README's layout: {sorted(folders - named)}"
     gone = [path for path in named if not (REPO_ROOT / path).exists()]
     assert not gone, f"the README's layout names what is not there: {gone}"
+
+
+# ----------------------------------------------------------------------------- the layers of bam
+
+MAX_COMMAND_LINES = 150
+
+
+def test_commands_are_thin_and_never_import_each_other():
+    """A command parses its options, calls the library and prints: at most 150 lines, and what
+    two commands share lives in the library, not in one of them."""
+    from bam.release.student import imported_modules
+
+    for path in sorted((REPO_ROOT / "bam" / "commands").glob("*.py")):
+        lines = len(path.read_text("utf-8").splitlines())
+        assert lines <= MAX_COMMAND_LINES, f"bam/commands/{path.name} has {lines} lines"
+        reached = {n for n in imported_modules(path) if n.startswith("bam.commands")}
+        assert not reached, f"bam/commands/{path.name} imports {sorted(reached)}"
+
+
+def test_plots_never_import_a_pipeline_or_a_command():
+    """The figures take configs, run folders and arrays; the pipelines draw with them."""
+    from bam.release.student import imported_modules
+
+    for path in sorted((REPO_ROOT / "bam" / "plots").glob("*.py")):
+        reached = {
+            n for n in imported_modules(path) if n.startswith(("bam.pipelines", "bam.commands"))
+        }
+        assert not reached, f"bam/plots/{path.name} imports {sorted(reached)}"
