@@ -3,7 +3,7 @@
 ``check("metrics.box_iou")`` grades the notebook the way ``bam check`` grades a file, because it
 *is* ``bam check`` on a file: it takes the exercise's code from the cells this kernel has run
 (``bam.notebooks.cells``: the last cell run that defines it, its definitions only), writes it
-into ``lessons/<lesson>.py`` and runs the checks of ``bam check`` (``bam.commands.check``) on
+into ``lessons/<lesson>.py`` and runs the checks of ``bam check`` (``bam.checking``) on
 that module, in a separate process (the warm one of ``bam check --watch``): the checks never run
 in the kernel, and the student's code never runs in the grader. The notebook is the editor of the
 lesson module: ``bam check``, the pipelines (``--impl lessons``) and later lessons see the work.
