@@ -218,7 +218,7 @@ def test_infinite_loop_times_out_with_advice(broken):
     for verdict in broken.of("metrics.mask_iou"):
         assert f"timed out after {CHECK_TIMEOUT:g} s" in verdict.message
         assert "infinite loop" in verdict.message
-        assert verdict["seconds"] < CHECK_TIMEOUT + 5, "the time limit did not stop the check"
+        assert verdict.seconds < CHECK_TIMEOUT + 5, "the time limit did not stop the check"
 
 
 def test_exception_names_the_error(broken):

@@ -127,6 +127,7 @@ class Verdict:
     description: str
     outcome: str  # passed | failed | not implemented
     message: str
+    seconds: float | None = None  # how long the check ran (None where the stream did not say)
 
 
 @dataclass
@@ -242,6 +243,7 @@ def read_verdicts(path: Path) -> list[Verdict]:
                 record["description"],
                 record["outcome"],
                 record["message"],
+                record.get("seconds"),
             )
         except (json.JSONDecodeError, KeyError, TypeError, ValueError):
             continue  # the last line of a run killed mid-write
