@@ -26,6 +26,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 
+from bam import implementations
+
 ROOT = Path(__file__).resolve().parent.parent
 """The course folder (``lessons/``, ``checks/``, ``bam/``...) this package runs from."""
 
@@ -153,9 +155,7 @@ def _still_a_stub(node: ast.AST) -> bool:
     if isinstance(node, (ast.Assign, ast.AnnAssign)):  # a constant left as NotImplemented
         return isinstance(node.value, ast.Name) and node.value.id == "NotImplemented"
 
-    from bam.implementations import is_stub_node
-
-    return is_stub_node(node)
+    return implementations.is_stub_node(node)
 
 
 _SUBSTITUTE: ContextVar[Callable[[str], ModuleType] | None] = ContextVar("bam_load", default=None)
@@ -187,9 +187,7 @@ def load(lesson: str, impl: str) -> ModuleType:
     substitute = _SUBSTITUTE.get()
     if substitute is not None:
         return substitute(lesson)
-    from bam.implementations import lesson_module
-
-    return lesson_module(lesson, impl)
+    return implementations.lesson_module(lesson, impl)
 
 
 # ----------------------------------------------------------------------------- from scratch
@@ -261,3 +259,49 @@ def is_forbidden(exercise: str, called: str) -> bool:
     if called.startswith("torch.ops.torchvision."):  # the compiled kernels behind torchvision.ops
         called = "torchvision.ops." + called.removeprefix("torch.ops.torchvision.")
     return any(called == prefix or called.startswith(prefix + ".") for prefix in prefixes)
+
+
+# ----------------------------------------------------------------------------- unfinished exercises
+
+
+class UnfinishedExercises(RuntimeError):
+    """Exercises a pipeline needs still raise ``NotImplementedError``; the message names them."""
+
+
+def unfinished(impl: str, needed: dict[str, tuple[str, ...]]) -> list[str]:
+    """``impl/lesson.py::name`` for each needed exercise that is still a stub."""
+    missing = []
+    for lesson, names in needed.items():
+        module = implementations.lesson_module(lesson, impl)
+        missing += [
+            f"{impl}/{lesson}.py::{name}"
+            for name in names
+            if not hasattr(module, name) or implementations.is_stub(getattr(module, name))
+        ]
+    return missing
+
+
+def require_finished(impl: str, needed: dict[str, tuple[str, ...]], pipeline: str) -> None:
+    """Raises ``UnfinishedExercises`` naming every stub that ``pipeline`` would run into."""
+    missing = unfinished(impl, needed)
+    if missing:
+        hints = [
+            f"{where}  (bam hint {where.split('/')[1].replace('.py::', '.')})" for where in missing
+        ]
+        used = [lesson for lesson in lessons() if lesson in needed]
+        uses = ", ".join(
+            f"lesson {lessons().index(lesson) + 1} {lesson} ({', '.join(needed[lesson])})"
+            for lesson in used
+        )
+        fallback = (
+            "or run the reference with --impl solutions."
+            if implementations.solutions_available()
+            else f"lesson by lesson: bam check {used[0]}, then the next (this copy has no"
+            " reference solutions to run instead)."
+        )
+        raise UnfinishedExercises(
+            f"these exercises are not implemented yet, and {pipeline} runs them all:\n  "
+            + "\n  ".join(hints)
+            + f"\nIt uses the exercises of {uses}."
+            + f"\nFinish them (`bam check` grades them), {fallback}"
+        )

@@ -76,10 +76,6 @@ def lesson_module(lesson: str, impl: str) -> ModuleType:
 # ----------------------------------------------------------------------------- unfinished exercises
 
 
-class UnfinishedExercises(RuntimeError):
-    """Exercises a pipeline needs still raise ``NotImplementedError``; the message names them."""
-
-
 def _raises_not_implemented(function: ast.FunctionDef) -> bool:
     return any(
         isinstance(statement, ast.Raise)
@@ -109,44 +105,3 @@ def is_stub_node(node: ast.AST | None) -> bool:
             for item in node.body
         )
     return isinstance(node, ast.FunctionDef) and _raises_not_implemented(node)
-
-
-def unfinished(impl: str, needed: dict[str, tuple[str, ...]]) -> list[str]:
-    """``impl/lesson.py::name`` for each needed exercise that is still a stub."""
-    missing = []
-    for lesson, names in needed.items():
-        module = lesson_module(lesson, impl)
-        missing += [
-            f"{impl}/{lesson}.py::{name}"
-            for name in names
-            if not hasattr(module, name) or is_stub(getattr(module, name))
-        ]
-    return missing
-
-
-def require_finished(impl: str, needed: dict[str, tuple[str, ...]], pipeline: str) -> None:
-    """Raises ``UnfinishedExercises`` naming every stub that ``pipeline`` would run into."""
-    from bam import course as facts  # bam.course reads stubs with this module
-
-    missing = unfinished(impl, needed)
-    if missing:
-        hints = [
-            f"{where}  (bam hint {where.split('/')[1].replace('.py::', '.')})" for where in missing
-        ]
-        lessons = [lesson for lesson in facts.lessons() if lesson in needed]
-        uses = ", ".join(
-            f"lesson {facts.lessons().index(lesson) + 1} {lesson} ({', '.join(needed[lesson])})"
-            for lesson in lessons
-        )
-        fallback = (
-            "or run the reference with --impl solutions."
-            if solutions_available()
-            else f"lesson by lesson: bam check {lessons[0]}, then the next (this copy has no"
-            " reference solutions to run instead)."
-        )
-        raise UnfinishedExercises(
-            f"these exercises are not implemented yet, and {pipeline} runs them all:\n  "
-            + "\n  ".join(hints)
-            + f"\nIt uses the exercises of {uses}."
-            + f"\nFinish them (`bam check` grades them), {fallback}"
-        )

@@ -32,25 +32,18 @@ from transformers import (
     SamVisionConfig,
 )
 
-# the model inputs are given code of lesson 4 (given.sam), re-exported here
-from given.sam import IMAGE_MEAN, IMAGE_STD, input_size, pixel_values, sam_inputs
+from bam.configs import PRETRAINED_TINY_SAM
+
+# the model inputs are given code of lesson 4: given.sam (the lessons import it from there)
+from given.sam import sam_inputs
 
 __all__ = [
-    "IMAGE_MEAN",
-    "IMAGE_STD",
-    "PRETRAINED_TINY_SAM",
-    "input_size",
     "load_sam",
     "low_resolution_logits",
-    "pixel_values",
     "probabilities",
-    "sam_inputs",
     "tiny_sam",
     "tiny_sam_config",
 ]
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PRETRAINED_TINY_SAM = REPO_ROOT / "data" / "sam-tiny-pretrained"
 
 
 def tiny_sam_config(image_size: int = 256, width: int = 64, layers: int = 2) -> SamConfig:

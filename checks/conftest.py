@@ -354,7 +354,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 def final_results(grades: Grades) -> list[Result]:
     """Every check's verdict with the scoring rules applied (``checks/scoring.py``): what the
-    scoreboard, Gradescope's results.json and ``bam check`` (``bam.check_stream``) count."""
+    scoreboard, Gradescope's results.json and ``bam check`` (``bam.checking.check_stream``) count."""
     scoring.final(grades.results.values(), grades.forbidden)
     return list(grades.results.values())
 

@@ -14,7 +14,7 @@ A check passes or fails on its own; what it is worth depends on the rest of its 
   its speed check (timing the library against itself says nothing of the student's code).
 
 ``final`` is called by ``checks/conftest.py`` for the scoreboard and Gradescope's results.json
-and, through ``bam.check_stream``, for ``bam check``'s scoreboard and progress store, so the
+and, through ``bam.checking.check_stream``, for ``bam check``'s scoreboard and progress store, so the
 three always agree.
 """
 

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 import torchvision
 from torch import Tensor, nn
 
-from bam.detection import IMAGENET_MEAN, IMAGENET_STD
 from checks import harness
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
 from checks.scoring import holds_for_constants
+from given.detection import IMAGENET_MEAN, IMAGENET_STD
 
 LOSS_KEYS = {"loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}
 
@@ -248,7 +248,8 @@ def voc_average_precision(detections: list[dict], truths: list[dict], num_classe
 
 def bundled_images(count: int, size: tuple[int, int]) -> tuple[Tensor, list[dict[str, Tensor]]]:
     """The first ``count`` training images of data/shapes, resized here (not by lesson 1)."""
-    from bam.datasets import SHAPES_ROOT, load_image, read_voc_annotation
+    from bam.configs import SHAPES_ROOT
+    from bam.data.datasets import load_image, read_voc_annotation
 
     classes = ("circle", "square", "triangle")
     ids = (SHAPES_ROOT / "ImageSets" / "Main" / "train.txt").read_text().split()[:count]

@@ -23,7 +23,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from bam.sam_model import PRETRAINED_TINY_SAM, load_sam, sam_inputs, tiny_sam
+from bam.configs import PRETRAINED_TINY_SAM
+from bam.sam_model import load_sam, tiny_sam
 from checks.harness import (
     exercise,
     expect,
@@ -34,6 +35,7 @@ from checks.harness import (
 )
 from checks.scoring import holds_for_constants
 from checks.test_metrics import crowded_detection_sets, devkit_voc_ap
+from given.sam import sam_inputs
 
 # ----------------------------------------------------------------------------- references
 
@@ -476,7 +478,7 @@ def test_prompts_clip_then_scale(case):
 @settings(max_examples=20)
 @given(st.integers(8, 120), st.integers(8, 120), st.integers(0, 10_000))
 def test_prompts_match_the_given_sam_inputs(height, width, seed):
-    """Inside the image, the prompts are exactly the boxes bam.sam_model.sam_inputs gives SAM."""
+    """Inside the image, the prompts are exactly the boxes given.sam.sam_inputs gives SAM."""
     boxes_to_prompts = student("instances.boxes_to_prompts")
     generator = torch.Generator().manual_seed(seed)
     corners = torch.rand(3, 2, 2, generator=generator) * torch.tensor([width, height])

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from torch import Tensor
 from torchvision.ops import masks_to_boxes
 
-from bam.sam_model import sam_inputs, tiny_sam
+from bam.sam_model import tiny_sam
 from checks.harness import exercise, expect, expect_close, expect_tensor, student
 from checks.scoring import holds_for_constants
+from given.sam import sam_inputs
 
 # ----------------------------------------------------------------------------- references
 

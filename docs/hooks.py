@@ -491,7 +491,7 @@ def on_config(config: Any) -> Any:
 def on_pre_build(config: Any) -> None:
     provide_katex()
     draw_figures()
-    from bam.notebooks.build import site_notebooks
+    from bam.release.student import site_notebooks
 
     try:  # each lesson page links its notebook (docs/notebooks/, git-ignored like the figures)
         log.info("notebooks: %d in docs/notebooks/", site_notebooks(REPO, DOCS / "notebooks"))

@@ -10,7 +10,6 @@ helpers take a transformers ``SamModel``), never ``bam``, ``lessons``, ``solutio
 - ``given.rpn_layout``: the RPN head's outputs in anchor order (lesson 9).
 - ``given.sam``: images and box prompts as ``SamModel`` inputs (lesson 4).
 
-``bam.detection``, ``bam.rpn_layout`` and ``bam.sam_model`` re-export these names (and nothing
-more: the first two are nothing but the re-export), so a lesson that imports them from ``bam``
-still loads only this package's code and torch.
+The lessons and their solutions import these modules directly (``from given.detection import
+...``); nothing in ``bam`` re-exports them.
 """

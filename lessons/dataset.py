@@ -15,7 +15,7 @@ Notation:
 
 Boxes from masks use torchvision's convention: ``x2`` is the column of the rightmost pixel
 (inclusive maximum), so a one-pixel mask at column 5 has ``x1 = x2 = 5``. Pascal VOC files
-store the same pixels 1-based (``xmin = x1 + 1``); ``bam.datasets`` converts on load.
+store the same pixels 1-based (``xmin = x1 + 1``); ``bam.data.datasets`` converts on load.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ Notation:
     K            RoIs of the whole batch (their first column is the image index)
     target       ``{"boxes": Tensor[G, 4] (x1, y1, x2, y2) pixels, "labels": Tensor[G] int64}``
 
-Given code: ``bam.detection.batch_images`` (normalise and pad), ``bam.detection.check_targets``,
-``bam.detection.init_from_scratch`` and ``bam.rpn_layout.flatten_rpn_outputs`` (the RPN head's
+Given code: ``given.detection.batch_images`` (normalise and pad), ``given.detection.check_targets``,
+``given.detection.init_from_scratch`` and ``given.rpn_layout.flatten_rpn_outputs`` (the RPN head's
 maps in anchor order).
 """
 
@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from bam.detection import (
+from given.detection import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     batch_images,
@@ -41,7 +41,7 @@ from bam.detection import (
     check_targets,
     init_from_scratch,
 )
-from bam.rpn_layout import flatten_rpn_outputs
+from given.rpn_layout import flatten_rpn_outputs
 
 from . import head, roi, rpn, vgg
 

@@ -12,7 +12,7 @@ mask IoU in place of box IoU.
 Notation:
     N            detections of one image (``boxes``, ``scores``, ``labels``)
     H, W         image height and width in pixels; ``image_size = (H, W)``
-    S            side of SAM's square input (``bam.sam_model.input_size(model)``: 256 for the
+    S            side of SAM's square input (``given.sam.input_size(model)``: 256 for the
                  course's tiny SAM, 1024 for real SAM); the image is resized to ``S x S``
     h, w         size of SAM's low-resolution mask logits (``S / 4`` each)
     boxes        float ``[N, 4]`` ``(x1, y1, x2, y2)`` in continuous pixel-edge coordinates
@@ -21,7 +21,7 @@ Notation:
     logits       raw mask scores before the sigmoid; ``logit > 0`` is ``probability > 0.5``
     IoU(A, B)    |A ∩ B| / |A ∪ B| of two masks, counted in pixels
 
-Given code: ``bam.sam_model`` (``input_size``; ``pixel_values``, which resizes and normalises
+Given code: ``given.sam`` (``input_size``; ``pixel_values``, which resizes and normalises
 images for SAM; and ``sam_inputs``, whose box scaling the prompts must follow) and lesson 3's
 ``average_precision`` (the ``metrics`` module next to this one).
 """
@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bam import sam_model
+from given import sam
 
 from . import metrics
 
@@ -52,7 +52,7 @@ def boxes_to_prompts(boxes: Tensor, image_size: Sequence[int], input_size: int) 
 
     Each box is first clipped to the image, ``0 <= x <= W`` and ``0 <= y <= H`` (a detector's
     box may stick out of it; SAM's prompt encoder expects points inside its input), then scaled
-    the way ``bam.sam_model.sam_inputs`` resizes the image to ``S x S``: x by ``S / W``, y by
+    the way ``given.sam.sam_inputs`` resizes the image to ``S x S``: x by ``S / W``, y by
     ``S / H`` (a non-square image is stretched, and its boxes with it).
 
     Args:
@@ -70,7 +70,7 @@ def boxes_to_prompts(boxes: Tensor, image_size: Sequence[int], input_size: int) 
     """
     # TODO: check the shapes and sizes (ValueError); make the boxes float if they are not; clamp x1,
     #   x2 to [0, W] and y1, y2 to [0, H] (boxes[:, 0::2] are the x's); then multiply the x's by
-    #   S / W and the y's by S / H, as bam.sam_model.sam_inputs scales its boxes. Return the
+    #   S / W and the y's by S / H, as given.sam.sam_inputs scales its boxes. Return the
     #   four columns in the order (x1, y1, x2, y2).
     raise NotImplementedError
 
@@ -197,7 +197,7 @@ def segment_instances(
     Keeps the detections whose score is above ``score_thresh`` (strictly, as lesson 8's
     ``postprocess_detections``), runs SAM *once* for all of them — the image resized to
     ``S x S`` (bilinear, ``align_corners=False``) and normalised with SAM's ``IMAGE_MEAN`` /
-    ``IMAGE_STD`` (given: ``bam.sam_model.pixel_values``), the kept boxes as ``input_boxes`` of
+    ``IMAGE_STD`` (given: ``given.sam.pixel_values``), the kept boxes as ``input_boxes`` of
     shape ``[1, K, 4]`` made by ``boxes_to_prompts``, ``multimask_output=False`` — and turns
     the ``K`` low-resolution masks into image-size masks with ``paste_masks`` (default
     threshold, the kept scores). Runs without gradients; the model is used as it is (its
@@ -224,7 +224,7 @@ def segment_instances(
     # TODO: check the image and the detection's shapes; keep = scores > score_thresh (lesson 8's
     #   rule) and apply it to boxes, scores and labels; K = 0 returns empty tensors without
     #   calling the model. Else, inside torch.no_grad(): the given
-    #   bam.sam_model.pixel_values(model, image[None]) resizes the image to S x S and normalises
+    #   given.sam.pixel_values(model, image[None]) resizes the image to S x S and normalises
     #   it on the model's device and dtype; make the prompts with boxes_to_prompts (on the
     #   model's device and dtype); call model(pixel_values=..., input_boxes=prompts[None],
     #   multimask_output=False); outputs.pred_masks is [1, K, 1, h, w]; paste the [K, h, w]

@@ -17,7 +17,7 @@ Notation:
                 (pixel ``i`` spans ``[i, i + 1)``: the box of a one-pixel mask at column x, row y
                 is ``(x, y, x + 1, y + 1)``); boxes Tensor[B, 4]
     logits      raw scores before the sigmoid; probability = sigmoid(logits)
-    model       a transformers ``SamModel`` (see ``bam.sam_model``); ``bam.sam_model.sam_inputs``
+    model       a transformers ``SamModel`` (see ``bam.sam_model``); ``given.sam.sam_inputs``
                 turns images in [0, 1] and boxes into its ``pixel_values`` and ``input_boxes``
 """
 
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 
 from . import metrics
 
@@ -130,7 +130,7 @@ def train_step(
     Returns:
         The loss of the batch before the step, as a Python float.
     """
-    # TODO: zero the gradients; bam.sam_model.sam_inputs gives pixel_values and input_boxes; call
+    # TODO: zero the gradients; given.sam.sam_inputs gives pixel_values and input_boxes; call
     #   the model with them and multimask_output=False; its pred_masks are [B, 1, 1, h, w];
     #   upsample to the masks' size; loss, backward, step; return a float.
     raise NotImplementedError

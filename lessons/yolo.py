@@ -27,7 +27,7 @@ Decoding cell ``(i, j)`` (row, column), anchor ``(w_a, h_a)``::
     centre x = (j + sigmoid(tx)) * stride      width  = w_a * exp(tw)
     centre y = (i + sigmoid(ty)) * stride      height = h_a * exp(th)
 
-Given code: ``bam.detection.batch_images`` (normalise and pad), ``check_targets`` and
+Given code: ``given.detection.batch_images`` (normalise and pad), ``check_targets`` and
 ``init_from_scratch``. The checks of this lesson hand it reference versions of the lesson-5
 backbone and the lesson-6 ``nms``; ``bam train yolo --impl lessons`` runs yours, so it also needs
 lesson 1's ``resize_boxes`` and ``collate_detection``, lesson 2's ``hflip`` (with flips), lesson
@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bam.detection import (
+from given.detection import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     batch_images,

@@ -12,7 +12,7 @@ mask IoU in place of box IoU.
 Notation:
     N            detections of one image (``boxes``, ``scores``, ``labels``)
     H, W         image height and width in pixels; ``image_size = (H, W)``
-    S            side of SAM's square input (``bam.sam_model.input_size(model)``: 256 for the
+    S            side of SAM's square input (``given.sam.input_size(model)``: 256 for the
                  course's tiny SAM, 1024 for real SAM); the image is resized to ``S x S``
     h, w         size of SAM's low-resolution mask logits (``S / 4`` each)
     boxes        float ``[N, 4]`` ``(x1, y1, x2, y2)`` in continuous pixel-edge coordinates
@@ -21,7 +21,7 @@ Notation:
     logits       raw mask scores before the sigmoid; ``logit > 0`` is ``probability > 0.5``
     IoU(A, B)    |A ∩ B| / |A ∪ B| of two masks, counted in pixels
 
-Given code: ``bam.sam_model`` (``input_size``; ``pixel_values``, which resizes and normalises
+Given code: ``given.sam`` (``input_size``; ``pixel_values``, which resizes and normalises
 images for SAM; and ``sam_inputs``, whose box scaling the prompts must follow) and lesson 3's
 ``average_precision`` (the ``metrics`` module next to this one).
 """
@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bam import sam_model
+from given import sam
 
 from . import metrics
 
@@ -52,7 +52,7 @@ def boxes_to_prompts(boxes: Tensor, image_size: Sequence[int], input_size: int) 
 
     Each box is first clipped to the image, ``0 <= x <= W`` and ``0 <= y <= H`` (a detector's
     box may stick out of it; SAM's prompt encoder expects points inside its input), then scaled
-    the way ``bam.sam_model.sam_inputs`` resizes the image to ``S x S``: x by ``S / W``, y by
+    the way ``given.sam.sam_inputs`` resizes the image to ``S x S``: x by ``S / W``, y by
     ``S / H`` (a non-square image is stretched, and its boxes with it).
 
     Args:
@@ -283,7 +283,7 @@ def segment_instances(
     Keeps the detections whose score is above ``score_thresh`` (strictly, as lesson 8's
     ``postprocess_detections``), runs SAM *once* for all of them — the image resized to
     ``S x S`` (bilinear, ``align_corners=False``) and normalised with SAM's ``IMAGE_MEAN`` /
-    ``IMAGE_STD`` (given: ``bam.sam_model.pixel_values``), the kept boxes as ``input_boxes`` of
+    ``IMAGE_STD`` (given: ``given.sam.pixel_values``), the kept boxes as ``input_boxes`` of
     shape ``[1, K, 4]`` made by ``boxes_to_prompts``, ``multimask_output=False`` — and turns
     the ``K`` low-resolution masks into image-size masks with ``paste_masks`` (default
     threshold, the kept scores). Runs without gradients; the model is used as it is (its
@@ -324,9 +324,9 @@ def segment_instances(
         masks = torch.zeros((0, height, width), dtype=torch.bool, device=boxes.device)
         return {"boxes": boxes, "scores": scores, "labels": labels, "masks": masks}
     parameter = next(model.parameters())
-    side = sam_model.input_size(model)  # S
+    side = sam.input_size(model)  # S
     with torch.no_grad():
-        pixel_values = sam_model.pixel_values(model, image[None])  # [1, 3, S, S]
+        pixel_values = sam.pixel_values(model, image[None])  # [1, 3, S, S]
         prompts = boxes_to_prompts(boxes, (height, width), side)  # [K, 4] in input pixels
         prompts = prompts.to(device=parameter.device, dtype=parameter.dtype)
         outputs = model(

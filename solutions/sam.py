@@ -17,7 +17,7 @@ Notation:
                 (pixel ``i`` spans ``[i, i + 1)``: the box of a one-pixel mask at column x, row y
                 is ``(x, y, x + 1, y + 1)``); boxes Tensor[B, 4]
     logits      raw scores before the sigmoid; probability = sigmoid(logits)
-    model       a transformers ``SamModel`` (see ``bam.sam_model``); ``bam.sam_model.sam_inputs``
+    model       a transformers ``SamModel`` (see ``bam.sam_model``); ``given.sam.sam_inputs``
                 turns images in [0, 1] and boxes into its ``pixel_values`` and ``input_boxes``
 """
 
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 
 from . import metrics
 

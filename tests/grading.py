@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,3 +67,30 @@ def lessons_with_checks() -> list[str]:
 
 def mistake_files() -> list[Path]:
     return sorted((REPO_ROOT / "tests" / "mistakes").glob("*/*.py"))
+
+
+def run_autograder(
+    root: Path, *, drop_privileges: bool, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Gradescope's own ``grading/gradescope/run_autograder`` with ``AUTOGRADER_ROOT=root``.
+
+    ``root/source/course`` (a student release) and ``root/submission`` must be in place; the
+    grader writes ``root/results/results.json``. ``drop_privileges``: the student's code runs as
+    the unprivileged worker user (needs root); otherwise ``BAM_WORKER_USER`` is empty and it
+    runs as this user. This machine's ``PYTHONPATH`` (the whole course) is not passed on.
+    """
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), BAM_PYTHON=sys.executable)
+    env.pop("PYTHONPATH", None)
+    if drop_privileges:
+        env.pop("BAM_WORKER_USER", None)
+    else:
+        env["BAM_WORKER_USER"] = ""
+    return subprocess.run(
+        ["bash", str(REPO_ROOT / "grading" / "gradescope" / "run_autograder")],
+        cwd=root.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

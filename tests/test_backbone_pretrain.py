@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from bam.backbone_pretrain import (
-    PRETRAINED_BACKBONE,
-    SHAPE_KINDS,
+from bam.configs import PRETRAINED_BACKBONE, TrainConfig
+from bam.data.backbone_shapes import SHAPE_KINDS, synthetic_batch
+from bam.pipelines.backbone_pretraining import (
     cell_targets,
     load_backbone_weights,
     pretrain,
     save_backbone,
-    synthetic_batch,
 )
-from bam.train_detector import TrainConfig, load_pretrained_backbone, resolve_backbone_weights
+from bam.pipelines.detector import load_pretrained_backbone, resolve_backbone_weights
 from solutions.detector import FasterRCNN
 from solutions.vgg import vgg16_backbone
 

@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchvision.ops import box_area, masks_to_boxes
 
-from bam.datasets import SHAPES_ROOT, DetectionFolder
-from bam.synthetic import SHAPES_CLASSES
-from bam.train_detector import hflip_batch
+from bam.configs import SHAPES_ROOT
+from bam.data.datasets import DetectionFolder
+from bam.data.synthetic import SHAPES_CLASSES
+from bam.pipelines.detector import hflip_batch
 from solutions import augment, dataset
 
 EDGE = torch.tensor([0.0, 0.0, 1.0, 1.0])

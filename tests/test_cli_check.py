@@ -13,8 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from bam.checking import progress as progress_store
+from bam.checking import runner as checks_runner
+from bam.checking import scoreboard
+from bam.checking import watch as watch_mode
+from bam.checking.runner import Run, Verdict
+from bam.checking.watch import Checker
 from bam.commands import check
-from bam.commands.check import Checker, Run, Verdict
 from tests.grading import REPO_ROOT
 
 
@@ -57,20 +62,24 @@ def state(tmp_path, monkeypatch) -> Path:
 
 def test_pytest_command_selects_lessons_and_exercises(tmp_path):
     results = tmp_path / "r.jsonl"
-    command = check.pytest_command(REPO_ROOT, ["metrics.box_iou", "rpn"], results, solutions=True)
+    command = checks_runner.pytest_command(
+        REPO_ROOT, ["metrics.box_iou", "rpn"], results, solutions=True
+    )
     assert command[:3] == [sys.executable, "-m", "pytest"]
     assert "checks/test_metrics.py" in command and "checks/test_rpn.py" in command
     assert {"--exercise=metrics.box_iou", "--exercise=rpn", "--solutions"} <= set(command)
     assert command[command.index("--bam-results") + 1] == str(results)
-    everything = check.pytest_command(REPO_ROOT, [], results, package="copy", check_timeout=3)
+    everything = checks_runner.pytest_command(
+        REPO_ROOT, [], results, package="copy", check_timeout=3
+    )
     assert "checks" in everything and "--solutions" not in everything
     assert everything[everything.index("--package") + 1] == "copy"
     assert everything[everything.index("--check-timeout") + 1] == "3"
 
 
 def test_scoreboard_next_step_and_progress_bar(course):
-    screen = check.render(
-        HALF_DONE, course, {"metrics.mask_iou": "passed"}, check.Style(False), "lessons"
+    screen = scoreboard.render(
+        HALF_DONE, course, {"metrics.mask_iou": "passed"}, scoreboard.Style(False), "lessons"
     )
     lines = screen.splitlines()
     assert lines[0].startswith("Lesson 3 metrics") and "1/3 exercises  4/7 points" in lines[0]
@@ -80,59 +89,62 @@ def test_scoreboard_next_step_and_progress_bar(course):
     # the first unfinished exercise, with the property and Hypothesis' counterexample
     assert "✗ metrics.box_iou fails: property of metrics.box_iou" in screen
     assert "  Falsifying example: boxes1=..." in screen and "bam hint metrics.box_iou" in screen
-    total = sum(len(check.exercises_of(course, lesson)) for lesson in check.course_order(course))
+    total = sum(
+        len(checks_runner.exercises_of(course, lesson))
+        for lesson in checks_runner.course_order(course)
+    )
     assert lines[-1].startswith("Course ▕█") and f"1/{total} exercises" in lines[-1]
 
 
 def test_progress_is_remembered_for_lessons_only(course, state, monkeypatch):
-    monkeypatch.setattr(check, "run_checks", lambda *args, **kwargs: HALF_DONE)
+    monkeypatch.setattr(watch_mode, "run_checks", lambda *args, **kwargs: HALF_DONE)
     Checker(course).check(["metrics"])
-    progress = check.load_progress(state / "progress.json")
+    progress = progress_store.load_progress(state / "progress.json")
     assert progress == {
         "metrics.mask_iou": "passed",
         "metrics.box_iou": "failed",
         "metrics.average_precision": "not implemented",
     }
     Checker(course, solutions=True).check(["metrics"])  # grading solutions/ changes nothing
-    assert check.load_progress(state / "progress.json") == progress
+    assert progress_store.load_progress(state / "progress.json") == progress
 
 
 def test_next_step_for_a_stub_and_for_a_finished_lesson(course):
     stub = Run([verdict("metrics.box_iou", "not implemented")])
-    text = "\n".join(check.next_step(stub, course, check.Style(False)))
+    text = "\n".join(scoreboard.next_step(stub, course, scoreboard.Style(False)))
     assert "Next: metrics.box_iou is not implemented yet (lessons/metrics.py)" in text
-    every = check.exercises_of(course, "metrics")
+    every = checks_runner.exercises_of(course, "metrics")
     done = Run([verdict(name, "passed") for name in every])
-    text = "\n".join(check.next_step(done, course, check.Style(False)))
+    text = "\n".join(scoreboard.next_step(done, course, scoreboard.Style(False)))
     assert "the lesson is done" in text and "On to lesson 4, sam: bam check sam" in text
 
 
 def test_one_exercise_passing_is_not_the_end_of_the_lesson(course):
     """`bam check metrics.mask_iou` names the lesson's next exercise, not the next lesson."""
     one = Run([verdict("metrics.mask_iou", "passed"), verdict("metrics.mask_iou", "passed")])
-    text = "\n".join(check.next_step(one, course, check.Style(False), progress={}))
+    text = "\n".join(scoreboard.next_step(one, course, scoreboard.Style(False), progress={}))
     assert "On to the next lesson" not in text and "lesson is done" not in text
     assert "✓ All checks of metrics.mask_iou pass. Next: metrics.dice_coefficient" in text
     assert "(5 left in this lesson)" in text
     progress = {f"metrics.{name}": "passed" for name in ("dice_coefficient", "dice_ce_loss")}
-    text = "\n".join(check.next_step(one, course, check.Style(False), progress=progress))
+    text = "\n".join(scoreboard.next_step(one, course, scoreboard.Style(False), progress=progress))
     assert "Next: metrics.box_iou (3 left in this lesson)" in text
 
 
 def test_a_syntax_error_keeps_the_course_total(course):
-    every = check.exercises_of(course, "metrics")
+    every = checks_runner.exercises_of(course, "metrics")
     (course / "checks" / "test_metrics.py").write_text(
         "".join(f'@exercise("{name}")\ndef test_{i}(): ...\n' for i, name in enumerate(every))
         + '@exercise("metrics.box_iou.speed")\ndef test_speed(): ...\n',
         "utf-8",
     )
-    style = check.Style(False)
-    before = check.course_progress_line(course, {}, style)
+    style = scoreboard.Style(False)
+    before = scoreboard.course_progress_line(course, {}, style)
     metrics = course / "lessons" / "metrics.py"
     metrics.write_text(metrics.read_text("utf-8") + "\ndef broken(:\n", "utf-8")
-    assert check.exercises_of(course, "metrics") == every  # from the checks: no speed entry
-    assert check.course_progress_line(course, {}, style) == before  # 0/42, not 0/36
-    assert check.syntax_problem(metrics).startswith("line ")
+    assert checks_runner.exercises_of(course, "metrics") == every  # from the checks: no speed entry
+    assert scoreboard.course_progress_line(course, {}, style) == before  # 0/42, not 0/36
+    assert watch_mode.syntax_problem(metrics).startswith("line ")
 
 
 def test_a_speed_check_has_its_own_row_and_points(course):
@@ -142,20 +154,20 @@ def test_a_speed_check_has_its_own_row_and_points(course):
             verdict("metrics.box_iou.speed", "failed", "box_iou took 48x torchvision's", 2),
         ]
     )
-    lines = check.scoreboard(run, course, check.Style(False))
+    lines = scoreboard.scoreboard(run, course, scoreboard.Style(False))
     assert "1/1 exercises  4/6 points" in lines[0]  # correct: done; slow: the speed points lost
     assert "✓ metrics.box_iou" in lines[1] and "4/4" in lines[1]
     assert "⏱   speed" in lines[2] and "0/2" in lines[2] and "too slow" in lines[2]
-    text = "\n".join(check.next_step(run, course, check.Style(False)))
+    text = "\n".join(scoreboard.next_step(run, course, scoreboard.Style(False)))
     assert "⏱ metrics.box_iou is correct but too slow" in text and "48x" in text
-    command = check.pytest_command(REPO_ROOT, ["metrics.box_iou"], Path("r"))
+    command = checks_runner.pytest_command(REPO_ROOT, ["metrics.box_iou"], Path("r"))
     assert "--exercise=metrics.box_iou.speed" in command
 
 
 def test_a_run_that_dies_says_so():
     died = Run([verdict("metrics.box_iou", "passed")], exit_code=3, output_tail="Fatal error\n")
     assert died.broke
-    assert "stopped early (pytest exit status 3)" in "\n".join(check.broken_run_lines(died))
+    assert "stopped early (pytest exit status 3)" in "\n".join(scoreboard.broken_run_lines(died))
 
 
 def test_watch_checks_on_start_then_the_saved_exercise_and_says_so_at_once(course, monkeypatch):
@@ -165,7 +177,7 @@ def test_watch_checks_on_start_then_the_saved_exercise_and_says_so_at_once(cours
         calls.append(targets)
         return HALF_DONE
 
-    monkeypatch.setattr(check, "run_checks", fake_run_checks)
+    monkeypatch.setattr(watch_mode, "run_checks", fake_run_checks)
     metrics = course / "lessons" / "metrics.py"
     rpn = course / "lessons" / "rpn.py"
 
@@ -193,7 +205,7 @@ def test_watch_checks_on_start_then_the_saved_exercise_and_says_so_at_once(cours
             touch(metrics) if action is fill_in_box_iou else None
 
     out = io.StringIO()
-    assert check.watch(Checker(course), max_events=3, out=out, sleep=sleep, clear=False) == 0
+    assert watch_mode.watch(Checker(course), max_events=3, out=out, sleep=sleep, clear=False) == 0
     screens = out.getvalue()
     # at start: the most recently saved lesson with checks (only metrics has a checks file)
     assert calls == [["metrics"], ["metrics.box_iou"]], "start-up run, then the changed exercise"
@@ -206,7 +218,7 @@ def test_watch_checks_on_start_then_the_saved_exercise_and_says_so_at_once(cours
 
 
 def test_watch_shows_a_syntax_error_without_running_the_checks(course, monkeypatch):
-    monkeypatch.setattr(check, "run_checks", lambda *a, **k: pytest.fail("must not run"))
+    monkeypatch.setattr(watch_mode, "run_checks", lambda *a, **k: pytest.fail("must not run"))
     metrics = course / "lessons" / "metrics.py"
     metrics.write_text(metrics.read_text("utf-8") + "\ndef broken(:\n", "utf-8")
     screen = Checker(course).handle_change(metrics, None)
@@ -215,8 +227,8 @@ def test_watch_shows_a_syntax_error_without_running_the_checks(course, monkeypat
 
 def test_changed_files_orders_by_modification_time():
     a, b = Path("a.py"), Path("b.py")
-    assert check.changed_files({a: 1, b: 1}, {a: 5, b: 3}) == [b, a]
-    assert check.changed_files({a: 1}, {a: 1}) == []
+    assert watch_mode.changed_files({a: 1, b: 1}, {a: 5, b: 3}) == [b, a]
+    assert watch_mode.changed_files({a: 1}, {a: 1}) == []
 
 
 def test_unknown_lesson_is_a_clear_error(capsys):
@@ -307,26 +319,26 @@ def test_the_warm_process_gives_the_verdicts_of_a_fresh_one_and_survives_a_dying
     """The real thing: torch imported once, a fork per run; a run whose student code calls
     os._exit fails those checks (its grading worker is replaced), and the next run is served
     as before."""
-    from bam.warm import WarmRunner
+    from bam.checking.warm import WarmRunner
 
     package = tmp_path / "student_copy"
     shutil.copytree(REPO_ROOT / "lessons", package, ignore=shutil.ignore_patterns("__pycache__"))
     metrics = package / "metrics.py"
     metrics.write_text(metrics.read_text("utf-8") + ONE_DONE_ONE_DYING, "utf-8")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    runner = WarmRunner(REPO_ROOT, check.check_environment(REPO_ROOT))
+    runner = WarmRunner(REPO_ROOT, checks_runner.check_environment(REPO_ROOT))
     try:
         targets = ["metrics.box_iou"]
-        warm = check.run_checks(REPO_ROOT, targets, runner=runner, package="student_copy")
+        warm = checks_runner.run_checks(REPO_ROOT, targets, runner=runner, package="student_copy")
         pid = runner.process.pid
-        dying = check.run_checks(
+        dying = checks_runner.run_checks(
             REPO_ROOT, ["metrics.mean_average_precision"], runner=runner, package="student_copy"
         )
-        again = check.run_checks(REPO_ROOT, targets, runner=runner, package="student_copy")
+        again = checks_runner.run_checks(REPO_ROOT, targets, runner=runner, package="student_copy")
         assert runner.process.pid == pid, "the warm process was restarted"
     finally:
         runner.stop()
-    cold = check.run_checks(REPO_ROOT, targets, package="student_copy")
+    cold = checks_runner.run_checks(REPO_ROOT, targets, package="student_copy")
     outcomes = [(v.exercise, v.description, v.outcome) for v in cold.verdicts]
     assert outcomes and all(outcome == "passed" for *_, outcome in outcomes), [
         v.message for v in cold.verdicts
@@ -340,7 +352,7 @@ def test_the_warm_process_gives_the_verdicts_of_a_fresh_one_and_survives_a_dying
 
 
 def test_streamed_verdicts_give_way_to_the_final_ones(tmp_path):
-    """bam.check_stream writes each check as it ends, then every check again as it finally
+    """bam.checking.check_stream writes each check as it ends, then every check again as it finally
     scores (checks/scoring.py): the final line wins, in the order the checks ran."""
     path = tmp_path / "results.jsonl"
     lines = [
@@ -351,7 +363,7 @@ def test_streamed_verdicts_give_way_to_the_final_ones(tmp_path):
     common = {"points": 1, "description": "d"}
     text = "".join(f"{json.dumps({**common, **line})}\n" for line in lines) + '{"nodeid": "c", '
     path.write_text(text, "utf-8")
-    verdicts = check.read_verdicts(path)
+    verdicts = checks_runner.read_verdicts(path)
     assert [(v.outcome, v.message) for v in verdicts] == [("failed", "[from scratch] x")] * 2
 
 
@@ -370,7 +382,7 @@ def test_bam_check_scores_a_delegating_exercise_zero_with_its_speed_check(tmp_pa
     assert all(v.outcome == "failed" for v in run.verdicts), screen
     assert all(v.message.startswith("[from scratch]") for v in run.verdicts), screen
     assert "called torchvision.ops.nms" in screen and " 0/" in screen.splitlines()[0]
-    assert set(check.update_progress({}, run).values()) == {"failed"}
+    assert set(progress_store.update_progress({}, run).values()) == {"failed"}
 
 
 def test_watch_checks_the_saved_exercise_first_then_the_rest_of_the_lesson(course, monkeypatch):
@@ -384,16 +396,18 @@ def test_watch_checks_the_saved_exercise_first_then_the_rest_of_the_lesson(cours
             return Run([verdict("metrics.box_iou", "passed", points=2)], seconds=0.5)
         return Run([verdict(name, "not implemented", "not implemented yet") for name in targets])
 
-    monkeypatch.setattr(check, "run_checks", fake_run_checks)
+    monkeypatch.setattr(watch_mode, "run_checks", fake_run_checks)
     metrics = course / "lessons" / "metrics.py"
-    before = check.exercise_sources(metrics)
+    before = watch_mode.exercise_sources(metrics)
     text = metrics.read_text("utf-8")
     start = text.index("def box_iou(")
     end = text.index("raise NotImplementedError", start)
     metrics.write_text(text[:start] + text[start:end] + "return None  #" + text[end:], "utf-8")
     screens = []
     final = Checker(course).handle_change(metrics, before, announce=screens.append)
-    rest = [name for name in check.exercises_of(course, "metrics") if name != "metrics.box_iou"]
+    rest = [
+        name for name in checks_runner.exercises_of(course, "metrics") if name != "metrics.box_iou"
+    ]
     assert calls == [["metrics.box_iou"], rest]
     assert "checking metrics.box_iou…" in screens[0]
     assert (
@@ -403,7 +417,7 @@ def test_watch_checks_the_saved_exercise_first_then_the_rest_of_the_lesson(cours
     assert "the rest of lesson metrics" in final.splitlines()[1]
     calls.clear()
     monkeypatch.setattr(
-        check, "run_checks", lambda root, targets, **o: calls.append(targets) or HALF_DONE
+        watch_mode, "run_checks", lambda root, targets, **o: calls.append(targets) or HALF_DONE
     )
     Checker(course).handle_change(metrics, before)
     assert calls == [["metrics.box_iou"]]  # it fails: nothing more to run
@@ -417,5 +431,5 @@ def test_next_step_shows_a_failing_property_before_one_waiting_for_it():
             verdict("metrics.box_iou", "failed", "IoU of each pair: 3 of 4 values differ"),
         ]
     )
-    exercise, shown = check.first_unfinished(run)
+    exercise, shown = scoreboard.first_unfinished(run)
     assert exercise == "metrics.box_iou" and shown.message.startswith("IoU of each pair")

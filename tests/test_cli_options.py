@@ -1,4 +1,4 @@
-"""``bam.commands.options``: the train commands' options are made from their settings dataclasses."""
+"""``bam.options``: the train commands' options are made from their settings dataclasses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Literal
 
 import pytest
 
-from bam.commands.options import Option, config_values, options_from_dataclass
+from bam.options import Option, config_values, options_from_dataclass
 
 
 @dataclass
@@ -73,15 +73,24 @@ def test_unknown_fields_and_types_are_named():
 
 
 @pytest.mark.parametrize(
-    ("command", "config"),
+    ("command", "config", "options"),
     [
-        ("train_detector", "bam.train_detector:TrainConfig"),
-        ("train_sam", "bam.train_sam:RunConfig"),
-        ("pretrain_sam", "bam.sam_pretrain:PretrainConfig"),
-        ("pretrain_backbone", "bam.backbone_pretrain:PretrainConfig"),
+        ("train_detector", "bam.configs:TrainConfig", "bam.detector_options:DETECTOR_OPTIONS"),
+        ("train_yolo", "bam.configs:TrainConfig", "bam.detector_options:YOLO_OPTIONS"),
+        ("train_sam", "bam.configs:RunConfig", "bam.commands.train_sam:CONFIG_OPTIONS"),
+        (
+            "pretrain_sam",
+            "bam.configs:SamPretrainConfig",
+            "bam.commands.pretrain_sam:CONFIG_OPTIONS",
+        ),
+        (
+            "pretrain_backbone",
+            "bam.configs:BackbonePretrainConfig",
+            "bam.commands.pretrain_backbone:CONFIG_OPTIONS",
+        ),
     ],
 )
-def test_the_commands_defaults_are_their_configs(command, config):
+def test_the_commands_defaults_are_their_configs(command, config, options):
     """Each option made from a field parses, with no words given, to that field's default."""
     module = importlib.import_module(f"bam.commands.{command}")
     path, name = config.split(":")
@@ -90,7 +99,8 @@ def test_the_commands_defaults_are_their_configs(command, config):
     module.add_arguments(parser)
     args = parser.parse_args([])
     defaults = cls()
-    for field in module.CONFIG_OPTIONS:
+    where, listed = options.split(":")
+    for field in getattr(importlib.import_module(where), listed):
         assert config_values(args, cls, [field])[field] == getattr(defaults, field), field
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bam.cli import main
-from bam.commands.compare_detectors import markdown, summarise
+from bam.pipelines.detector_comparison import markdown, summarise
 
 
 def test_summary_is_mean_and_spread_over_seeds():

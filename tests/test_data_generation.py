@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from bam.cli import main
-from bam.datasets import BUNDLED_DATA, SHAPES_ROOT, WATER_ROOT, DetectionFolder
-from bam.synthetic import (
+from bam.configs import BUNDLED_DATA, SHAPES_ROOT, WATER_ROOT
+from bam.data.datasets import DetectionFolder
+from bam.data.synthetic import (
     SHAPES_CLASSES,
     SHAPES_COUNT,
     SHAPES_HEIGHT,

@@ -1,4 +1,4 @@
-"""The given loaders (bam.datasets): they read the bundled data, run the chosen implementation,
+"""The given loaders (bam.data.datasets): they read the bundled data, run the chosen implementation,
 and turn every kind of bad input into a DatasetError that names the file and the problem."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from PIL import Image
 
 import solutions.augment
 import solutions.dataset
-from bam.datasets import SHAPES_ROOT, WATER_ROOT, DatasetError, DetectionFolder, SegmentationFolder
-from bam.synthetic import SHAPES_CLASSES, voc_annotation
+from bam.configs import SHAPES_ROOT, WATER_ROOT
+from bam.data.datasets import DatasetError, DetectionFolder, SegmentationFolder
+from bam.data.synthetic import SHAPES_CLASSES, voc_annotation
 
 # ----------------------------------------------------------------------------- small folders
 
@@ -229,7 +230,7 @@ def test_detection_broken_xml(tmp_path):
 
 def write_masks(root: Path, objects: np.ndarray, classes: np.ndarray | None = None) -> None:
     """``SegmentationObject/img0.png`` (and ``SegmentationClass``) as VOC palette PNGs."""
-    from bam.synthetic import voc_palette
+    from bam.data.synthetic import voc_palette
 
     for folder, values in (("SegmentationObject", objects), ("SegmentationClass", classes)):
         if values is None:

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from bam.cli import main
-from bam.commands import hint
+from bam.hints import reader
 from tests.grading import REPO_ROOT
 
 METRICS_HINTS = tomllib.loads((REPO_ROOT / "bam" / "hints" / "metrics.toml").read_text("utf-8"))
@@ -74,14 +74,14 @@ def test_without_exercise_lists_what_was_seen(state, capsys):
 
 
 def test_hints_are_those_of_the_toml_files_every_exercise_of_every_file(tmp_path):
-    hints = hint.load_hints()
+    hints = reader.load_hints()
     for path in (REPO_ROOT / "bam" / "hints").glob("*.toml"):
         tables = tomllib.loads(path.read_text("utf-8"))
         for name, table in tables.items():
             assert hints[f"{path.stem}.{name}"] == [" ".join(h.split()) for h in table["hints"]]
     (tmp_path / "broken.toml").write_text('[box_iou]\nhints = "one string"\n', "utf-8")
-    with pytest.raises(hint.HintError, match=r"broken.toml: \[box_iou\] needs hints"):
-        hint.load_hints(tmp_path)
+    with pytest.raises(reader.HintError, match=r"broken.toml: \[box_iou\] needs hints"):
+        reader.load_hints(tmp_path)
 
 
 def test_a_corrupt_state_file_counts_as_nothing_seen(state, capsys):

@@ -69,7 +69,7 @@ class Graded:
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
     """A student release of the course (no solutions/), and a stand-in for 'not installed'."""
-    from bam.release import make_student_release
+    from bam.release.student import make_student_release
 
     root = tmp_path_factory.mktemp("hostile")
     make_student_release(REPO_ROOT, root / "release")
@@ -533,18 +533,9 @@ def test_run_autograder_as_root(tmp_path, release, honest):
     shutil.copytree(release / "release", root / "source" / "course")
     (root / "submission").mkdir()
     (root / "submission" / "metrics.py").write_text(SOLUTION + GRADESCOPE_ATTACK + CHEAT)
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), BAM_PYTHON=sys.executable)
-    env.pop("PYTHONPATH", None)
-    env.pop("BAM_WORKER_USER", None)
-    process = subprocess.run(
-        ["bash", str(REPO_ROOT / "grading" / "gradescope" / "run_autograder")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    from tests.grading import run_autograder
+
+    process = run_autograder(root, drop_privileges=True, timeout=900)
     time.sleep(1.5)
     results = json.loads((root / "results" / "results.json").read_text())
     notes = report.read_text().splitlines() if report.exists() else []

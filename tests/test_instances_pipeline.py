@@ -15,7 +15,10 @@ import torch
 
 import solutions.instances
 from bam.cli import main
-from bam.commands.compare_instances import (
+from bam.configs import PRETRAINED_TINY_SAM, SHAPES_ROOT, TrainConfig
+from bam.data.datasets import DetectionFolder
+from bam.pipelines.detector import CHECKPOINT, train
+from bam.pipelines.instances import (
     compare_instances,
     detect,
     filled_boxes,
@@ -25,9 +28,7 @@ from bam.commands.compare_instances import (
     matched_iou,
     sam_label,
 )
-from bam.datasets import SHAPES_ROOT, DetectionFolder
-from bam.sam_model import PRETRAINED_TINY_SAM, tiny_sam
-from bam.train_detector import CHECKPOINT, TrainConfig, train
+from bam.sam_model import tiny_sam
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +196,7 @@ def test_the_newest_detector_run_by_default(tmp_path, detector_run, small_sam, m
     """No --detector: the newest runs/detector-* with a checkpoint; no images: 4 test images."""
     import shutil
 
-    from bam.commands.compare_instances import detector_run_dir
+    from bam.pipelines.instances import detector_run_dir
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"no detector run .* `bam train detector`"):

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from bam import course as facts
-from bam import gradescope
-from bam.commands.check import run_checks
+from bam.checking.runner import run_checks
 from bam.notebooks import cells as nbcells
-from bam.notebooks.build import build_notebooks, lesson_notebook, site_notebooks
+from bam.notebooks.build import build_notebooks, lesson_notebook
 from bam.notebooks.markdown import notebook_name, parse_page
-from bam.release import make_student_release
+from bam.release import gradescope
+from bam.release.student import make_student_release, site_notebooks
 from tests.grading import REPO_ROOT
 
 LESSONS = list(facts.lessons(REPO_ROOT))
@@ -400,7 +400,7 @@ def test_every_lesson_notebook_runs_on_the_solutions(tmp_path, monkeypatch):
 
 def test_classroom_applies_the_notebooks_before_grading(tmp_path, capsys):
     from bam.cli import main
-    from bam.release import github_classroom_files
+    from bam.release.student import github_classroom_files
 
     course = _scratch_course(tmp_path)
     module = course / "lessons" / "metrics.py"
@@ -416,7 +416,7 @@ def test_classroom_applies_the_notebooks_before_grading(tmp_path, capsys):
     assert _definition(text, "box_iou") == BOX_IOU and _definition(text, "mask_iou") == MASK_IOU
     files = github_classroom_files(REPO_ROOT)
     workflow = files[".github/workflows/classroom.yml"]
-    assert workflow.index("python -m bam notebooks apply") < workflow.index("bam.classroom")
+    assert workflow.index("python -m bam notebooks apply") < workflow.index("bam.release.classroom")
     tests = json.loads(files[".github/classroom/autograding.json"])["tests"]
     assert all(test["run"].startswith("python -m bam notebooks apply && ") for test in tests)
 

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from checks import scoring
-from tests.grading import REPO_ROOT, lessons_with_checks
+from tests.grading import REPO_ROOT, lessons_with_checks, run_autograder
 from tests.null_submission import MODES, null_lesson, write_null_lesson
 
 LESSONS = lessons_with_checks()
@@ -103,7 +100,7 @@ def test_a_null_lesson_keeps_the_names_and_says_nothing():
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
     """A student release of the course (no solutions/), as students and Gradescope get it."""
-    from bam.release import make_student_release
+    from bam.release.student import make_student_release
 
     folder = tmp_path_factory.mktemp("null") / "release"
     make_student_release(REPO_ROOT, folder, docs=False, log=lambda line: None)
@@ -113,7 +110,8 @@ def release(tmp_path_factory) -> Path:
 @pytest.mark.slow  # every lesson's checks on a null file: about 40 s a lesson on 2 busy cores
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_a_null_lesson_scores_zero_through_bam_check(lesson, release, tmp_path, monkeypatch):
-    from bam.commands import check
+    from bam.checking import progress as progress_store
+    from bam.checking import watch as watch_mode
 
     course = tmp_path / "course"
     shutil.copytree(release, course, ignore=shutil.ignore_patterns("docs", "notebooks"))
@@ -123,7 +121,7 @@ def test_a_null_lesson_scores_zero_through_bam_check(lesson, release, tmp_path, 
     write_null_lesson(REPO_ROOT / "solutions", lesson, mode_for(lesson, 0), course / "lessons")
     monkeypatch.setenv("BAM_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    checker = check.Checker(course)
+    checker = watch_mode.Checker(course)
     run, screen = checker.check([lesson])
     assert run.verdicts and not run.broke, screen
     scored = [v for v in run.verdicts if v.outcome == "passed"]
@@ -131,7 +129,7 @@ def test_a_null_lesson_scores_zero_through_bam_check(lesson, release, tmp_path, 
         f"{v.exercise}: {v.description}" for v in scored
     )
     assert " 0/" in screen.splitlines()[0], screen
-    progress = check.load_progress(checker.progress_path)
+    progress = progress_store.load_progress(checker.progress_path)
     assert progress and "passed" not in progress.values(), progress
 
 
@@ -146,18 +144,8 @@ def test_null_lessons_score_zero_through_run_autograder(release, tmp_path):
     submission.mkdir()
     for lesson in LESSONS:
         write_null_lesson(REPO_ROOT / "solutions", lesson, mode_for(lesson, 1), submission)
-    env = dict(os.environ, AUTOGRADER_ROOT=str(root), BAM_PYTHON=sys.executable)
-    env["BAM_WORKER_USER"] = ""  # no privilege drop: the scores are the point here
-    env.pop("PYTHONPATH", None)
-    process = subprocess.run(
-        ["bash", str(REPO_ROOT / "grading" / "gradescope" / "run_autograder")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    # no privilege drop: the scores are the point here
+    process = run_autograder(root, drop_privileges=False, timeout=1800)
     results = json.loads((root / "results" / "results.json").read_text("utf-8"))
     tests = results["tests"]
     assert {test["number"].split(".")[0] for test in tests} == set(LESSONS), process.stdout[-3000:]

@@ -21,16 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from bam import classroom, gradescope
-from bam.release import (
-    ReleaseError,
+from bam.release import classroom, gradescope
+from bam.release.stubs import ReleaseError, stub_problems
+from bam.release.student import (
     check_points,
     github_classroom_files,
     lesson_points,
     make_student_release,
     modules_needing_solutions,
     release_gitignore,
-    stub_problems,
 )
 from tests.grading import REPO_ROOT
 
@@ -54,7 +53,7 @@ GRADE_THE_RELEASE = textwrap.dedent(
     import pytest
     report["exit_code"] = int(pytest.main(
         ["checks", "-q", "--tb=line", "-p", "no:cacheprovider",
-         "-p", "bam.check_stream", "--bam-results", "verdicts.jsonl"]))
+         "-p", "bam.checking.check_stream", "--bam-results", "verdicts.jsonl"]))
     print("REPORT", json.dumps(report))
     """
 )
@@ -159,7 +158,7 @@ def test_github_classroom_workflow_gives_each_check_its_own_points(release):
     assert [test["points"] for test in tests] == list(exercises.values())
     workflow = yaml.safe_load(files[".github/workflows/classroom.yml"])
     steps = workflow["jobs"]["run-autograding-tests"]["steps"]
-    graders = [step for step in steps if "bam.classroom" in step.get("run", "")]
+    graders = [step for step in steps if "bam.release.classroom" in step.get("run", "")]
     assert {step["run"].split()[3]: int(step["run"].split()[-1]) for step in graders} == points
     reporter = steps[-1]
     assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter")
@@ -193,7 +192,7 @@ def test_classroom_step_grades_a_lesson_and_writes_github_output(tmp_path):
     output = tmp_path / "github_output"
     environment = dict(os.environ, GITHUB_OUTPUT=str(output), PYTHONPATH=str(REPO_ROOT))
     done = subprocess.run(
-        [sys.executable, "-m", "bam.classroom", "vgg", "--max-score", "99"],
+        [sys.executable, "-m", "bam.release.classroom", "vgg", "--max-score", "99"],
         cwd=REPO_ROOT,
         env=environment,
         capture_output=True,
@@ -218,7 +217,7 @@ def test_gradescope_zip_has_the_scripts_at_its_root_and_no_solutions(tmp_path):
     assert "course/checks/conftest.py" in names and "course/lessons/metrics.py" in names
     assert not [name for name in names if name.startswith(("course/solutions", "course/tests"))]
     script = (REPO_ROOT / "grading" / "gradescope" / "run_autograder").read_text("utf-8")
-    assert '--gradescope "$RESULTS"' in script and "bam.gradescope collect" in script
+    assert '--gradescope "$RESULTS"' in script and "bam.release.gradescope collect" in script
 
 
 def test_gradescope_collects_submitted_lessons_wherever_they_are(tmp_path):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bam.checking import runner as checks_runner
 from tests.grading import REPO_ROOT, Verdict, run_checks
 
 CHECK_TIMEOUT = 4  # seconds per check in the run with the infinite loop
@@ -77,11 +78,11 @@ class Graded:
 
     exit_code: int
     output: str
-    verdicts: list[dict]
+    verdicts: list[checks_runner.Verdict]
     gradescope: dict
 
     def of(self, exercise: str) -> list[dict]:
-        found = [verdict for verdict in self.verdicts if verdict["exercise"] == exercise]
+        found = [verdict for verdict in self.verdicts if verdict.exercise == exercise]
         assert found, f"no verdict for {exercise}; output:\n{self.output[-3000:]}"
         return found
 
@@ -109,7 +110,7 @@ def start_grading(
         "-p",
         "no:cacheprovider",
         "-p",
-        "bam.check_stream",
+        "bam.checking.check_stream",
         "--bam-results",
         str(root / "verdicts.jsonl"),
         "--gradescope",
@@ -135,13 +136,7 @@ def finish(process: subprocess.Popen, root: Path) -> Graded:
         process.wait()
         raise
     output = (root / "output.txt").read_text(encoding="utf-8", errors="replace")
-    verdicts_path = root / "verdicts.jsonl"
-    lines = verdicts_path.read_text().splitlines() if verdicts_path.exists() else []
-    by_check: dict[str, dict] = {}  # the stream repeats each verdict, scored, at the end
-    for line in lines:  # the last line of a check wins, as bam check reads it
-        verdict = json.loads(line)
-        by_check[verdict["nodeid"]] = verdict
-    verdicts = list(by_check.values())
+    verdicts = checks_runner.read_verdicts(root / "verdicts.jsonl")  # the last line of a check wins
     results = root / "results.json"
     gradescope = json.loads(results.read_text()) if results.exists() else {}
     return Graded(exit_code, output, verdicts, gradescope)
@@ -209,10 +204,10 @@ def test_sys_exit_inside_an_exercise_fails_its_checks_clearly(tmp_path, monkeypa
 
 def test_every_exercise_gets_a_verdict_and_the_scoreboard_comes_out(broken):
     assert broken.exit_code == 1, broken.output[-3000:]
-    exercises = {verdict["exercise"] for verdict in broken.verdicts}
+    exercises = {verdict.exercise for verdict in broken.verdicts}
     expected = {f"metrics.{name}" for name in __import__("lessons.metrics").metrics.__all__}
     assert exercises == expected
-    assert all(verdict["outcome"] == "failed" for verdict in broken.verdicts)
+    assert all(verdict.outcome == "failed" for verdict in broken.verdicts)
     assert "Boxes & Masks scoreboard (student_copy/)" in broken.output
     for exercise in expected:
         assert f"✗ {exercise}" in broken.output, f"{exercise} missing from the scoreboard"
@@ -221,30 +216,30 @@ def test_every_exercise_gets_a_verdict_and_the_scoreboard_comes_out(broken):
 
 def test_infinite_loop_times_out_with_advice(broken):
     for verdict in broken.of("metrics.mask_iou"):
-        assert f"timed out after {CHECK_TIMEOUT:g} s" in verdict["message"]
-        assert "infinite loop" in verdict["message"]
-        assert verdict["seconds"] < CHECK_TIMEOUT + 5, "the time limit did not stop the check"
+        assert f"timed out after {CHECK_TIMEOUT:g} s" in verdict.message
+        assert "infinite loop" in verdict.message
+        assert verdict.seconds < CHECK_TIMEOUT + 5, "the time limit did not stop the check"
 
 
 def test_exception_names_the_error(broken):
     verdicts = broken.of("metrics.dice_coefficient")
-    assert all(verdict["outcome"] == "failed" for verdict in verdicts)
-    messages = [verdict["message"] for verdict in verdicts]
+    assert all(verdict.outcome == "failed" for verdict in verdicts)
+    messages = [verdict.message for verdict in verdicts]
     assert any("IndexError" in m and "Dimension out of range" in m for m in messages), messages
 
 
 def test_nan_is_reported_as_nan(broken):
-    messages = [verdict["message"] for verdict in broken.of("metrics.dice_ce_loss")]
+    messages = [verdict.message for verdict in broken.of("metrics.dice_ce_loss")]
     assert any("NaN or inf" in message for message in messages), messages
 
 
 def test_wrong_shape_is_reported_with_both_shapes(broken):
-    messages = [verdict["message"] for verdict in broken.of("metrics.box_iou")]
+    messages = [verdict.message for verdict in broken.of("metrics.box_iou")]
     assert any("returned shape (" in m and "expected (" in m for m in messages), messages
 
 
 def test_in_place_edit_is_reported(broken):
-    messages = [verdict["message"] for verdict in broken.of("metrics.mean_average_precision")]
+    messages = [verdict.message for verdict in broken.of("metrics.mean_average_precision")]
     assert any("in place" in message for message in messages), messages
 
 
@@ -254,7 +249,7 @@ def test_print_flood_does_not_drown_the_report(broken):
     assert broken.output.count("debugging average_precision") < 60 * checks
     assert "more characters of output cut" in broken.output
     assert len(broken.output) < flood / 2, f"{len(broken.output)} characters of output"
-    assert all(verdict["outcome"] == "failed" for verdict in broken.of("metrics.average_precision"))
+    assert all(verdict.outcome == "failed" for verdict in broken.of("metrics.average_precision"))
 
 
 def test_gradescope_results_follow_the_format_and_stay_small(broken):

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torchvision.models.detection.rpn import concat_box_prediction_layers
 
-from bam.rpn_layout import flatten_rpn_outputs
+from given.rpn_layout import flatten_rpn_outputs
 
 
 def test_flatten_matches_torchvision_layout():

@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bam.sam_model import (
-    IMAGE_MEAN,
-    IMAGE_STD,
-    PRETRAINED_TINY_SAM,
-    load_sam,
-    sam_inputs,
-    tiny_sam,
-    tiny_sam_config,
-)
+from bam.configs import PRETRAINED_TINY_SAM
+from bam.sam_model import load_sam, tiny_sam, tiny_sam_config
+from given.sam import IMAGE_MEAN, IMAGE_STD, sam_inputs
 
 
 def forward(model, images, boxes):

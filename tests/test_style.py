@@ -59,7 +59,7 @@ def test_the_grading_worker_never_imports_the_harness():
     """checks/worker/ imports nothing of checks.harness (or conftest), not even inside a
     function: the harness sits above the worker, and checks/errors.py below both imports no
     course code at all."""
-    from bam.release import imported_modules
+    from bam.release.student import imported_modules
 
     above = ("checks.harness", "checks.conftest")
     for path in sorted((REPO_ROOT / "checks" / "worker").glob("*.py")):
@@ -78,13 +78,10 @@ def test_the_length_rule_finds_a_long_function(tmp_path):
 
 # ----------------------------------------------------------------------------- given/
 
-# the modules of bam that only re-export given/ (bam.sam_model also builds and loads SAM)
-GIVEN_THROUGH_BAM = {"bam.detection": "given.detection", "bam.rpn_layout": "given.rpn_layout"}
-
 
 def test_given_is_pure():
     """given/ (what the lessons call) imports no course code: not bam, lessons, solutions, checks."""
-    from bam.release import imported_modules
+    from bam.release.student import imported_modules
 
     course = {"bam", "lessons", "solutions", "checks"}
     for path in sorted((REPO_ROOT / "given").glob("*.py")):
@@ -92,38 +89,63 @@ def test_given_is_pure():
         assert not reached, f"given/{path.name} imports {sorted(reached)}"
 
 
-def test_the_lessons_reach_bam_only_for_given_code():
-    """A lesson (or its solution) that imports from bam gets given code: a re-export module of
-    given/, or bam.sam_model's given model inputs, never the pipelines, the CLI or the plots."""
-    from bam.release import imported_modules
+def test_the_lessons_import_given_code_never_bam():
+    """A lesson (or its solution) imports the helpers it calls from given/ directly: nothing from
+    bam (the pipelines, the CLI, the plots), and no re-export module of given/ is left in bam."""
+    from bam.release.student import imported_modules
 
-    # `from bam import sam_model` names the bare package too (its __init__ imports nothing)
-    allowed = {"bam", *GIVEN_THROUGH_BAM, "bam.sam_model", "bam.sam_model.sam_inputs"}
-    allowed |= {f"{module}.{name}" for module in GIVEN_THROUGH_BAM for name in _exports(module)}
     for folder in ("lessons", "solutions"):
         for path in sorted((REPO_ROOT / folder).glob("*.py")):
-            reached = {n for n in imported_modules(path) if n.split(".")[0] == "bam"} - allowed
+            reached = {n for n in imported_modules(path) if n.split(".")[0] == "bam"}
             assert not reached, f"{folder}/{path.name} imports {sorted(reached)} from bam"
+    assert not (REPO_ROOT / "bam" / "detection.py").exists()
+    assert not (REPO_ROOT / "bam" / "rpn_layout.py").exists()
 
 
-def _exports(module: str) -> list[str]:
-    import importlib
-
-    return list(importlib.import_module(module).__all__)
+# ----------------------------------------------------------------------------- the README's layout
 
 
-def test_bam_re_exports_are_the_given_objects():
-    """bam.detection, bam.rpn_layout (and bam.sam_model's inputs) hand out given/'s own objects,
-    all of the module's public names."""
-    import importlib
+def test_the_readme_layout_names_every_package_of_bam_and_nothing_gone():
+    """README.md's Layout section has a line for each folder of bam/, and every bam/ path it
+    names exists (a moved package shows up here, not in a newcomer's first hour)."""
+    import re
 
-    for old, new in {**GIVEN_THROUGH_BAM, "bam.sam_model": "given.sam"}.items():
-        given = importlib.import_module(new)
-        public = [
-            name
-            for name, value in vars(given).items()
-            if getattr(value, "__module__", None) == new or isinstance(value, tuple)  # a constant
-        ]
-        assert public and set(public) <= set(_exports(old)), (old, public)
-        bam_module = importlib.import_module(old)
-        assert all(getattr(bam_module, name) is getattr(given, name) for name in public), old
+    readme = (REPO_ROOT / "README.md").read_text("utf-8")
+    layout = readme[readme.index("## Layout") :]
+    named = set(re.findall(r"^(bam/[\w./]*)", layout, flags=re.MULTILINE))
+    folders = {
+        f"bam/{path.name}/"
+        for path in (REPO_ROOT / "bam").iterdir()
+        if path.is_dir() and path.name != "__pycache__"
+    }
+    assert folders <= named, f"not in the README's layout: {sorted(folders - named)}"
+    gone = [path for path in named if not (REPO_ROOT / path).exists()]
+    assert not gone, f"the README's layout names what is not there: {gone}"
+
+
+# ----------------------------------------------------------------------------- the layers of bam
+
+MAX_COMMAND_LINES = 150
+
+
+def test_commands_are_thin_and_never_import_each_other():
+    """A command parses its options, calls the library and prints: at most 150 lines, and what
+    two commands share lives in the library, not in one of them."""
+    from bam.release.student import imported_modules
+
+    for path in sorted((REPO_ROOT / "bam" / "commands").glob("*.py")):
+        lines = len(path.read_text("utf-8").splitlines())
+        assert lines <= MAX_COMMAND_LINES, f"bam/commands/{path.name} has {lines} lines"
+        reached = {n for n in imported_modules(path) if n.startswith("bam.commands")}
+        assert not reached, f"bam/commands/{path.name} imports {sorted(reached)}"
+
+
+def test_plots_never_import_a_pipeline_or_a_command():
+    """The figures take configs, run folders and arrays; the pipelines draw with them."""
+    from bam.release.student import imported_modules
+
+    for path in sorted((REPO_ROOT / "bam" / "plots").glob("*.py")):
+        reached = {
+            n for n in imported_modules(path) if n.startswith(("bam.pipelines", "bam.commands"))
+        }
+        assert not reached, f"bam/plots/{path.name} imports {sorted(reached)}"

@@ -19,13 +19,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from bam.configs import TrainConfig
 from bam.implementations import is_stub as is_unfinished
-from bam.train_detector import (
-    CHECKPOINT,
-    TrainConfig,
-    load_checkpoint,
-    unfinished_exercises,
-)
+from bam.pipelines.detector import CHECKPOINT, load_checkpoint, unfinished_exercises
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = [
@@ -173,7 +169,7 @@ def test_missing_run_folder_is_a_clear_error(tmp_path):
 
 
 def test_schedule_factor_cosine_and_step():
-    from bam.train_detector import schedule_factor
+    from bam.pipelines.detector import schedule_factor
 
     cosine = schedule_factor(TrainConfig(epochs=10, schedule="cosine", warmup=0.1), 10)
     factors = [cosine(step) for step in range(100)]

@@ -88,8 +88,8 @@ def test_time_budget_closes_the_epoch():
 
 
 def test_sam_pretraining_recipe_saves_a_loadable_model(tmp_path):
+    from bam.pipelines.sam_pretraining import pretrain
     from bam.sam_model import load_sam
-    from bam.sam_pretrain import pretrain
 
     result = pretrain(tmp_path, steps=2, batch_size=1, log=str)
     assert result["steps"] == 2 and 0.0 <= result["validation_iou"] <= 1.0

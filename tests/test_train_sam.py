@@ -7,16 +7,11 @@ import json
 import pytest
 import torch
 
-from bam.implementations import UnfinishedExercises, is_stub
+from bam.configs import RunConfig
+from bam.course import UnfinishedExercises
+from bam.implementations import is_stub
+from bam.pipelines.sam import TRAINING_EXERCISES, compare, learning_rate_at, load_exercises, train
 from bam.sam_model import load_sam, tiny_sam
-from bam.train_sam import (
-    TRAINING_EXERCISES,
-    RunConfig,
-    compare,
-    learning_rate_at,
-    load_exercises,
-    train,
-)
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +128,9 @@ def test_stubs_are_named_before_anything_runs():
 def test_a_voc_instance_folder_trains_one_sample_per_object(tmp_path, small_checkpoint):
     """``--data data/shapes``: every object of the split's images is a sample (its own mask, its
     box prompt from the mask); the folder's own splits, so no test image is trained on."""
-    from bam.datasets import SHAPES_ROOT, DetectionFolder
-    from bam.train_sam import exercises_for, load_data
+    from bam.configs import SHAPES_ROOT
+    from bam.data.datasets import DetectionFolder
+    from bam.pipelines.sam import exercises_for, load_data
 
     config = quick_config(small_checkpoint, data=str(SHAPES_ROOT), limit=3, epochs=1, figures=True)
     modules = load_exercises("solutions", exercises_for(config.data, TRAINING_EXERCISES))

@@ -7,9 +7,10 @@ import json
 import pytest
 import torch
 
-import bam.train_detector
+import bam.pipelines.detector
+from bam.configs import TrainConfig
+from bam.pipelines.detector import CHECKPOINT, load_checkpoint, train
 from bam.train import fit
-from bam.train_detector import CHECKPOINT, TrainConfig, load_checkpoint, train
 
 TINY = dict(
     model="yolo", impl="solutions", epochs=2, batch_size=2, max_train_images=4,
@@ -29,7 +30,7 @@ def test_yolo_run_folder_and_resume_give_the_same_weights(tmp_path, monkeypatch)
             raise KeyboardInterrupt
 
     monkeypatch.setattr(
-        bam.train_detector, "fit", lambda *a, **k: fit(*a, **k, after_batch=interrupt)
+        bam.pipelines.detector, "fit", lambda *a, **k: fit(*a, **k, after_batch=interrupt)
     )
     with pytest.raises(KeyboardInterrupt):
         train(TrainConfig(**TINY), tmp_path / "cut", log=str, show_progress=False)
@@ -82,17 +83,17 @@ def test_yolo_loss_curves_carry_yolos_title_and_loss_names():
 
 
 def test_the_refusal_names_the_lessons_yolo_builds_on_and_a_fallback_that_works(monkeypatch):
-    from bam import implementations
-    from bam.train_detector import require_finished
+    from bam import course, implementations
+    from bam.pipelines.detector import require_finished
 
-    with pytest.raises(implementations.UnfinishedExercises) as refused:
+    with pytest.raises(course.UnfinishedExercises) as refused:
         require_finished("lessons", hflip=True, model="yolo")
     message = str(refused.value)
     for lesson in ("lesson 1 dataset", "lesson 2 augment", "lesson 3 metrics", "lesson 5 vgg"):
         assert lesson in message, message
     assert "lesson 6 rpn (nms)" in message and "--impl solutions" in message
     monkeypatch.setattr(implementations, "solutions_available", lambda: False)  # a release
-    with pytest.raises(implementations.UnfinishedExercises) as refused:
+    with pytest.raises(course.UnfinishedExercises) as refused:
         require_finished("lessons", hflip=True, model="yolo")
     assert "--impl solutions" not in str(refused.value)
     assert "bam check dataset" in str(refused.value)

@@ -154,7 +154,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 def train_detector(model: str, seed: int, overrides: dict[str, Any], runs: Path) -> dict:
     """One run of ``bam train detector`` (or ``yolo``) with its defaults; reused if complete."""
-    from bam.train_detector import TrainConfig, train
+    from bam.configs import TrainConfig
+    from bam.pipelines.detector import train
 
     config = TrainConfig(model=model, seed=seed, **overrides)
     tag = "-".join(f"{key}={value}" for key, value in sorted(overrides.items()))
@@ -201,7 +202,7 @@ def ap_by_size(run_dir: Path, edges: tuple[float, float] = SIZE_EDGES) -> dict[s
     import torch
 
     from bam.implementations import lesson_module
-    from bam.train_detector import load_split, load_trained, predict
+    from bam.pipelines.detector import load_split, load_trained, predict
 
     model, config = load_trained(run_dir, impl="solutions")
     collate = lesson_module("dataset", "solutions").collate_detection
@@ -251,7 +252,8 @@ def roi_rows(args: argparse.Namespace) -> dict[str, Any]:
 def train_sam_run(seed: int, overrides: dict[str, Any], runs: Path, figures: bool) -> dict:
     """One run of ``bam train sam`` with its defaults and ``bam compare sam`` on it; reused if
     complete (the same folder name for the same seed and overrides)."""
-    from bam.train_sam import RunConfig, compare, train
+    from bam.configs import RunConfig
+    from bam.pipelines.sam import compare, train
 
     config = RunConfig(seed=seed, figures=figures, **overrides)
     tag = "-".join(f"{key}={value}" for key, value in sorted(overrides.items()))
@@ -354,13 +356,13 @@ def _models(args: argparse.Namespace) -> dict[str, Any]:
     """The three detectors with their default configs and the pretrained backbone."""
     import torch
 
-    from bam.commands.compare_detector import torchvision_twin
-    from bam.train_detector import (
-        TrainConfig,
+    from bam.configs import TrainConfig
+    from bam.pipelines.detector import (
         course_model,
         load_pretrained_backbone,
         resolve_backbone_weights,
     )
+    from bam.pipelines.torchvision_twin import torchvision_twin
 
     models = {}
     for name in ("faster_rcnn", "yolo", "torchvision"):
@@ -377,7 +379,7 @@ def _models(args: argparse.Namespace) -> dict[str, Any]:
 
 def _batches(config: Any, count: int) -> list[Any]:
     from bam.implementations import lesson_module
-    from bam.train_detector import load_split
+    from bam.pipelines.detector import load_split
 
     collate = lesson_module("dataset", "solutions").collate_detection
     train_set = load_split(config, config.train_split, None)
@@ -398,7 +400,7 @@ def timing_rows(args: argparse.Namespace) -> dict[str, Any]:
     """
     import torch
 
-    from bam.train_detector import load_split, load_trained
+    from bam.pipelines.detector import load_split, load_trained
 
     payload = provenance(args)
     models = _models(args)
@@ -443,7 +445,7 @@ def timing_rows(args: argparse.Namespace) -> dict[str, Any]:
 def _inference_rows(
     models: dict[str, Any], images: list, repeats: int, cpu: dict, wall: dict
 ) -> list[dict]:
-    from bam.commands.compare_detectors import images_per_second
+    from bam.pipelines.detector_comparison import images_per_second
 
     for model in models.values():
         model.eval()

@@ -9,8 +9,8 @@ DESCRIPTION = "compare on the water test split: box as mask, pretrained SAM, fin
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bam.configs import RunConfig
     from bam.implementations import add_impl_argument
-    from bam.train_sam import RunConfig
 
     defaults = RunConfig()
     parser.add_argument(
@@ -50,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
-    from bam.train_sam import RunConfig, compare, new_run_dir, train
+    from bam.configs import RunConfig
+    from bam.course import UnfinishedExercises
+    from bam.implementations import ImplementationUnavailable
+    from bam.pipelines.sam import compare, new_run_dir, train
 
     try:
         config = RunConfig(

@@ -11,8 +11,8 @@ DESCRIPTION = "regenerate the bundled synthetic data (data/water, data/shapes) f
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.datasets import BUNDLED_DATA
-    from bam.synthetic import SHAPES_COUNT, WATER_COUNT
+    from bam.configs import BUNDLED_DATA
+    from bam.data.synthetic import SHAPES_COUNT, WATER_COUNT
 
     parser.add_argument(
         "--out", default=str(BUNDLED_DATA), help="folder that gets water/ and shapes/"
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bam.synthetic import SHAPES_TEST_COUNT, write_shapes, write_water
+    from bam.data.synthetic import SHAPES_TEST_COUNT, write_shapes, write_water
 
     out = Path(args.out)
     wanted = [args.only] if args.only else ["water", "shapes"]

@@ -27,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.datasets import DatasetError
+    from bam.data.datasets import DatasetError
     from bam.implementations import lesson_module
-    from bam.train_detector import load_split, load_trained, pick_device, predict
+    from bam.pipelines.detector import load_split, load_trained, pick_device, predict
 
     try:
         model, config = load_trained(args.run_dir, args.impl, args.device)

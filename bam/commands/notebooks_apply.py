@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bam import course as facts
-    from bam.commands.check import CourseNotFound, find_course
+    from bam.checking.runner import CourseNotFound, find_course
     from bam.notebooks.submission import apply_notebook, find_notebooks
 
     try:

@@ -37,9 +37,9 @@ def _same(built: Path, existing: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bam.commands.check import CourseNotFound, find_course
+    from bam.checking.runner import CourseNotFound, find_course
     from bam.notebooks.build import build_notebooks
-    from bam.release import ReleaseError, released_lessons
+    from bam.release.stubs import ReleaseError, released_lessons
 
     try:
         course = find_course(args.course)

@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
     import torch.nn.functional as F
 
-    from bam.datasets import DatasetError, load_image
+    from bam.data.datasets import DatasetError, load_image
+    from bam.pipelines.detector import load_trained, pick_device
     from bam.plots.detector import detections_figure
-    from bam.train_detector import load_trained, pick_device
 
     try:
         model, config = load_trained(args.run_dir, args.impl, args.device)

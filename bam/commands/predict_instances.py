@@ -17,14 +17,11 @@ images of ``data/shapes``, with their ground truth.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import numpy as np
-    from matplotlib.figure import Figure
-    from torch import Tensor
+    pass
 
 DESCRIPTION = "instance masks of image files: a detector run's boxes prompt a SAM"
 
@@ -68,131 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_impl_argument(parser)
 
 
-# ----------------------------------------------------------------------------- drawing
-
-
-def _rgb(colour: str) -> np.ndarray:
-    import numpy as np
-    from matplotlib.colors import to_rgb
-
-    return np.array(to_rgb(colour))
-
-
-def draw_instances(
-    axes,
-    image: Tensor,
-    result: dict[str, Tensor],
-    classes: Sequence[str],
-    title: str,
-    alpha: float = 0.5,
-) -> None:
-    """One image with its instances: masks filled in the class colour and outlined, boxes, labels.
-
-    Args:
-        axes: a matplotlib ``Axes``.
-        image: Tensor[3, H, W] float in [0, 1].
-        result: ``{"masks": [K, H, W] bool, "labels": [K]}`` and optionally ``"boxes"`` [K, 4]
-            (pixel edges, drawn solid) and ``"scores"`` [K] (printed after the class).
-        classes: class names; label ``i`` is ``classes[i - 1]``.
-        title: the panel's title.
-        alpha: opacity of the mask fill.
-    """
-    from bam.plots.detector import _box, _colour
-
-    picture = image.permute(1, 2, 0).clamp(0, 1).numpy().copy()  # [H, W, 3]
-    masks = result["masks"].cpu().bool().numpy()
-    labels = result["labels"].cpu().tolist()
-    for mask, label in zip(masks, labels, strict=True):
-        picture[mask] = picture[mask] * (1 - alpha) + _rgb(_colour(label)) * alpha
-    axes.imshow(picture, interpolation="nearest")
-    for mask in masks:
-        if mask.any():  # the outline: a contour at the mask's edge, between pixel centres
-            axes.contour(mask.astype(float), levels=[0.5], colors="white", linewidths=0.8)
-    scores = result.get("scores")
-    for number, label in enumerate(labels):
-        name = classes[label - 1] if 0 < label <= len(classes) else str(label)
-        if "boxes" not in result:
-            continue
-        box = result["boxes"][number].cpu()
-        _box(axes, box, _colour(label), linewidth=1.2)
-        text = name if scores is None else f"{name} {float(scores[number]):.2f}"
-        axes.text(float(box[0]), float(box[1]) - 2, text, color="white", fontsize=7,
-                  bbox={"facecolor": _colour(label), "alpha": 0.8, "pad": 1, "linewidth": 0})  # fmt: skip
-    axes.set_title(title, fontsize=9)
-    axes.set_xticks([])
-    axes.set_yticks([])
-
-
-def instances_figure(
-    images: Sequence[Tensor],
-    results: Sequence[dict[str, Tensor]],
-    classes: Sequence[str],
-    truths: Sequence[dict[str, Tensor] | None] | None = None,
-    names: Sequence[str] | None = None,
-) -> Figure:
-    """Images with their instance masks, one row each; the ground truth beside where given.
-
-    Args:
-        images: Tensor[3, H, W] images in [0, 1].
-        results: per image ``{"boxes", "scores", "labels", "masks"}`` (``segment_instances``).
-        classes: class names; label ``i`` is ``classes[i - 1]``.
-        truths: per image ``{"boxes", "labels", "masks"}`` or ``None``; ``None``: no column.
-        names: a title for each image (its file name).
-    """
-    import numpy as np
-    from matplotlib.figure import Figure
-
-    with_truth = truths is not None and any(truth is not None for truth in truths)
-    columns = 2 if with_truth else 1
-    rows = max(len(images), 1)
-    figure = Figure(figsize=(4.2 * columns, 3.3 * rows))
-    axes = np.array(figure.subplots(rows, columns, squeeze=False))
-    for row, (image, result) in enumerate(zip(images, results, strict=True)):
-        name = names[row] if names else f"image {row}"
-        count = len(result["labels"])
-        draw_instances(
-            axes[row, 0], image, result, classes,
-            f"{name}: {count} instance{'s' if count != 1 else ''} (detector -> SAM)",
-        )  # fmt: skip
-        if with_truth:
-            truth = truths[row]
-            if truth is None:
-                axes[row, 1].axis("off")
-                continue
-            draw_instances(axes[row, 1], image, truth, classes, f"{name}: ground truth")
-    figure.tight_layout()
-    return figure
-
-
-def voc_truth(image_path: Path, classes: Sequence[str]) -> dict[str, Tensor] | None:
-    """The ground truth of an image in a VOC folder with instance masks, or ``None``.
-
-    ``.../JPEGImages/<id>.<ext>`` with ``.../Annotations/<id>.xml`` and
-    ``.../SegmentationObject/<id>.png`` beside it: ``{"boxes", "labels", "masks"}``.
-    """
-    import torch
-
-    from bam.datasets import instance_masks, read_palette_png, read_voc_annotation
-
-    root, image_id = image_path.parent.parent, image_path.stem
-    xml = root / "Annotations" / f"{image_id}.xml"
-    png = root / "SegmentationObject" / f"{image_id}.png"
-    if image_path.parent.name != "JPEGImages" or not xml.is_file() or not png.is_file():
-        return None
-    annotation = read_voc_annotation(xml)
-    if any(name not in classes for name in annotation.names):
-        return None
-    labels = [list(classes).index(name) + 1 for name in annotation.names]
-    class_png = root / "SegmentationClass" / f"{image_id}.png"
-    class_map = read_palette_png(class_png) if class_png.is_file() else None
-    masks = instance_masks(read_palette_png(png), labels, class_map, png, class_png)
-    return {
-        "boxes": torch.from_numpy(annotation.boxes),
-        "labels": torch.tensor(labels),
-        "masks": torch.from_numpy(masks),
-    }
-
-
 # ----------------------------------------------------------------------------- the command
 
 
@@ -201,16 +73,20 @@ def run(args: argparse.Namespace) -> int:
 
     import matplotlib.pyplot as plt
 
-    from bam.commands.compare_instances import (
+    from bam.configs import PRETRAINED_TINY_SAM, SHAPES_ROOT
+    from bam.course import UnfinishedExercises
+    from bam.data.datasets import DatasetError, load_image
+    from bam.implementations import ImplementationUnavailable
+    from bam.pipelines.instances import (
         detect,
         detector_run_dir,
         load_detector,
         load_instances,
         sam_folder,
+        voc_truth,
     )
-    from bam.datasets import SHAPES_ROOT, DatasetError, load_image
-    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
-    from bam.sam_model import PRETRAINED_TINY_SAM, load_sam
+    from bam.plots.instances import instances_figure
+    from bam.sam_model import load_sam
     from bam.train import pick_device
 
     device = pick_device(args.device)

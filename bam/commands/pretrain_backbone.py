@@ -10,7 +10,7 @@ with::
 (seed 0, one torch thread: all 900 steps of 12 images in 6.0 minutes on a 2-core CPU shared with
 other jobs; the final losses are in ``config.json``). ``--minutes`` is a safety limit: a run
 that hits it stops early, with a different result. The images are drawn on the fly by
-:mod:`bam.backbone_pretrain` (none from ``data/shapes``); nothing is downloaded.
+:mod:`bam.pipelines.backbone_pretraining` (none from ``data/shapes``); nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ DESCRIPTION = (
 )
 
 
-# PretrainConfig's fields, made options by bam.commands.options (impl: add_impl_argument)
+# BackbonePretrainConfig's fields, made options by bam.options (impl: add_impl_argument)
 CONFIG_OPTIONS = ("width", "steps", "batch_size", "learning_rate", "seed", "max_minutes")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.backbone_pretrain import PRETRAINED_BACKBONE, PretrainConfig
-    from bam.commands.options import Option, options_from_dataclass
+    from bam.configs import PRETRAINED_BACKBONE, BackbonePretrainConfig
     from bam.implementations import add_impl_argument
+    from bam.options import Option, options_from_dataclass
 
     add_impl_argument(parser)
     parser.add_argument(
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     options_from_dataclass(
         parser,
-        PretrainConfig,
+        BackbonePretrainConfig,
         {
             **dict.fromkeys(CONFIG_OPTIONS),
             "learning_rate": Option(flag="--lr"),
@@ -50,8 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.backbone_pretrain import PretrainConfig, pretrain
-    from bam.commands.options import config_values
+    from bam.configs import BackbonePretrainConfig
+    from bam.options import config_values
+    from bam.pipelines.backbone_pretraining import pretrain
 
     if args.steps < 1 or args.batch_size < 1 or not args.width > 0:
         print("bam pretrain backbone: --steps, --batch-size and --width must be positive")
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         impl=args.impl,
         log=lambda line: print(line, flush=True),
-        **config_values(args, PretrainConfig, CONFIG_OPTIONS),
+        **config_values(args, BackbonePretrainConfig, CONFIG_OPTIONS),
     )
     print(f"saved {args.out}: {config['steps']} steps in {config['seconds'] / 60:.1f} min")
     return 0

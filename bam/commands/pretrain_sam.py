@@ -22,7 +22,7 @@ machine). Stages 1-3 stop on the clock, so a rerun on another machine reaches di
 more steps (another ``--init`` stage, or a GPU with ``--threads`` left out) give a better model.
 Lesson 4 feels every stage: after ``bam compare sam``'s 10 epochs of fine-tuning, the test
 Dice is 0.745 from the stage-2 model, 0.857 from stage 3 and 0.875 from stage 4. The images
-come from :mod:`bam.sam_pretrain`; nothing is downloaded.
+come from :mod:`bam.pipelines.sam_pretraining`; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -32,21 +32,20 @@ import argparse
 DESCRIPTION = "pretrain the tiny SAM on synthetic shapes (makes data/sam-tiny-pretrained)"
 
 
-# PretrainConfig's fields, made options by bam.commands.options
+# SamPretrainConfig's fields, made options by bam.options
 CONFIG_OPTIONS = ("steps", "batch_size", "learning_rate", "seed", "max_minutes", "init")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.commands.options import Option, options_from_dataclass
-    from bam.sam_model import PRETRAINED_TINY_SAM
-    from bam.sam_pretrain import PretrainConfig
+    from bam.configs import PRETRAINED_TINY_SAM, SamPretrainConfig
+    from bam.options import Option, options_from_dataclass
 
     parser.add_argument(
         "--out", default=str(PRETRAINED_TINY_SAM), help="folder to save the model into"
     )
     options_from_dataclass(
         parser,
-        PretrainConfig,
+        SamPretrainConfig,
         {
             **dict.fromkeys(CONFIG_OPTIONS),
             "learning_rate": Option(flag="--lr"),
@@ -60,8 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from bam.commands.options import config_values
-    from bam.sam_pretrain import PretrainConfig, pretrain
+    from bam.configs import SamPretrainConfig
+    from bam.options import config_values
+    from bam.pipelines.sam_pretraining import pretrain
 
     if args.steps < 1 or args.batch_size < 1:
         print("bam pretrain sam: --steps and --batch-size must be positive")
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     result = pretrain(
         args.out,
         log=lambda line: print(line, flush=True),
-        **config_values(args, PretrainConfig, CONFIG_OPTIONS),
+        **config_values(args, SamPretrainConfig, CONFIG_OPTIONS),
     )
     print(
         f"saved {args.out}: {result['steps']} steps in {result['seconds'] / 60:.1f} min,"

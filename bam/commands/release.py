@@ -43,8 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bam.commands.check import CourseNotFound, find_course
-    from bam.release import ReleaseError, lesson_points, make_student_release
+    from bam.checking.runner import CourseNotFound, find_course
+    from bam.release.stubs import ReleaseError
+    from bam.release.student import lesson_points, make_student_release
 
     try:
         course = find_course(args.course)
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                 f" own points ({total} in all)"
             )
         if args.gradescope is not None:
-            from bam.gradescope import build_autograder_zip
+            from bam.release.gradescope import build_autograder_zip
 
             zip_path = build_autograder_zip(course, args.gradescope)
             print(f"Gradescope autograder: {zip_path}")

@@ -11,7 +11,7 @@ DESCRIPTION = (
 )
 
 
-# RunConfig's fields made options by bam.commands.options (--data and --checkpoint: below)
+# RunConfig's fields made options by bam.options (--data and --checkpoint: below)
 CONFIG_OPTIONS = (
     "batch_size",
     "learning_rate",
@@ -25,9 +25,9 @@ CONFIG_OPTIONS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from bam.commands.options import Option, options_from_dataclass
+    from bam.configs import RunConfig
     from bam.implementations import add_impl_argument
-    from bam.train_sam import RunConfig
+    from bam.options import Option, options_from_dataclass
 
     defaults = RunConfig()
     options_from_dataclass(parser, RunConfig, ["epochs"])
@@ -63,9 +63,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bam.commands.options import config_values
-    from bam.implementations import ImplementationUnavailable, UnfinishedExercises
-    from bam.train_sam import RunConfig, new_run_dir, train
+    from bam.configs import RunConfig
+    from bam.course import UnfinishedExercises
+    from bam.implementations import ImplementationUnavailable
+    from bam.options import config_values
+    from bam.pipelines.sam import new_run_dir, train
 
     try:
         if args.resume:

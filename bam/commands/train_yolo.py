@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import argparse
 
-from bam.commands import train_detector
-
 DESCRIPTION = "train lesson 10's YOLO (your lessons by default) with the detector's pipeline"
 
 
-FASTER_RCNN_ONLY = ("hidden", "anchor_sizes", "pool")
-CONFIG_OPTIONS = tuple(
-    name for name in train_detector.CONFIG_OPTIONS if name not in FASTER_RCNN_ONLY
-)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    train_detector.add_arguments(parser, CONFIG_OPTIONS)
+    from bam.detector_options import YOLO_OPTIONS, add_detector_arguments
+
+    add_detector_arguments(parser, YOLO_OPTIONS)
 
 
 def run(args: argparse.Namespace) -> int:
-    return train_detector.run(
-        args, model="yolo", command="bam train yolo", config_options=CONFIG_OPTIONS
+    from bam.detector_options import YOLO_OPTIONS, train_detector_command
+
+    return train_detector_command(
+        args, model="yolo", command="bam train yolo", config_options=YOLO_OPTIONS
     )

@@ -264,24 +264,3 @@ def build_notebooks(
         path.write_text(dumps(lesson_notebook(course, lesson, stub, page, solution)), "utf-8")
         written.append(path)
     return written
-
-
-def site_notebooks(course: Path, folder: Path) -> int:
-    """The notebooks the site's lesson pages link, in ``folder`` (``docs/notebooks/``).
-
-    Built from the committed stubs (``bam.release.released_lessons``) at every docs build; in a
-    student copy (no ``solutions/``) the ones its release built are kept as they are, since its
-    lessons are the student's work. Returns how many there are.
-
-    Raises:
-        bam.release.ReleaseError: the stubs cannot be taken (a filled-in lesson outside git).
-    """
-    from bam.release import released_lessons
-
-    order = facts.lessons(course)
-    names = [markdown.notebook_name(i, lesson) for i, lesson in enumerate(order, start=1)]
-    if not (course / "solutions").is_dir() and all((folder / n).is_file() for n in names):
-        return len(names)
-    lessons = released_lessons(course, log=lambda line: None)
-    stubs = {Path(name).stem: text.decode("utf-8") for name, text in lessons.items()}
-    return len(build_notebooks(course, folder, stubs))

@@ -3,7 +3,7 @@
 ``check("metrics.box_iou")`` grades the notebook the way ``bam check`` grades a file, because it
 *is* ``bam check`` on a file: it takes the exercise's code from the cells this kernel has run
 (``bam.notebooks.cells``: the last cell run that defines it, its definitions only), writes it
-into ``lessons/<lesson>.py`` and runs the checks of ``bam check`` (``bam.commands.check``) on
+into ``lessons/<lesson>.py`` and runs the checks of ``bam check`` (``bam.checking``) on
 that module, in a separate process (the warm one of ``bam check --watch``): the checks never run
 in the kernel, and the student's code never runs in the grader. The notebook is the editor of the
 lesson module: ``bam check``, the pipelines (``--impl lessons``) and later lessons see the work.
@@ -67,7 +67,7 @@ def setup(lesson: str, course: str | Path | None = None) -> None:
     Raises:
         ValueError: for a lesson the course does not have.
     """
-    from bam.commands.check import find_course
+    from bam.checking.runner import find_course
 
     folder = Path(course).resolve() if course is not None else find_course(Path.cwd())
     if lesson not in facts.lessons(folder):
@@ -107,7 +107,7 @@ def history() -> list[str]:
 
 def _backup(course: Path, lesson: str, current: str) -> Path | None:
     """Copies ``lessons/<lesson>.py`` to ``.bam/backups/`` unless check() wrote it last."""
-    from bam.commands.check import state_dir
+    from bam.checking.runner import state_dir
 
     record = state_dir(course) / WRITES
     try:
@@ -125,7 +125,7 @@ def _backup(course: Path, lesson: str, current: str) -> Path | None:
 
 
 def _remember(course: Path, lesson: str, text: str) -> None:
-    from bam.commands.check import state_dir
+    from bam.checking.runner import state_dir
 
     record = state_dir(course) / WRITES
     try:
@@ -174,8 +174,8 @@ def write_lesson(
 
 def _runner(session: Session) -> Any:
     if session.runner is None:
-        from bam.commands.check import check_environment
-        from bam.warm import WarmRunner
+        from bam.checking.runner import check_environment
+        from bam.checking.warm import WarmRunner
 
         session.runner = WarmRunner(session.course, check_environment(session.course))
         atexit.register(session.runner.stop)
@@ -192,7 +192,8 @@ def check(target: str) -> None:
     Raises:
         CheckFailed: with ``BAM_NOTEBOOK_STRICT=1``, when a check does not pass.
     """
-    from bam.commands.check import Checker, Style
+    from bam.checking.scoreboard import Style
+    from bam.checking.watch import Checker
 
     lesson, _, name = target.partition(".")
     session = _session(lesson)

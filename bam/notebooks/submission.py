@@ -1,6 +1,6 @@
 """Notebook submissions: a lesson handed in as ``.ipynb`` is graded as its lesson module.
 
-Used by the Gradescope grader (``bam.gradescope.collect_submission``, as root, before any check
+Used by the Gradescope grader (``bam.release.gradescope.collect_submission``, as root, before any check
 runs: the notebooks are read as JSON and parsed with ``ast``, never run) and by GitHub
 Classroom's workflow (``bam notebooks apply``, before its graded steps). A notebook counts for a
 lesson when its name is the lesson's, numbered or not (``03-metrics.ipynb``, ``metrics.ipynb``);

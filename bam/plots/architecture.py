@@ -1,7 +1,7 @@
 """Architecture drawings: Faster R-CNN's layout, VGG16's conv stack, the Fast R-CNN head, SAM.
 
 Every shape printed on a drawing is computed from the course's own settings when it is drawn:
-the detector's from ``bam.train_detector.TrainConfig`` (the defaults of ``bam train
+the detector's from ``bam.configs.TrainConfig`` (the defaults of ``bam train
 detector``) and lesson 5's ``feature_map_size``, SAM's from ``bam.sam_model.tiny_sam_config``.
 """
 
@@ -119,7 +119,7 @@ def _canvas(width: float, height: float, inches: tuple[float, float]) -> tuple[F
 
 def _detector_shapes() -> dict[str, object]:
     """The tensor sizes of ``bam train detector``'s default model, computed from its settings."""
-    from bam.train_detector import TrainConfig
+    from bam.configs import TrainConfig
 
     vgg = course.load("vgg", "solutions")
     VGG16_CONFIG, feature_map_size = vgg.VGG16_CONFIG, vgg.feature_map_size

@@ -17,7 +17,8 @@ from PIL import Image
 from torch import Tensor
 
 from bam import course
-from bam.datasets import SHAPES_ROOT, WATER_ROOT, DetectionFolder, SegmentationFolder
+from bam.configs import SHAPES_ROOT, WATER_ROOT
+from bam.data.datasets import DetectionFolder, SegmentationFolder
 
 WATER_COLOUR = np.array([0.1, 0.6, 1.0])
 CLASS_COLOURS = ("#ff4b4b", "#ffd23f", "#3fd0ff", "#b76bff", "#6bff8a")

@@ -20,7 +20,8 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from bam import course
-from bam.datasets import SHAPES_ROOT, load_image, read_voc_annotation
+from bam.configs import SHAPES_ROOT
+from bam.data.datasets import load_image, read_voc_annotation
 
 CLASS_COLOURS = ("#e71d36", "#2ec4b6", "#ff9f1c", "#7b2cbf", "#3a86ff", "#8ac926")
 LOSS_LABELS = {

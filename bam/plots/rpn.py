@@ -15,7 +15,8 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from bam import course
-from bam.datasets import SHAPES_ROOT, load_image, read_voc_annotation
+from bam.configs import SHAPES_ROOT
+from bam.data.datasets import load_image, read_voc_annotation
 
 STRIDE = 16
 SIZES = (32, 64, 128)

@@ -18,8 +18,9 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from bam import course
-from bam.datasets import WATER_ROOT, InstanceMaskFolder, SegmentationFolder
-from bam.sam_model import PRETRAINED_TINY_SAM, load_sam, probabilities
+from bam.configs import PRETRAINED_TINY_SAM, WATER_ROOT
+from bam.data.datasets import InstanceMaskFolder, SegmentationFolder
+from bam.sam_model import load_sam, probabilities
 
 SIZE = 256
 DIAGONAL_RIVER = 10  # a water tile whose river runs diagonally (as in bam.plots.data)
@@ -93,7 +94,7 @@ def box_prompts(index: int = DIAGONAL_RIVER) -> Figure:
 
 def pretraining_data(count: int = 6) -> Figure:
     """What the tiny SAM was pretrained on: synthetic shapes, one box prompt per object."""
-    from bam.sam_pretrain import synthetic_batch
+    from bam.data.sam_shapes import synthetic_batch
 
     images, masks, boxes = synthetic_batch(count, SIZE, torch.Generator().manual_seed(7))
     colours = ("#ff4b4b", "#ffd23f", "#3fd0ff")

@@ -1,7 +1,7 @@
 """A small measured comparison of segmentation losses for fine-tuning the tiny SAM.
 
 ``bam train sam`` always trains with lesson 3's DiceCE loss (it has no option for another
-loss), so this script runs the same training loop (``bam.train_sam.train``, same settings as
+loss), so this script runs the same training loop (``bam.pipelines.sam.train``, same settings as
 ``bam compare sam --epochs 10``) with the loss swapped for pixel-wise cross-entropy, soft Dice,
 DiceCE and a soft IoU (Jaccard) loss, and writes ``docs/results/sam-losses.md`` and
 ``docs/results/sam/losses-seed-S.json``. Run from the repository root::
@@ -63,7 +63,8 @@ LOSSES = ("cross-entropy", "Dice", "DiceCE", "IoU (Jaccard)")
 
 def run_seed(seed: int, epochs: int) -> dict:
     """Trains once per loss with ``seed``; returns the record saved as ``losses-seed-S.json``."""
-    import bam.train_sam as train_sam
+    import bam.pipelines.sam as train_sam
+    from bam.configs import RunConfig
 
     original = train_sam.load_exercises
     results = {}
@@ -84,7 +85,7 @@ def run_seed(seed: int, epochs: int) -> dict:
             return {**modules, "metrics": metrics}
 
         train_sam.load_exercises = load_with_loss
-        config = train_sam.RunConfig(epochs=epochs, seed=seed, device="cpu")
+        config = RunConfig(epochs=epochs, seed=seed, device="cpu")
         config.figures = False
         started = time.monotonic()
         try:

@@ -1,7 +1,7 @@
 """Normalises images with ImageNet's statistics whatever ``image_mean`` / ``image_std`` say."""
 
 import solutions.detector as detector
-from bam.detection import batch_images
+from given.detection import batch_images
 
 EXERCISE = "detector.FasterRCNN"
 

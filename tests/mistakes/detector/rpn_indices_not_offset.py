@@ -4,7 +4,7 @@ labels are scored against the first image's predictions."""
 import torch
 
 import solutions.detector as detector
-from bam.rpn_layout import flatten_rpn_outputs
+from given.rpn_layout import flatten_rpn_outputs
 from solutions import rpn
 
 EXERCISE = "detector.FasterRCNN"

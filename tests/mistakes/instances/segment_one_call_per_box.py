@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bam import sam_model
+from given import sam
 from solutions import instances
 
 EXERCISE = "instances.segment_instances"
@@ -36,13 +36,13 @@ def segment_instances(
         masks = torch.zeros((0, height, width), dtype=torch.bool, device=boxes.device)
         return {"boxes": boxes, "scores": scores, "labels": labels, "masks": masks}
     parameter = next(model.parameters())
-    side = sam_model.input_size(model)  # S
+    side = sam.input_size(model)  # S
     with torch.no_grad():
         pixels = image[None].to(device=parameter.device, dtype=parameter.dtype)  # [1, 3, H, W]
         if (height, width) != (side, side):
             pixels = F.interpolate(pixels, size=(side, side), mode="bilinear", align_corners=False)
-        mean = pixels.new_tensor(sam_model.IMAGE_MEAN).view(1, 3, 1, 1)
-        std = pixels.new_tensor(sam_model.IMAGE_STD).view(1, 3, 1, 1)
+        mean = pixels.new_tensor(sam.IMAGE_MEAN).view(1, 3, 1, 1)
+        std = pixels.new_tensor(sam.IMAGE_STD).view(1, 3, 1, 1)
         pixel_values = (pixels - mean) / std  # [1, 3, S, S]
         prompts = instances.boxes_to_prompts(boxes, (height, width), side)  # [K, 4] in input pixels
         prompts = prompts.to(device=parameter.device, dtype=parameter.dtype)

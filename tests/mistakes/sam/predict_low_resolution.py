@@ -2,7 +2,7 @@
 
 import torch
 
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 
 EXERCISE = "sam.predict_masks"
 

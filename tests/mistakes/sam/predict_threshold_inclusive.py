@@ -4,7 +4,7 @@
 import torch
 
 import solutions.sam as sam
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 
 EXERCISE = "sam.predict_masks"
 

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 
 EXERCISE = "sam.predict_masks"
 

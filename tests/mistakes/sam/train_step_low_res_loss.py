@@ -2,7 +2,7 @@
 
 import torch.nn.functional as F
 
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 from solutions import sam
 
 EXERCISE = "sam.train_step"

@@ -2,7 +2,7 @@
 targets, and BCE-with-logits rejects a bool target."""
 
 import solutions.sam as sam
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 
 EXERCISE = "sam.train_step"
 

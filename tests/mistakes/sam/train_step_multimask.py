@@ -1,6 +1,6 @@
 """multimask_output left at its default (True), and the first of the three masks trained: the wrong output token."""
 
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 from solutions import sam
 
 EXERCISE = "sam.train_step"

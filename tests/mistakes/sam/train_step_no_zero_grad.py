@@ -1,6 +1,6 @@
 """optimizer.zero_grad() is missing: gradients of earlier steps pile up into every update."""
 
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 from solutions import sam
 
 EXERCISE = "sam.train_step"

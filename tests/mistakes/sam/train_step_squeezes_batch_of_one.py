@@ -2,7 +2,7 @@
 dimension goes too, and the loss gets ``[H, W]`` logits (or upsampling fails)."""
 
 import solutions.sam as sam
-from bam.sam_model import sam_inputs
+from given.sam import sam_inputs
 
 EXERCISE = "sam.train_step"
 

@@ -1,6 +1,6 @@
 """Normalises images with ImageNet's standard deviation whatever the model was built with (image_std ignored)."""
 
-from bam.detection import IMAGENET_STD
+from given.detection import IMAGENET_STD
 from solutions import yolo
 
 EXERCISE = "yolo.YOLO"

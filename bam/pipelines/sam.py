@@ -36,17 +36,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from bam.datasets import WATER_ROOT, InstanceMaskFolder, SegmentationFolder, has_instance_masks
-from bam.implementations import is_stub, lesson_module, require_finished
-from bam.sam_model import PRETRAINED_TINY_SAM, load_sam
+from bam.configs import RunConfig
+from bam.course import require_finished
+from bam.data.datasets import InstanceMaskFolder, SegmentationFolder, has_instance_masks
+from bam.implementations import is_stub, lesson_module
+from bam.sam_model import load_sam
 from bam.train import Recipe, fit, pick_device, runs, write_json
 from bam.train.loop import CHECKPOINT
 
@@ -91,48 +93,6 @@ def load_exercises(impl: str, needed: dict[str, tuple[str, ...]]) -> dict[str, M
     """
     require_finished(impl, needed, "this pipeline")
     return {lesson: lesson_module(lesson, impl) for lesson in needed}
-
-
-@dataclass
-class RunConfig:
-    """Settings of a fine-tuning run (saved as ``config.json``)."""
-
-    data: str = str(WATER_ROOT)  # Images/ + Masks/, or a VOC folder with SegmentationObject/
-    checkpoint: str = str(PRETRAINED_TINY_SAM)
-    epochs: int = 14  # about 2.5 min of CPU time on one thread (docs/results/compare-sam.md)
-    batch_size: int = 8
-    learning_rate: float = 3e-3
-    """Adam's (peak) learning rate"""
-    schedule: Literal["cosine", "constant"] = "cosine"
-    """learning rate over the run: cosine decay (to 5% of the learning rate by the end) or
-    constant"""
-    jitter: int = 5
-    """box jitter in training, px"""
-    size: int = 256
-    test_ratio: float = 0.1  # water layout only (a VOC folder has its own splits)
-    train_split: str = "train"  # VOC layout: ImageSets/Segmentation/<train_split>.txt
-    test_split: str = "test"  # VOC layout: the split evaluated after every epoch
-    seed: int = 0
-    """split, shuffling, jitter, augmentation"""
-    impl: str = "solutions"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    augment: bool = True
-    """lesson 2's augmentation in training"""
-    limit: int | None = None
-    """use only the first N images (a quick try; VOC: of each split)"""
-    checkpoint_every: int = 10
-    figures: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "size", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0 < self.test_ratio < 1:
-            raise ValueError(f"test_ratio must be in (0, 1), got {self.test_ratio}")
-        if self.jitter < 0:
-            raise ValueError(f"jitter must be >= 0, got {self.jitter}")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
 
 
 def split_water(config: RunConfig, impl: str) -> tuple[Tensor, Tensor]:

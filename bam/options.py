@@ -1,7 +1,7 @@
 """Command-line options made from a settings dataclass: one field, one option.
 
-The train commands' settings live in dataclasses (``bam.train_detector.TrainConfig``,
-``bam.train_sam.RunConfig``); their options are made from those fields, so a default, a type or
+The train commands' settings live in dataclasses (``bam.configs.TrainConfig``,
+``bam.configs.RunConfig``); their options are made from those fields, so a default, a type or
 a help text is written once, on the field::
 
     options_from_dataclass(parser, TrainConfig, ["data", "batch_size", "lr"])
@@ -17,6 +17,14 @@ Each field becomes ``--field-name`` (``dest`` the field's name) with
   default added.
 
 ``Option`` changes what one field's option looks like (another flag, another default...).
+
+Why this builder and not tyro or jsonargparse (both tried on ``TrainConfig``): each wants to own
+the parser, while ``bam`` adds a config's fields to one subcommand of its argparse tree beside
+options that are no field (``--out``, ``--resume``, ``--threads``, ``--impl``); and each would
+change the documented spellings (tyro: ``--hflip/--no-hflip``; jsonargparse: ``--image_size``,
+``--hflip {true,false}``). Building and printing ``TrainConfig``'s help took 0.02-0.05 s here
+against 0.14-0.26 s (tyro) and 0.19-0.22 s (jsonargparse), loading 129 modules against 286 and
+268 (a busy 2-core machine, two runs each): ``bam ... --help`` is meant to answer at once.
 """
 
 from __future__ import annotations

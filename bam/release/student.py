@@ -26,7 +26,7 @@
   exercise (``pytest checks --exercise <lesson.name>``, after ``bam notebooks apply`` has
   written the exercises done in notebooks into ``lessons/``), worth that exercise's points, so
   Classroom gives partial credit exercise by exercise as Gradescope does.
-* The Gradescope autograder zip is built by ``bam.gradescope``.
+* The Gradescope autograder zip is built by ``bam.release.gradescope``.
 
 Used by ``bam release student`` (``bam/commands/release.py``).
 """
@@ -43,6 +43,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bam import course as facts
+from bam.notebooks.build import build_notebooks
+from bam.notebooks.markdown import notebook_name
+from bam.release.stubs import ReleaseError, released_lessons
 
 # what a student copy holds, relative to the course folder (missing ones are skipped)
 RELEASED = (
@@ -78,10 +81,6 @@ RELEASE_CONFTEST = Path("release") / "conftest.py"
 GENERATED_DOCS = ("figures", "assets/katex", "notebooks")
 NOTEBOOKS = "notebooks"  # the lessons as Jupyter notebooks (bam.notebooks), built for the copy
 FIGURES_MANIFEST = "figures.json"
-
-
-class ReleaseError(RuntimeError):
-    """The release cannot be built (or would leak the solutions); the message says why."""
 
 
 # ----------------------------------------------------------------------------- what imports what
@@ -279,7 +278,7 @@ def _classroom_workflow(
             f'      - name: "Lesson {number}: {lesson} ({points} points)"',
             f"        id: lesson_{lesson}",
             f"        timeout-minutes: {timeout_minutes}",
-            f"        run: python -m bam.classroom {lesson} --max-score {points}",
+            f"        run: python -m bam.release.classroom {lesson} --max-score {points}",
         ]
     lines += [
         "      - name: Autograding Reporter",
@@ -300,7 +299,7 @@ def github_classroom_files(course: Path, timeout_minutes: int = 15) -> dict[str,
     """The files GitHub Classroom needs in the students' repository, by relative path.
 
     ``.github/workflows/classroom.yml`` is the workflow GitHub Classroom runs on every push: one
-    step per lesson, ``python -m bam.classroom LESSON``, which grades the lesson once and reports
+    step per lesson, ``python -m bam.release.classroom LESSON``, which grades the lesson once and reports
     each check with its own score (partial credit, as Gradescope gives), then the reporter that
     adds them up and sends the points to Classroom. ``.github/classroom/autograding.json`` lists
     one test per *exercise* (``pytest checks --exercise lesson.name``, worth the exercise's
@@ -316,116 +315,6 @@ def github_classroom_files(course: Path, timeout_minutes: int = 15) -> dict[str,
         ".github/workflows/classroom.yml": workflow,
         ".github/classroom/autograding.json": json.dumps({"tests": tests}, indent=2) + "\n",
     }
-
-
-# ----------------------------------------------------------------------------- the stubs
-
-
-def _is_stub_body(body: list[ast.stmt]) -> bool:
-    """A docstring (optional), then only ``raise NotImplementedError``."""
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]
-    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
-        return False
-    raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
-    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
-
-
-def stub_problems(source: str, filename: str) -> list[str]:
-    """What makes ``source`` (a lesson module) not a pristine stub; empty when it is one.
-
-    Every name of its ``__all__`` must still be a stub: a function whose body is only
-    ``raise NotImplementedError`` (after its docstring), a class with at least one such method,
-    or a constant set to ``NotImplemented``. Given helpers outside ``__all__`` are not looked at.
-    """
-    try:
-        tree = ast.parse(source, filename=filename)
-    except SyntaxError as error:
-        return [f"{filename} does not parse: {error.msg} (line {error.lineno})"]
-    try:
-        exported = facts.exported(source, filename)
-    except facts.CourseError:  # no __all__: no exercise to hand out
-        exported = ()
-    problems = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in exported:
-            if not _is_stub_body(node.body):
-                problems.append(f"{filename}: `{node.name}` is filled in")
-        elif isinstance(node, ast.ClassDef) and node.name in exported:
-            methods = [
-                n for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-            ]
-            if not any(_is_stub_body(method.body) for method in methods):
-                problems.append(f"{filename}: class `{node.name}` has no method left to write")
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [t.id for t in targets if isinstance(t, ast.Name) and t.id in exported]
-            value = node.value
-            if names and not (isinstance(value, ast.Name) and value.id == "NotImplemented"):
-                problems.append(
-                    f"{filename}: `{names[0]}` is filled in (the stub has NotImplemented)"
-                )
-    return problems
-
-
-def _git(course: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-C", str(course), *args], capture_output=True, check=False)
-
-
-def released_lessons(course: Path, log: Callable[[str], None] = print) -> dict[str, bytes]:
-    """The ``lessons/*.py`` files a release ships, by file name: the committed stubs.
-
-    In a git checkout each file is ``git show HEAD:lessons/<name>`` (uncommitted edits are left
-    out, with a note through ``log``); elsewhere it is the working tree's file.
-
-    Raises:
-        ReleaseError: naming the file, when a lesson is not a pristine stub, or when a lesson
-            module of the working tree is not committed at all.
-    """
-    folder = course / "lessons"
-    working = {path.name: path.read_bytes() for path in sorted(folder.glob("*.py"))}
-    inside_git = _git(course, "rev-parse", "--is-inside-work-tree").stdout.strip() == b"true"
-    if inside_git:
-        listed = _git(course, "ls-tree", "--name-only", "HEAD", "./lessons/")
-        committed_names = sorted(
-            Path(line).name
-            for line in listed.stdout.decode("utf-8").splitlines()
-            if line.endswith(".py")
-        )
-        missing = sorted(set(working) - set(committed_names))
-        if missing:
-            raise ReleaseError(
-                f"lessons/{missing[0]} is not committed: the release takes the stubs from the"
-                " committed tree (HEAD); commit it as a stub first"
-            )
-        files = {}
-        for name in committed_names:
-            shown = _git(course, "show", f"HEAD:./lessons/{name}")
-            if shown.returncode != 0:
-                raise ReleaseError(f"git show HEAD:lessons/{name} failed: {shown.stderr.decode()}")
-            files[name] = shown.stdout
-            if working.get(name) != shown.stdout:
-                log(
-                    f"note: lessons/{name} has uncommitted changes; the release takes the"
-                    " committed stub (HEAD)"
-                )
-        source = "committed"
-    else:
-        files, source = working, "working tree"
-    problems = [
-        problem
-        for name, text in files.items()
-        if name != "__init__.py"
-        for problem in stub_problems(text.decode("utf-8"), f"lessons/{name}")
-    ]
-    if problems:
-        raise ReleaseError(
-            f"the {source} lessons are not all pristine stubs, so the release would hand out"
-            " answers:\n  "
-            + "\n  ".join(problems)
-            + "\n(restore them with `git checkout -- lessons/` or commit the stubs, then release)"
-        )
-    return files
 
 
 # ----------------------------------------------------------------------------- the copy's own files
@@ -510,11 +399,28 @@ def copy_katex(course: Path, out: Path) -> bool:
 # ----------------------------------------------------------------------------- the student copy
 
 
+def site_notebooks(course: Path, folder: Path) -> int:
+    """The notebooks the site's lesson pages link, in ``folder`` (``docs/notebooks/``).
+
+    Built from the committed stubs (``released_lessons``) at every docs build; in a
+    student copy (no ``solutions/``) the ones its release built are kept as they are, since its
+    lessons are the student's work. Returns how many there are.
+
+    Raises:
+        ReleaseError: the stubs cannot be taken (a filled-in lesson outside git).
+    """
+    order = facts.lessons(course)
+    names = [notebook_name(i, lesson) for i, lesson in enumerate(order, start=1)]
+    if not (course / "solutions").is_dir() and all((folder / n).is_file() for n in names):
+        return len(names)
+    lessons = released_lessons(course, log=lambda line: None)
+    stubs = {Path(name).stem: text.decode("utf-8") for name, text in lessons.items()}
+    return len(build_notebooks(course, folder, stubs))
+
+
 def _release_notebooks(course: Path, out_dir: Path, lessons: dict[str, bytes], docs: bool) -> Path:
     """The lessons as notebooks, from the released stubs: ``notebooks/`` (the student's; its
     path is returned) and, with the docs, ``docs/notebooks/`` (what the lesson pages link)."""
-    from bam.notebooks.build import build_notebooks
-
     stubs = {Path(name).stem: text.decode("utf-8") for name, text in lessons.items()}
     written = build_notebooks(course, out_dir / NOTEBOOKS, stubs)
     if docs and (out_dir / "docs").is_dir():

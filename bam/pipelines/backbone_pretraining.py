@@ -39,7 +39,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,121 +46,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bam.datasets import BUNDLED_DATA
+from bam.configs import BackbonePretrainConfig
+from bam.data.backbone_shapes import SHAPE_KINDS, synthetic_batch
 from bam.implementations import lesson_module
 from bam.train import Recipe, fit
+from bam.train.schedules import warmup_cosine
 
-PRETRAINED_BACKBONE = BUNDLED_DATA / "vgg-tiny-pretrained"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-SHAPE_KINDS = ("circle", "square", "triangle", "ellipse", "cross", "ring")
 STRIDE = 16
-
-# ----------------------------------------------------------------------------- synthetic images
-
-
-def _uniform(generator: torch.Generator, low: float, high: float, size: tuple[int, ...] = ()):
-    return low + (high - low) * torch.rand(size, generator=generator)
-
-
-def _background(height: int, width: int, generator: torch.Generator) -> Tensor:
-    """Muted smooth texture with a few streaks and fine grain. Returns Tensor[3, H, W]."""
-    base = _uniform(generator, 0.25, 0.75) + _uniform(generator, -0.1, 0.1, (3, 1, 1))
-    cells = int(torch.randint(3, 12, (), generator=generator))
-    smooth = torch.randn(1, 1, cells, cells, generator=generator)
-    smooth = F.interpolate(smooth, size=(height, width), mode="bicubic", align_corners=False)[0]
-    image = base * (1 + 0.15 * smooth)  # [3, H, W]
-    y = torch.arange(height).view(height, 1) + 0.5
-    x = torch.arange(width).view(1, width) + 0.5
-    for _ in range(int(torch.randint(2, 7, (), generator=generator))):  # thin streaks
-        start = torch.rand(2, generator=generator) * torch.tensor([width, height])
-        angle = _uniform(generator, 0, math.pi)
-        distance = ((x - start[0]) * torch.sin(angle) - (y - start[1]) * torch.cos(angle)).abs()
-        image = torch.where(distance < _uniform(generator, 0.4, 1.2), image * 0.7 + 0.15, image)
-    return image + 0.03 * torch.randn(1, height, width, generator=generator)
-
-
-def _shape_mask(
-    kind: int, x: Tensor, y: Tensor, extent: float, angle: float, aspect: float
-) -> Tensor:
-    """Pixels of one shape ``extent`` px across centred at (0, 0) of the local grids ``x``, ``y``.
-
-    Returns bool Tensor[H, W].
-    """
-    along = x * math.cos(angle) + y * math.sin(angle)  # [H, W], coordinates in the shape's frame
-    across = -x * math.sin(angle) + y * math.cos(angle)
-    half = extent / 2
-    if kind == 0:  # circle
-        return x * x + y * y < half * half
-    if kind == 1:  # square
-        return (along.abs() < half) & (across.abs() < half)
-    if kind == 2:  # equilateral triangle of side ``extent``
-        inside = torch.ones(torch.broadcast_shapes(x.shape, y.shape), dtype=torch.bool)
-        for corner in range(3):
-            normal = angle + 2 * math.pi * corner / 3
-            inside &= x * math.cos(normal) + y * math.sin(normal) < extent / math.sqrt(3) / 2
-        return inside
-    if kind == 3:  # ellipse
-        return (along / half) ** 2 + (across / (half * aspect)) ** 2 < 1
-    if kind == 4:  # cross (a plus sign)
-        arm = half * 0.35
-        return ((along.abs() < half) & (across.abs() < arm)) | (
-            (across.abs() < half) & (along.abs() < arm)
-        )
-    ring = x * x + y * y  # kind 5: ring
-    return (ring < half * half) & (ring > (half * 0.55) ** 2)
-
-
-def synthetic_batch(
-    batch_size: int, height: int, width: int, generator: torch.Generator
-) -> tuple[Tensor, list[Tensor], list[Tensor]]:
-    """Draws images with 1-5 shapes each.
-
-    Returns:
-        ``(images [B, 3, H, W] in [0, 1], boxes, kinds)``: per image, ``boxes`` float [N, 4]
-        ``(x1, y1, x2, y2)`` tight around the shape's visible pixels (exclusive max) and
-        ``kinds`` int64 [N] in ``0..K-1``.
-    """
-    y = torch.arange(height, dtype=torch.float32).view(height, 1) + 0.5
-    x = torch.arange(width, dtype=torch.float32).view(1, width) + 0.5
-    images, all_boxes, all_kinds = [], [], []
-    for _ in range(batch_size):  # a loop over images, not pixels
-        image = _background(height, width, generator)
-        masks, kinds = [], []
-        for _ in range(int(torch.randint(1, 6, (), generator=generator))):
-            kind = int(torch.randint(len(SHAPE_KINDS), (), generator=generator))
-            extent = float(_uniform(generator, 12, 48))
-            centre_x = float(_uniform(generator, extent / 2, width - extent / 2))
-            centre_y = float(_uniform(generator, extent / 2, height - extent / 2))
-            mask = _shape_mask(
-                kind,
-                x - centre_x,
-                y - centre_y,
-                extent,
-                float(_uniform(generator, 0, 2 * math.pi)),
-                float(_uniform(generator, 0.35, 0.7)),
-            )
-            colour = torch.rand(3, 1, 1, generator=generator)
-            shading = 1 + 0.004 * ((x - centre_x) * float(torch.randn((), generator=generator)))
-            image = torch.where(mask, colour * shading, image)
-            masks = [earlier & ~mask for earlier in masks] + [mask]
-            kinds.append(kind)
-        visible = torch.stack(masks)  # [N, H, W]
-        keep = visible.flatten(1).sum(1) >= 30  # shapes mostly hidden by later ones are dropped
-        rows, columns = visible.any(2), visible.any(1)  # [N, H], [N, W]
-        boxes = torch.stack(
-            [
-                columns.float().argmax(1),
-                rows.float().argmax(1),
-                width - columns.flip(1).float().argmax(1),
-                height - rows.flip(1).float().argmax(1),
-            ],
-            dim=1,
-        ).float()  # [N, 4]
-        images.append(image.clamp(0, 1))
-        all_boxes.append(boxes[keep])
-        all_kinds.append(torch.tensor(kinds)[keep])
-    return torch.stack(images), all_boxes, all_kinds
 
 
 def cell_targets(
@@ -319,7 +212,7 @@ def pretraining_batch(
     generator: torch.Generator,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """A batch of synthetic images (half of the batches flipped) and their cell targets."""
-    from bam.detection import batch_images
+    from given.detection import batch_images
 
     images, boxes, kinds = synthetic_batch(batch_size, *image_size, generator)
     if bool(torch.rand((), generator=generator) < 0.5):  # horizontal flips: x' = W - x
@@ -330,46 +223,16 @@ def pretraining_batch(
     return batch_images(images)[0], cell_targets(boxes, kinds, feature_size)
 
 
-def warmup_cosine(step: int, steps: int, warmup_share: float = 0.05) -> float:
-    """Learning-rate factor: a linear warm-up from 1/25 over the first 5%, then a cosine to 0."""
-    warmup = max(1, round(warmup_share * steps))
-    if step < warmup:
-        return 0.04 + 0.96 * step / warmup
-    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
-    return max(1e-4, 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-@dataclass(frozen=True)
-class PretrainConfig:
-    """The settings of ``pretrain`` (its defaults, and ``bam pretrain backbone``'s options)."""
-
-    width: float = 0.125
-    """VGG16 channel multiplier"""
-    steps: int = 2000
-    """optimiser steps"""
-    batch_size: int = 12
-    """images per step"""
-    image_size: tuple[int, int] = (120, 160)
-    """the synthetic images' H W"""
-    learning_rate: float = 1e-3
-    """peak learning rate"""
-    seed: int = 0
-    """seed of weights and images"""
-    max_minutes: float | None = None
-    """stop after this many minutes"""
-    impl: str = "solutions"
-
-
 def pretrain(
     out_dir: str | Path,
-    width: float = PretrainConfig.width,
-    steps: int = PretrainConfig.steps,
-    batch_size: int = PretrainConfig.batch_size,
-    image_size: tuple[int, int] = PretrainConfig.image_size,
-    learning_rate: float = PretrainConfig.learning_rate,
-    seed: int = PretrainConfig.seed,
-    max_minutes: float | None = PretrainConfig.max_minutes,
-    impl: str = PretrainConfig.impl,
+    width: float = BackbonePretrainConfig.width,
+    steps: int = BackbonePretrainConfig.steps,
+    batch_size: int = BackbonePretrainConfig.batch_size,
+    image_size: tuple[int, int] = BackbonePretrainConfig.image_size,
+    learning_rate: float = BackbonePretrainConfig.learning_rate,
+    seed: int = BackbonePretrainConfig.seed,
+    max_minutes: float | None = BackbonePretrainConfig.max_minutes,
+    impl: str = BackbonePretrainConfig.impl,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Trains ``vgg16_backbone(width)`` with :class:`DenseShapeHead` and saves the backbone.
@@ -381,7 +244,7 @@ def pretrain(
     """
     torch.manual_seed(seed)
     vgg = lesson_module("vgg", impl)
-    from bam.detection import init_from_scratch
+    from given.detection import init_from_scratch
 
     backbone = vgg.vgg16_backbone(width)
     init_from_scratch(backbone)
@@ -436,7 +299,7 @@ def pretrain(
         "final_losses": {
             key: round(last[key], 4) for key in ("class", "size", "inside") if key in last
         },
-        "made_by": "bam pretrain backbone (bam/backbone_pretrain.py)",
+        "made_by": "bam pretrain backbone (bam/pipelines/backbone_pretraining.py)",
     }
     save_backbone(out_dir, backbone, config)
     return config

@@ -8,9 +8,9 @@ release of the course (no ``solutions/``, no docs). Gradescope then
    course's dependencies;
 2. for each submission, runs ``run_autograder``, which calls::
 
-       python -m bam.gradescope collect /autograder/submission course/lessons
+       python -m bam.release.gradescope collect /autograder/submission course/lessons
        python -m pytest checks --gradescope /autograder/results/results.json
-       python -m bam.gradescope ensure-results /autograder/results/results.json
+       python -m bam.release.gradescope ensure-results /autograder/results/results.json
 
 ``collect`` copies the student's lesson modules over the stubs (found wherever they are in the
 submission: a ``lessons/`` folder, the files uploaded one by one, or a whole repository), and
@@ -37,7 +37,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from bam.release import make_student_release
+from bam.release.student import make_student_release
 
 RESULTS_OUTPUT_LIMIT = 4000  # characters of the overall output shown to the student
 
@@ -158,7 +158,7 @@ def build_autograder_zip(course: Path, out_zip: Path) -> Path:
     """Builds Gradescope's autograder zip from the instructors' course folder.
 
     Raises:
-        bam.release.ReleaseError: as ``make_student_release`` (e.g. a check needs solutions).
+        bam.release.stubs.ReleaseError: as ``make_student_release`` (e.g. a check needs solutions).
         FileNotFoundError: if ``grading/gradescope/`` lacks ``setup.sh`` or ``run_autograder``.
     """
     scripts = course / "grading" / "gradescope"
@@ -183,8 +183,8 @@ def build_autograder_zip(course: Path, out_zip: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bam.gradescope collect|ensure-results ...`` (called by ``run_autograder``)."""
-    parser = argparse.ArgumentParser(prog="python -m bam.gradescope", description=__doc__)
+    """``python -m bam.release.gradescope collect|ensure-results ...`` (called by ``run_autograder``)."""
+    parser = argparse.ArgumentParser(prog="python -m bam.release.gradescope", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     collect = commands.add_parser("collect", help="copy submitted lesson modules over the stubs")
     collect.add_argument("submission", type=Path)

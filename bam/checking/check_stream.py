@@ -1,6 +1,6 @@
 """A pytest plugin that writes each check's verdict as one JSON line, as soon as it is known.
 
-``bam check`` runs the checks in a child process (``python -m pytest checks -p bam.check_stream
+``bam check`` runs the checks in a child process (``python -m pytest checks -p bam.checking.check_stream
 --bam-results FILE``) so that a student module that hangs, floods the terminal or exits cannot
 take ``bam`` down. Each line of ``FILE`` is one check::
 

@@ -4,7 +4,7 @@
 for importing torch, torchvision, pytest and Hypothesis each time (7–15 s on a busy laptop).
 Instead it starts this module once::
 
-    python -m bam.warm            # in the course folder, with the course on PYTHONPATH
+    python -m bam.checking.warm            # in the course folder, with the course on PYTHONPATH
 
 which imports those libraries (never the student's ``lessons``), prints ``ready`` and then
 reads one JSON request per line from stdin: ``{"args": [...pytest arguments...], "log": PATH}``.
@@ -103,7 +103,7 @@ def _run_child(args: list[str], log_path: str) -> None:
 
 
 def serve() -> int:
-    """The server loop (``python -m bam.warm``)."""
+    """The server loop (``python -m bam.checking.warm``)."""
     reply = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # stray prints must not corrupt the replies
     preload()
@@ -139,7 +139,7 @@ class WarmRunner:
         if self.process is not None and self.process.poll() is None:
             return
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bam.warm"],
+            [sys.executable, "-m", "bam.checking.warm"],
             cwd=self.course,
             env=self.environment,
             stdin=subprocess.PIPE,

@@ -32,17 +32,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from bam import implementations
-from bam.datasets import SHAPES_ROOT, DetectionFolder
-from bam.implementations import lesson_module, unfinished
+from bam import course
+from bam.configs import RUNS_ROOT, TrainConfig
+from bam.data.datasets import DetectionFolder
+from bam.implementations import lesson_module
 from bam.train import (
     Distributed,
     Recipe,
@@ -54,8 +54,8 @@ from bam.train import (
     write_json,
 )
 from bam.train.loop import CHECKPOINT, step_seed
+from bam.train.schedules import warmup_cosine
 
-RUNS_ROOT = Path("runs")
 __all__ = [
     "CHECKPOINT", "TrainConfig", "load_checkpoint", "pick_device", "predict", "train",
 ]  # fmt: skip
@@ -84,97 +84,6 @@ YOLO_EXERCISES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
-class TrainConfig:
-    """Settings of one training run (saved as ``config.json``).
-
-    The defaults train on a 2-core CPU in minutes: VGG16 at an eighth of its width, started from
-    the course's pretrained backbone (``data/vgg-tiny-pretrained``, made by ``bam pretrain
-    backbone``), images at half the shapes set's size (120x160), anchors scaled to the objects
-    (16-64 px there). ``backbone_weights`` is a folder written by ``bam pretrain backbone``,
-    ``"none"`` (train from scratch) or ``"auto"`` (the bundled weights when their width is the
-    run's, else none); a run's ``config.json`` records the folder or ``"none"``.
-    """
-
-    data: str = str(SHAPES_ROOT)
-    """a Pascal VOC folder (default: data/shapes)"""
-    train_split: str = "train"
-    test_split: str = "test"
-    image_size: tuple[int, int] = (120, 160)
-    """resize images to H W"""
-    epochs: int = 24  # measured: mAP@0.5 0.917 ± 0.058, 3 seeds (results/compare-detector.md)
-    """epochs"""
-    batch_size: int = 4
-    """images per step and process"""
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = 1e-3
-    """(peak) learning rate"""
-    weight_decay: float = 1e-4
-    # cosine at 2e-3 for 20 epochs was tried on 3 seeds: 0.908 mean, below this (compare-detector.md)
-    schedule: Literal["step", "cosine"] = "step"
-    """learning rate over the run: a linear warm-up then a cosine to 0 (cosine), or constant
-    with a 10x drop at lr_drop of the run (step)"""
-    warmup: float = 0.05
-    """share of the run's steps spent warming up (cosine schedule)"""
-    lr_drop: float = 0.75
-    hflip: bool = True
-    seed: int = 0
-    impl: str = "solutions"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    width: float = 0.125
-    """VGG16 channel multiplier"""
-    hidden: int = 256
-    """width of the head's FC layers"""
-    backbone_weights: str = "auto"
-    """pretrained VGG16 backbone folder (bam pretrain backbone), or none to train from scratch
-    (default: data/vgg-tiny-pretrained when it matches --width, else none)"""
-    anchor_sizes: tuple[float, ...] = (16, 32, 64)
-    anchor_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
-    # RoIAlign: objects here are 1-4 cells of the 7x10 feature map, and roi_pool's rounding to
-    # whole cells loses them (measured, 8 epochs, lr 1e-4: mAP@0.5 0.44 against 0.24, and faster)
-    pool: Literal["roi_pool", "roi_align"] = "roi_align"
-    rpn_batch_size: int = 256
-    roi_batch_size: int = 128
-    max_train_images: int | None = None
-    """train on the first N images only"""
-    max_test_images: int | None = None
-    """evaluate on the first N images only"""
-    classes: tuple[str, ...] = field(default_factory=tuple)
-    model: str = "faster_rcnn"  # or "yolo" (lesson 10, bam train yolo)
-    yolo_anchors: tuple[float, ...] = (16, 16, 32, 32, 56, 48)
-    """YOLO's anchor shapes, w h w h ... in pixels of the resized image (YOLO only)"""
-    lambda_coord: float = 5.0
-    """weight of YOLO's box loss (YOLO only)"""
-    lambda_noobj: float = 0.5
-    """weight of YOLO's no-object loss (YOLO only)"""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"config.json has unknown settings {unknown}")
-        tuples = {"image_size", "anchor_sizes", "anchor_ratios", "classes", "yolo_anchors"}
-        return cls(
-            **{key: tuple(value) if key in tuples else value for key, value in values.items()}
-        )
-
-    def model_options(self) -> dict[str, Any]:
-        """Keyword arguments shared by our ``FasterRCNN`` and the torchvision twin."""
-        return {
-            "width": self.width,
-            "hidden": self.hidden,
-            "anchor_sizes": self.anchor_sizes,
-            "anchor_ratios": self.anchor_ratios,
-            "pool": self.pool,
-            "rpn_batch_size": self.rpn_batch_size,
-            "roi_batch_size": self.roi_batch_size,
-        }
-
-
 ModelFactory = Callable[[TrainConfig, int], nn.Module]
 
 
@@ -197,14 +106,14 @@ def unfinished_exercises(
     impl: str, pool: str = "roi_pool", hflip: bool = False, model: str = "faster_rcnn"
 ) -> list[str]:
     """The exercises that a training run needs and that are still stubs in ``impl``."""
-    return unfinished(impl, needed_exercises(pool, hflip, model))
+    return course.unfinished(impl, needed_exercises(pool, hflip, model))
 
 
 def require_finished(
     impl: str, pool: str = "roi_pool", hflip: bool = False, model: str = "faster_rcnn"
 ) -> None:
     """Raises ``UnfinishedExercises`` naming every stub a run would hit."""
-    implementations.require_finished(
+    course.require_finished(
         impl, needed_exercises(pool, hflip, model), f"training the {model.replace('_', ' ')}"
     )
 
@@ -248,7 +157,8 @@ def resolve_backbone_weights(config: TrainConfig) -> str:
     ``"auto"`` picks the bundled ``data/vgg-tiny-pretrained`` when it exists and was made for
     ``config.width``; an explicit folder must exist (the shapes are checked when loading).
     """
-    from bam.backbone_pretrain import CONFIG_FILE, PRETRAINED_BACKBONE
+    from bam.configs import PRETRAINED_BACKBONE
+    from bam.pipelines.backbone_pretraining import CONFIG_FILE
 
     choice = config.backbone_weights
     if choice.lower() == "none":
@@ -271,7 +181,7 @@ def load_pretrained_backbone(model: nn.Module, config: TrainConfig) -> None:
     """Loads ``config.backbone_weights`` (a folder, or ``"none"``) into ``model.backbone``."""
     if config.backbone_weights == "none":
         return
-    from bam.backbone_pretrain import load_backbone_weights
+    from bam.pipelines.backbone_pretraining import load_backbone_weights
 
     backbone = getattr(model, "backbone", None)
     if not isinstance(backbone, nn.Module):
@@ -428,10 +338,8 @@ def schedule_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int]
     """``step -> factor`` of the peak learning rate: ``config.schedule`` over the whole run.
 
     ``cosine``: a linear warm-up from 1/25 over ``config.warmup`` of the steps, then a cosine
-    to 0 (``bam.backbone_pretrain.warmup_cosine``); ``step``: 1, then 0.1 from ``lr_drop``.
+    to 0 (``bam.train.schedules.warmup_cosine``); ``step``: 1, then 0.1 from ``lr_drop``.
     """
-    from bam.backbone_pretrain import warmup_cosine
-
     total = config.epochs * steps_per_epoch
     if config.schedule == "cosine":
         return lambda step: warmup_cosine(step, total, config.warmup)

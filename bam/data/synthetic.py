@@ -29,7 +29,7 @@ rounded everywhere), while ``sin``/``cos`` run on Python floats for a handful of
 the pixels do not depend on the CPU's vector units. JPEG bytes depend on Pillow's libjpeg build
 only.
 
-Box convention (see ``bam.datasets``): boxes are ``(x1, y1, x2, y2)`` in continuous pixel-edge
+Box convention (see ``bam.data.datasets``): boxes are ``(x1, y1, x2, y2)`` in continuous pixel-edge
 coordinates: pixel ``i`` spans ``[i, i + 1)``, so ``x2`` is the rightmost pixel's column + 1. VOC
 files store the first and last pixels 1-based: ``xmin = x1 + 1``, ``ymin = y1 + 1``,
 ``xmax = x2``, ``ymax = y2``.

@@ -4,7 +4,7 @@ GitHub Classroom's ``autograding-command-grader`` gives a step all of its points
 lesson graded as one command was all or nothing (27 of 29 points locally, 0 of 29 there). The
 workflow that ``bam release student --github-classroom`` writes runs instead, for each lesson::
 
-    python -m bam.classroom LESSON
+    python -m bam.release.classroom LESSON
 
 which grades the lesson's checks once (``pytest checks --exercise LESSON --gradescope ...``)
 and writes the verdicts to ``$GITHUB_OUTPUT`` as ``result=<base64 JSON>``, in the format the
@@ -81,7 +81,7 @@ def grade(lesson: str, course: Path, max_score: int | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bam.classroom", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bam.release.classroom", description=__doc__)
     parser.add_argument("lesson", help="the lesson (or lesson.exercise) to grade")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="the course folder")
     parser.add_argument(

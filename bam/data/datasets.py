@@ -34,9 +34,6 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import Dataset
 
-BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
-WATER_ROOT = BUNDLED_DATA / "water"
-SHAPES_ROOT = BUNDLED_DATA / "shapes"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 
 
