@@ -229,14 +229,20 @@ def ap_by_size(run_dir: Path, edges: tuple[float, float] = SIZE_EDGES) -> dict[s
 
 
 def roi_rows(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``roi`` table: per pool of ``args.pools`` and seed, a run scored with AP by size."""
+    from bam.train_detector import TrainConfig
+
     payload = provenance(args)
     overrides = parse_overrides(args.override)
+    default_pool = TrainConfig().pool
     rows = []
-    for pool in ("roi_align", "roi_pool"):
+    for pool in args.pools:
         for seed in args.seeds:
-            row = train_detector("faster_rcnn", seed, {**overrides, "pool": pool}, args.runs)
-            if pool == "roi_align" and not overrides:  # the detector command's own runs
-                row = train_detector("faster_rcnn", seed, overrides, args.runs)
+            # the default pool with no overrides is the detector command's own run (its folder
+            # is reused, not trained a second time under a "pool=..." name)
+            default = pool == default_pool and not overrides
+            setting = {} if default else {**overrides, "pool": pool}
+            row = train_detector("faster_rcnn", seed, setting, args.runs)
             row["pool"] = pool
             row["ap_by_size"] = ap_by_size(ROOT / row["run_dir"])
             rows.append(row)
@@ -470,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--override", action="append", default=[], metavar="KEY=JSON",
                         help="a setting other than the default (recorded in the JSON)")  # fmt: skip
+    parser.add_argument("--pools", nargs="+", default=["roi_align", "roi_pool"],
+                        choices=("roi_align", "roi_pool"),
+                        help="roi: the poolings trained (a process per pool may run at once)")  # fmt: skip
     parser.add_argument("--runs", type=Path, default=RUNS, help="run folders (reused)")
     parser.add_argument("--out", type=Path, default=BENCH, help="where the JSON goes")
     parser.add_argument("--name", help="the JSON's file name without .json (default: WHAT)")
