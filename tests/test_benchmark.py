@@ -73,3 +73,57 @@ def test_write_records_provenance_without_this_checkout_path(tmp_path, monkeypat
         "epochs": 3,
         "schedule": "step",
     }
+
+
+def test_report_modules_import_each_other_in_one_direction_only():
+    import ast
+
+    def imports(name: str) -> set[str]:
+        tree = ast.parse((benchmark.ROOT / "tools" / f"{name}.py").read_text())
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+        return {module for module in found if module.startswith("tools")}
+
+    assert imports("benchmark_format") == set()
+    assert imports("benchmark_roi") == {"tools.benchmark_format"}
+    assert "tools.benchmark_roi" in imports("benchmark_report")
+    from tools import benchmark_report, benchmark_roi  # both import, in either order
+
+    assert benchmark_roi.spread is benchmark_report.spread
+
+
+def test_spread_is_mean_sd_and_each_value():
+    from tools.benchmark_format import spread
+
+    assert spread([0.5, 0.7, 0.9], 2) == "0.70 ± 0.20 (0.50, 0.70, 0.90)"
+    assert spread([0.25], 3) == "0.250 ± 0.000 (0.250)"  # one seed: sd 0
+
+
+def test_roi_reuses_the_detector_runs_for_the_default_pool(monkeypatch):
+    calls = []
+
+    def fake_train(model, seed, overrides, runs):
+        calls.append((seed, overrides))
+        return {"seed": seed, "run_dir": "runs/x"}
+
+    monkeypatch.setattr(benchmark, "train_detector", fake_train)
+    monkeypatch.setattr(benchmark, "ap_by_size", lambda run_dir: {"small": 1.0})
+    monkeypatch.setattr("sys.argv", ["tools/benchmark.py", "roi"])
+    args = benchmark.argparse.Namespace(
+        override=[], seeds=[0, 1], pools=["roi_align", "roi_pool"], runs=None
+    )
+    rows = benchmark.roi_rows(args)["rows"]
+    # RoIAlign is the default: the detector command's own folders, each trained once
+    assert calls == [(0, {}), (1, {}), (0, {"pool": "roi_pool"}), (1, {"pool": "roi_pool"})]
+    assert [row["pool"] for row in rows] == ["roi_align"] * 2 + ["roi_pool"] * 2
+    calls.clear()
+    args.override, args.pools = ["epochs=3"], ["roi_align"]
+    benchmark.roi_rows(args)
+    assert calls == [
+        (0, {"epochs": 3, "pool": "roi_align"}),
+        (1, {"epochs": 3, "pool": "roi_align"}),
+    ]

@@ -9,52 +9,17 @@ JSON is missing is left as it is. Every number comes from the JSON; nothing is t
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 from typing import Any
+
+from tools.benchmark_format import source, spread
+from tools.benchmark_roi import roi_md
 
 LABELS = {
     "faster_rcnn": "Faster R-CNN (course)",
     "yolo": "YOLO (course, lesson 10)",
     "torchvision": "Faster R-CNN (torchvision twin)",
 }
-
-
-def spread(values: list[float], digits: int) -> str:
-    """``mean ± sd (each value)``; the standard deviation over seeds (0 for one seed)."""
-    deviation = statistics.stdev(values) if len(values) > 1 else 0.0
-    each = ", ".join(f"{value:.{digits}f}" for value in values)
-    return f"{statistics.mean(values):.{digits}f} ± {deviation:.{digits}f} ({each})"
-
-
-def training_load(payload: dict[str, Any]) -> str:
-    """The 1-minute load averages at the start and end of the runs' training, and their commits
-    (rows reused from earlier runs carry the conditions they were trained under)."""
-    conditions = [row["conditions"] for row in payload["rows"] if row.get("conditions")]
-    if not conditions:
-        return ""
-    loads = [c["load_before"][0] for c in conditions] + [
-        c["load_after"][0] for c in conditions if "load_after" in c
-    ]
-    commits = sorted({c["commit"] for c in conditions})
-    return (
-        f"; trained at load average {min(loads):.1f}-{max(loads):.1f} (1 min, start and end of "
-        f"each run), code of commit {', '.join(commits)}"
-    )
-
-
-def source(payload: dict[str, Any]) -> str:
-    """The provenance sentence of one JSON file."""
-    machine = payload["machine"]
-    seeds = sorted({row["seed"] for row in payload["rows"] if "seed" in row})
-    seed_text = f"seeds {', '.join(map(str, seeds))}; " if seeds else ""
-    return (
-        f"`{payload['command']}` ({seed_text}commit {payload['commit']}, "
-        f"{payload['started_utc'][:10]}; {machine['cpu']}, {machine['cores']} cores shared with "
-        f"other jobs, {machine['torch_threads']} torch thread, torch {machine['torch']}; "
-        f"load average {payload['load_before'][0]:.1f} before, {payload['load_after'][0]:.1f} "
-        f"after{training_load(payload)})"
-    )
 
 
 def load(folder: Path, name: str) -> dict[str, Any] | None:
@@ -221,8 +186,6 @@ def write_if(path: Path, text: str | None) -> None:
 
 
 def report(bench: Path, results: Path) -> None:
-    from tools.benchmark_roi import roi_md
-
     detector, yolo = load(bench, "detector"), load(bench, "yolo")
     timing, sam, roi = load(bench, "timing"), load(bench, "sam"), load(bench, "roi")
     if detector is not None:

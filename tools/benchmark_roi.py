@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tools.benchmark_report import source, spread
+from tools.benchmark_format import source, spread
 
 POOLS = {"roi_align": "RoIAlign (default)", "roi_pool": "RoI pooling"}
 SIZES = ("small", "medium", "large")
