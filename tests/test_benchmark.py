@@ -127,3 +127,16 @@ def test_roi_reuses_the_detector_runs_for_the_default_pool(monkeypatch):
         (0, {"epochs": 3, "pool": "roi_align"}),
         (1, {"epochs": 3, "pool": "roi_align"}),
     ]
+
+
+def test_a_candidate_is_adopted_only_at_the_target_on_every_seed():
+    from tools.benchmark_report import meets_target
+
+    def rows(*maps, cpu=240.0):
+        return [{"map": value, "train_cpu_seconds": cpu} for value in maps]
+
+    assert meets_target(rows(0.95, 0.95, 0.95))  # exactly at the target
+    assert not meets_target(rows(0.99, 0.99, 0.919))  # mean 0.966 but one seed below 0.92
+    assert not meets_target(rows(0.96, 0.95, 0.93))  # every seed above 0.92, mean 0.9467
+    assert not meets_target(rows(0.97, 0.97, 0.97, cpu=301.0))  # over 5 min of CPU
+    assert not meets_target(rows(0.99, 0.99))  # fewer than 3 seeds
