@@ -140,3 +140,37 @@ def test_a_candidate_is_adopted_only_at_the_target_on_every_seed():
     assert not meets_target(rows(0.96, 0.95, 0.93))  # every seed above 0.92, mean 0.9467
     assert not meets_target(rows(0.97, 0.97, 0.97, cpu=301.0))  # over 5 min of CPU
     assert not meets_target(rows(0.99, 0.99))  # fewer than 3 seeds
+
+
+def test_size_buckets_ignore_other_sizes_objects_as_coco_does():
+    import torch
+
+    from solutions.metrics import mean_average_precision
+
+    truth = {
+        "boxes": torch.tensor([[0.0, 0, 17, 17], [0, 40, 40, 80]]),
+        "labels": torch.tensor([1, 1]),
+    }
+    detection = {
+        "boxes": torch.tensor(
+            [[0.0, 0, 19, 19], [100, 100, 110, 110], [60, 0, 100, 40], [0, 0, 17, 17]]
+        ),
+        "scores": torch.tensor([0.9, 0.8, 0.7, 0.6]),
+        "labels": torch.tensor([1, 1, 1, 2]),  # the last: the small object's box, another class
+    }
+    # the small object (side 17) found by a box of side 19, just across the 18 px edge: it stays
+    # with its object in "small"; the two unmatched boxes go by their own size
+    small_det, small_truth = benchmark.size_bucket(detection, truth, 0.0, 18.0)
+    assert small_truth["difficult"].tolist() == [False, True]
+    assert small_det["scores"].tolist() == pytest.approx([0.9, 0.8, 0.6])
+    medium_det, medium_truth = benchmark.size_bucket(detection, truth, 18.0, 28.0)
+    assert medium_truth["difficult"].tolist() == [True, True]
+    assert medium_det["scores"].tolist() == pytest.approx([0.9])  # matches an ignored object
+    large_det, _ = benchmark.size_bucket(detection, truth, 28.0, float("inf"))
+    assert large_det["scores"].tolist() == pytest.approx([0.9, 0.7])
+    ap = mean_average_precision([small_det], [small_truth], 0.5, num_classes=2)
+    assert ap["ap"][1] == pytest.approx(1.0)  # found first; class 2 has no object here
+    empty, kept = benchmark.size_bucket(
+        {key: value[:0] for key, value in detection.items()}, truth, 0.0, 18.0
+    )
+    assert len(empty["boxes"]) == 0 and kept["difficult"].tolist() == [False, True]

@@ -71,8 +71,9 @@ def roi_md(roi: dict[str, Any], bench: Path) -> str:
         f"the box's area in the 120x160 input: small below {low:g} px, large from {high:g} px "
         f"(about the terciles of the training boxes; the test split has {counts['small_count']} "
         f"small, {counts['medium_count']} medium and {counts['large_count']} large objects). AP "
-        "by size keeps the ground truth and the detections of that size (COCO's area ranges, "
-        "without its ignore flags).\n\n"
+        "by size scores the objects of that size, as COCO's area ranges do: the other objects "
+        "are ignored (a detection matching one is neither right nor wrong) and a detection "
+        "matching no object counts against the size of its own box.\n\n"
         + "\n".join(lines)
         + "\n\n[![RoI pooling against RoIAlign: mAP, AP per class and AP by object size, mean "
         "over seeds as bars and each seed as a dot](bench/roi.png)](bench/roi.png)\n\n"
