@@ -214,9 +214,10 @@ def figures(detector: dict[str, Any], bench: Path) -> str:
         return ""
     run_dir = ROOT / rows[0]["run_dir"]
     lines = []
-    for name, alt in (("loss_curves", "Losses per step and epoch, and test mAP, of seed 0"),
-                      ("detections", "Detections (solid) and ground truth (dashed) on test "
-                                     "images, seed 0")):  # fmt: skip
+    for name, alt in (("loss_curves", "Faster R-CNN (course): losses per step and epoch, and "
+                                      "test mAP, seed 0"),
+                      ("detections", "Faster R-CNN (course): detections (solid) and ground "
+                                     "truth (dashed) on test images, seed 0")):  # fmt: skip
         source_png = run_dir / f"{name}.png"
         if source_png.is_file():
             target = f"faster_rcnn-seed-0-{name.replace('_', '-')}.png"

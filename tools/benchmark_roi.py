@@ -75,8 +75,7 @@ def roi_md(roi: dict[str, Any], bench: Path) -> str:
         "are ignored (a detection matching one is neither right nor wrong) and a detection "
         "matching no object counts against the size of its own box.\n\n"
         + "\n".join(lines)
-        + "\n\n[![RoI pooling against RoIAlign: mAP, AP per class and AP by object size, mean "
-        "over seeds as bars and each seed as a dot](bench/roi.png)](bench/roi.png)\n\n"
-        "*Figure: AP at IoU 0.5 on the test split for each pooling, per class and per object "
-        "size; bars are the mean over seeds, dots the single seeds.*\n"
+        + "\n\n[![Faster R-CNN (course), RoI pooling against RoIAlign: AP at IoU 0.5 on the "
+        "test split, overall, per class and per object size; bars are the mean over seeds, dots "
+        "the single seeds](bench/roi.png)](bench/roi.png)\n"
     )
