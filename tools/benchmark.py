@@ -20,8 +20,9 @@ The recipe tried for the detector and not adopted (``compare-detector-candidate.
         --override lr=0.002 --override 'schedule="cosine"' --name detector-candidate
 
 Seeds may run in separate processes (``--seeds 0``, ``--seeds 1``, ... with their own
-``--out``); the command over all seeds then reuses the finished run folders, and each row
-reports the conditions (start, end, load, commit, command) its run was trained under.
+``--out``), and so may ``roi``'s two poolings (``--pools roi_align`` and ``--pools roi_pool``:
+disjoint run folders); the command over all seeds then reuses the finished run folders, and
+each row reports the conditions (start, end, load, commit, command) its run was trained under.
 
 Training time is recorded twice per run: wall-clock seconds and the process's CPU seconds
 (``time.process_time``) of the training steps (evaluation excluded). With one torch thread
