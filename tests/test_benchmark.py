@@ -73,3 +73,104 @@ def test_write_records_provenance_without_this_checkout_path(tmp_path, monkeypat
         "epochs": 3,
         "schedule": "step",
     }
+
+
+def test_report_modules_import_each_other_in_one_direction_only():
+    import ast
+
+    def imports(name: str) -> set[str]:
+        tree = ast.parse((benchmark.ROOT / "tools" / f"{name}.py").read_text())
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+        return {module for module in found if module.startswith("tools")}
+
+    assert imports("benchmark_format") == set()
+    assert imports("benchmark_roi") == {"tools.benchmark_format"}
+    assert "tools.benchmark_roi" in imports("benchmark_report")
+    from tools import benchmark_report, benchmark_roi  # both import, in either order
+
+    assert benchmark_roi.spread is benchmark_report.spread
+
+
+def test_spread_is_mean_sd_and_each_value():
+    from tools.benchmark_format import spread
+
+    assert spread([0.5, 0.7, 0.9], 2) == "0.70 ± 0.20 (0.50, 0.70, 0.90)"
+    assert spread([0.25], 3) == "0.250 ± 0.000 (0.250)"  # one seed: sd 0
+
+
+def test_roi_reuses_the_detector_runs_for_the_default_pool(monkeypatch):
+    calls = []
+
+    def fake_train(model, seed, overrides, runs):
+        calls.append((seed, overrides))
+        return {"seed": seed, "run_dir": "runs/x"}
+
+    monkeypatch.setattr(benchmark, "train_detector", fake_train)
+    monkeypatch.setattr(benchmark, "ap_by_size", lambda run_dir: {"small": 1.0})
+    monkeypatch.setattr("sys.argv", ["tools/benchmark.py", "roi"])
+    args = benchmark.argparse.Namespace(
+        override=[], seeds=[0, 1], pools=["roi_align", "roi_pool"], runs=None
+    )
+    rows = benchmark.roi_rows(args)["rows"]
+    # RoIAlign is the default: the detector command's own folders, each trained once
+    assert calls == [(0, {}), (1, {}), (0, {"pool": "roi_pool"}), (1, {"pool": "roi_pool"})]
+    assert [row["pool"] for row in rows] == ["roi_align"] * 2 + ["roi_pool"] * 2
+    calls.clear()
+    args.override, args.pools = ["epochs=3"], ["roi_align"]
+    benchmark.roi_rows(args)
+    assert calls == [
+        (0, {"epochs": 3, "pool": "roi_align"}),
+        (1, {"epochs": 3, "pool": "roi_align"}),
+    ]
+
+
+def test_a_candidate_is_adopted_only_at_the_target_on_every_seed():
+    from tools.benchmark_report import meets_target
+
+    def rows(*maps, cpu=240.0):
+        return [{"map": value, "train_cpu_seconds": cpu} for value in maps]
+
+    assert meets_target(rows(0.95, 0.95, 0.95))  # exactly at the target
+    assert not meets_target(rows(0.99, 0.99, 0.919))  # mean 0.966 but one seed below 0.92
+    assert not meets_target(rows(0.96, 0.95, 0.93))  # every seed above 0.92, mean 0.9467
+    assert not meets_target(rows(0.97, 0.97, 0.97, cpu=301.0))  # over 5 min of CPU
+    assert not meets_target(rows(0.99, 0.99))  # fewer than 3 seeds
+
+
+def test_size_buckets_ignore_other_sizes_objects_as_coco_does():
+    import torch
+
+    from solutions.metrics import mean_average_precision
+
+    truth = {
+        "boxes": torch.tensor([[0.0, 0, 17, 17], [0, 40, 40, 80]]),
+        "labels": torch.tensor([1, 1]),
+    }
+    detection = {
+        "boxes": torch.tensor(
+            [[0.0, 0, 19, 19], [100, 100, 110, 110], [60, 0, 100, 40], [0, 0, 17, 17]]
+        ),
+        "scores": torch.tensor([0.9, 0.8, 0.7, 0.6]),
+        "labels": torch.tensor([1, 1, 1, 2]),  # the last: the small object's box, another class
+    }
+    # the small object (side 17) found by a box of side 19, just across the 18 px edge: it stays
+    # with its object in "small"; the two unmatched boxes go by their own size
+    small_det, small_truth = benchmark.size_bucket(detection, truth, 0.0, 18.0)
+    assert small_truth["difficult"].tolist() == [False, True]
+    assert small_det["scores"].tolist() == pytest.approx([0.9, 0.8, 0.6])
+    medium_det, medium_truth = benchmark.size_bucket(detection, truth, 18.0, 28.0)
+    assert medium_truth["difficult"].tolist() == [True, True]
+    assert medium_det["scores"].tolist() == pytest.approx([0.9])  # matches an ignored object
+    large_det, _ = benchmark.size_bucket(detection, truth, 28.0, float("inf"))
+    assert large_det["scores"].tolist() == pytest.approx([0.9, 0.7])
+    ap = mean_average_precision([small_det], [small_truth], 0.5, num_classes=2)
+    assert ap["ap"][1] == pytest.approx(1.0)  # found first; class 2 has no object here
+    empty, kept = benchmark.size_bucket(
+        {key: value[:0] for key, value in detection.items()}, truth, 0.0, 18.0
+    )
+    assert len(empty["boxes"]) == 0 and kept["difficult"].tolist() == [False, True]

@@ -20,8 +20,9 @@ The recipe tried for the detector and not adopted (``compare-detector-candidate.
         --override lr=0.002 --override 'schedule="cosine"' --name detector-candidate
 
 Seeds may run in separate processes (``--seeds 0``, ``--seeds 1``, ... with their own
-``--out``); the command over all seeds then reuses the finished run folders, and each row
-reports the conditions (start, end, load, commit, command) its run was trained under.
+``--out``), and so may ``roi``'s two poolings (``--pools roi_align`` and ``--pools roi_pool``:
+disjoint run folders); the command over all seeds then reuses the finished run folders, and
+each row reports the conditions (start, end, load, commit, command) its run was trained under.
 
 Training time is recorded twice per run: wall-clock seconds and the process's CPU seconds
 (``time.process_time``) of the training steps (evaluation excluded). With one torch thread
@@ -192,12 +193,46 @@ def detector_rows(model: str, args: argparse.Namespace) -> dict[str, Any]:
     return payload
 
 
+def sides(boxes: Any) -> Any:
+    """``sqrt(area)`` of ``boxes`` (Tensor[N, 4], x1, y1, x2, y2), the size the buckets use."""
+    return ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).clamp(min=0).sqrt()
+
+
+def size_bucket(
+    detection: dict, truth: dict, low: float, high: float, iou_threshold: float = 0.5
+) -> tuple[dict, dict]:
+    """One image's detections and ground truth as scored for the objects of ``[low, high)``.
+
+    COCO's area ranges, with VOC's ``difficult`` flag as COCO's ignore flag: every ground-truth
+    box stays, those outside the range marked ``difficult`` (a detection matching one is neither
+    a true nor a false positive, and it is not counted in recall); a detection matching no
+    ground truth of its class (IoU below ``iou_threshold``) is kept only if its own size is in
+    the range. Without this, a detection whose size falls just across a bucket edge from its
+    object's would count as a miss in one bucket and a false positive in the other.
+    """
+    import torch
+    from torchvision.ops import box_iou
+
+    inside = (sides(truth["boxes"]) >= low) & (sides(truth["boxes"]) < high)
+    difficult = truth.get("difficult", torch.zeros_like(inside)).bool() | ~inside
+    truth = {**truth, "difficult": difficult}
+    boxes = detection["boxes"]
+    best = torch.zeros(len(boxes))
+    if len(boxes) and len(truth["boxes"]):
+        same = detection["labels"][:, None] == truth["labels"][None, :]
+        best = (box_iou(boxes, truth["boxes"]) * same).amax(dim=1)
+    own = (sides(boxes) >= low) & (sides(boxes) < high)
+    kept = (best >= iou_threshold) | own
+    detection = {key: value[kept] for key, value in detection.items()
+                 if torch.is_tensor(value) and value.dim() and len(value) == len(boxes)}  # fmt: skip
+    return detection, truth
+
+
 def ap_by_size(run_dir: Path, edges: tuple[float, float] = SIZE_EDGES) -> dict[str, float]:
     """mAP@0.5 of a trained run on the test split, per object size (small, medium, large).
 
-    A bucket keeps the ground-truth boxes whose ``sqrt(area)`` falls in it and the detections
-    whose own ``sqrt(area)`` does (COCO's area ranges, without its ignore flags), scored with
-    lesson 3's ``mean_average_precision`` of the reference solutions.
+    Each bucket is scored by ``size_bucket`` (COCO's area ranges and ignore rule) with lesson
+    3's ``mean_average_precision`` of the reference solutions.
     """
     import torch
 
@@ -211,36 +246,36 @@ def ap_by_size(run_dir: Path, edges: tuple[float, float] = SIZE_EDGES) -> dict[s
     detections, truths, _ = predict(model, loader, torch.device("cpu"))
     metrics = lesson_module("metrics", "solutions")
     bounds = {"small": (0.0, edges[0]), "medium": edges, "large": (edges[1], float("inf"))}
-
-    def keep(item: dict, low: float, high: float) -> dict:
-        boxes = item["boxes"]
-        side = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).clamp(min=0).sqrt()
-        chosen = (side >= low) & (side < high)
-        return {key: value[chosen] for key, value in item.items()}
-
     scores = {}
     for name, (low, high) in bounds.items():
+        pairs = [size_bucket(d, t, low, high) for d, t in zip(detections, truths, strict=True)]
         picked = metrics.mean_average_precision(
-            [keep(d, low, high) for d in detections], [keep(t, low, high) for t in truths], 0.5,
-            num_classes=len(config.classes),
-        )  # fmt: skip
+            [d for d, _ in pairs], [t for _, t in pairs], 0.5, num_classes=len(config.classes)
+        )
         scores[name] = float(picked["map"])
-        scores[f"{name}_count"] = sum(len(keep(t, low, high)["boxes"]) for t in truths)
+        scores[f"{name}_count"] = sum(int((~t["difficult"]).sum()) for _, t in pairs)
     return scores
 
 
 def roi_rows(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``roi`` table: per pool of ``args.pools`` and seed, a run scored with AP by size."""
+    from bam.train_detector import TrainConfig
+
     payload = provenance(args)
     overrides = parse_overrides(args.override)
+    default_pool = TrainConfig().pool
     rows = []
-    for pool in ("roi_align", "roi_pool"):
+    for pool in args.pools:
         for seed in args.seeds:
-            row = train_detector("faster_rcnn", seed, {**overrides, "pool": pool}, args.runs)
-            if pool == "roi_align" and not overrides:  # the detector command's own runs
-                row = train_detector("faster_rcnn", seed, overrides, args.runs)
+            # the default pool with no overrides is the detector command's own run (its folder
+            # is reused, not trained a second time under a "pool=..." name)
+            default = pool == default_pool and not overrides
+            setting = {} if default else {**overrides, "pool": pool}
+            row = train_detector("faster_rcnn", seed, setting, args.runs)
             row["pool"] = pool
-            row["ap_by_size"] = ap_by_size(ROOT / row["run_dir"])
             rows.append(row)
+    for row in rows:  # scored once every run is trained
+        row["ap_by_size"] = ap_by_size(ROOT / row["run_dir"])
     payload["rows"] = rows
     payload["size_edges_px"] = list(SIZE_EDGES)
     return payload
@@ -472,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--override", action="append", default=[], metavar="KEY=JSON",
                         help="a setting other than the default (recorded in the JSON)")  # fmt: skip
+    parser.add_argument("--pools", nargs="+", default=["roi_align", "roi_pool"],
+                        choices=("roi_align", "roi_pool"),
+                        help="roi: the poolings trained (a process per pool may run at once)")  # fmt: skip
     parser.add_argument("--runs", type=Path, default=RUNS, help="run folders (reused)")
     parser.add_argument("--out", type=Path, default=BENCH, help="where the JSON goes")
     parser.add_argument("--name", help="the JSON's file name without .json (default: WHAT)")

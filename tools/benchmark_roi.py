@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tools.benchmark_report import source, spread
+from tools.benchmark_format import source, spread
 
 POOLS = {"roi_align": "RoIAlign (default)", "roi_pool": "RoI pooling"}
 SIZES = ("small", "medium", "large")
@@ -41,8 +41,9 @@ def roi_figure(roi: dict[str, Any], path: Path) -> None:
             axes.plot(positions, seed_values, "k.", markersize=4)
     axes.set_xticks(range(len(groups)), groups, rotation=20, fontsize=10)
     axes.set_ylabel("AP at IoU 0.5, test split", fontsize=11)
-    axes.set_ylim(0, 1.02)
-    axes.legend(fontsize=10, loc="lower left")
+    axes.set_ylim(0, 1.15)
+    axes.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    axes.legend(fontsize=10, loc="upper center", ncols=2)
     axes.set_title("RoI pooling vs RoIAlign: bars are means over seeds, dots the seeds")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -54,15 +55,19 @@ def roi_md(roi: dict[str, Any], bench: Path) -> str:
     pools = by_pool(roi)
     classes = list(pools["roi_align"][0]["ap"])
     low, high = roi["size_edges_px"]
-    header = ["pool", "mAP@0.5", *(f"AP {name}" for name in classes),
-              f"AP small (< {low:g} px)", "AP medium", f"AP large (≥ {high:g} px)"]  # fmt: skip
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for pool, label in POOLS.items():
-        rows = pools[pool]
-        cells = [spread([row["map"] for row in rows], 3)]
-        cells += [spread([row["ap"][name] for row in rows], 2) for name in classes]
-        cells += [spread([row["ap_by_size"][size] for row in rows], 2) for size in SIZES]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    measures = {"mAP@0.5": (lambda row: row["map"], 3)}
+    measures |= {f"AP {name}": (lambda row, name=name: row["ap"][name], 2) for name in classes}
+    size_names = (
+        f"small (< {low:g} px)",
+        f"medium ({low:g}-{high:g} px)",
+        f"large (≥ {high:g} px)",
+    )
+    measures |= {f"AP {label}": (lambda row, size=size: row["ap_by_size"][size], 2)
+                 for size, label in zip(SIZES, size_names, strict=True)}  # fmt: skip
+    lines = ["| AP at IoU 0.5, test split | " + " | ".join(POOLS.values()) + " |", "|---|---|---|"]
+    for measure, (value, digits) in measures.items():
+        cells = [spread([value(row) for row in pools[pool]], digits) for pool in POOLS]
+        lines.append(f"| {measure} | " + " | ".join(cells) + " |")
     counts = pools["roi_align"][0]["ap_by_size"]
     roi_figure(roi, bench / "roi.png")
     return (
@@ -71,11 +76,11 @@ def roi_md(roi: dict[str, Any], bench: Path) -> str:
         f"the box's area in the 120x160 input: small below {low:g} px, large from {high:g} px "
         f"(about the terciles of the training boxes; the test split has {counts['small_count']} "
         f"small, {counts['medium_count']} medium and {counts['large_count']} large objects). AP "
-        "by size keeps the ground truth and the detections of that size (COCO's area ranges, "
-        "without its ignore flags).\n\n"
+        "by size scores the objects of that size, as COCO's area ranges do: the other objects "
+        "are ignored (a detection matching one is neither right nor wrong) and a detection "
+        "matching no object counts against the size of its own box.\n\n"
         + "\n".join(lines)
-        + "\n\n[![RoI pooling against RoIAlign: mAP, AP per class and AP by object size, mean "
-        "over seeds as bars and each seed as a dot](bench/roi.png)](bench/roi.png)\n\n"
-        "*Figure: AP at IoU 0.5 on the test split for each pooling, per class and per object "
-        "size; bars are the mean over seeds, dots the single seeds.*\n"
+        + "\n\n[![Faster R-CNN (course), RoI pooling against RoIAlign: AP at IoU 0.5 on the "
+        "test split, overall, per class and per object size; bars are the mean over seeds, dots "
+        "the single seeds](bench/roi.png)](bench/roi.png)\n"
     )
