@@ -259,7 +259,7 @@ def ap_by_size(run_dir: Path, edges: tuple[float, float] = SIZE_EDGES) -> dict[s
 
 def roi_rows(args: argparse.Namespace) -> dict[str, Any]:
     """The ``roi`` table: per pool of ``args.pools`` and seed, a run scored with AP by size."""
-    from bam.train_detector import TrainConfig
+    from bam.configs import TrainConfig
 
     payload = provenance(args)
     overrides = parse_overrides(args.override)
