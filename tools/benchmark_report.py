@@ -206,7 +206,12 @@ def detector_md(detector: dict[str, Any], results: Path, bench: Path) -> str:
 
 
 def figures(detector: dict[str, Any], bench: Path) -> str:
-    """Seed 0's loss curves and detections, copied next to the JSON, as Markdown images."""
+    """Seed 0's loss curves, copied next to the JSON, as a Markdown image.
+
+    Its detections are not shown here: the detectors' comparison (compare-detectors.md, on the
+    same page) already shows the course's Faster R-CNN detections beside YOLO's and
+    torchvision's, and a second grid of the same recipe and seed reads as a repeat.
+    """
     import shutil
 
     rows = [row for row in detector["rows"] if row["seed"] == 0]
@@ -215,9 +220,7 @@ def figures(detector: dict[str, Any], bench: Path) -> str:
     run_dir = ROOT / rows[0]["run_dir"]
     lines = []
     for name, alt in (("loss_curves", "Faster R-CNN (course): losses per step and epoch, and "
-                                      "test mAP, seed 0"),
-                      ("detections", "Faster R-CNN (course): detections (solid) and ground "
-                                     "truth (dashed) on test images, seed 0")):  # fmt: skip
+                                      "test mAP, seed 0"),):  # fmt: skip
         source_png = run_dir / f"{name}.png"
         if source_png.is_file():
             target = f"faster_rcnn-seed-0-{name.replace('_', '-')}.png"
