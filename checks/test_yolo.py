@@ -70,10 +70,12 @@ def reference_grid_targets(boxes, labels, grid_size, stride, anchors) -> dict[st
         aw, ah = anchors[anchor].tolist()
         out["responsible"][row, column, anchor] = True
         out["offsets"][row, column, anchor] = torch.tensor(
-            [(x1 + x2) / 2 / stride - column, (y1 + y2) / 2 / stride - row]
+            [(x1 + x2) / 2 / stride - column, (y1 + y2) / 2 / stride - row],
+            dtype=boxes.dtype,
         )
         out["log_sizes"][row, column, anchor] = torch.tensor(
-            [math.log((x2 - x1) / aw), math.log((y2 - y1) / ah)]
+            [math.log((x2 - x1) / aw), math.log((y2 - y1) / ah)],
+            dtype=boxes.dtype,
         )
         out["labels"][row, column, anchor] = int(labels[index])
     return out
