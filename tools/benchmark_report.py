@@ -217,16 +217,13 @@ def figures(detector: dict[str, Any], bench: Path) -> str:
     rows = [row for row in detector["rows"] if row["seed"] == 0]
     if not rows:
         return ""
-    run_dir = ROOT / rows[0]["run_dir"]
-    lines = []
-    for name, alt in (("loss_curves", "Faster R-CNN (course): losses per step and epoch, and "
-                                      "test mAP, seed 0"),):  # fmt: skip
-        source_png = run_dir / f"{name}.png"
-        if source_png.is_file():
-            target = f"faster_rcnn-seed-0-{name.replace('_', '-')}.png"
-            shutil.copyfile(source_png, bench / target)
-            lines.append(f"[![{alt}](bench/{target})](bench/{target})")
-    return "\n\n".join(lines)
+    source_png = ROOT / rows[0]["run_dir"] / "loss_curves.png"
+    if not source_png.is_file():
+        return ""
+    target = "faster_rcnn-seed-0-loss-curves.png"
+    shutil.copyfile(source_png, bench / target)
+    alt = "Faster R-CNN (course): losses per step and epoch, and test mAP, seed 0"
+    return f"[![{alt}](bench/{target})](bench/{target})"
 
 
 SAM_SHOWN = ("water_body_0009", "water_body_0086", "water_body_0189")  # the SAM page's three
