@@ -51,7 +51,7 @@ class TrainConfig:
     batch_size: int = 4
     """images per step and process"""
     optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = 1e-3
+    learning_rate: float = 1e-3
     """(peak) learning rate"""
     weight_decay: float = 1e-4
     # cosine at 2e-3 for 20 epochs was tried on 3 seeds: 0.908 mean, below this (compare-detector.md)
@@ -98,6 +98,9 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> TrainConfig:
+        values = dict(values)
+        if "lr" in values:  # run folders made before the rename (and the bundled docs/results)
+            values["learning_rate"] = values.pop("lr")
         known = {item.name for item in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

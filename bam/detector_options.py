@@ -16,7 +16,7 @@ DETECTOR_OPTIONS = (
     "device",
     "data",
     "batch_size",
-    "lr",
+    "learning_rate",
     "optimizer",
     "width",
     "hidden",
@@ -61,6 +61,7 @@ def add_detector_arguments(
         TrainConfig,
         {
             **dict.fromkeys(config_options),
+            "learning_rate": Option(flag="--lr"),  # every command's spelling
             "backbone_weights": Option(metavar="PATH|none"),
             "image_size": Option(metavar=("H", "W")),
         },

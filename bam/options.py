@@ -4,8 +4,8 @@ The train commands' settings live in dataclasses (``bam.configs.TrainConfig``,
 ``bam.configs.RunConfig``); their options are made from those fields, so a default, a type or
 a help text is written once, on the field::
 
-    options_from_dataclass(parser, TrainConfig, ["data", "batch_size", "lr"])
-    TrainConfig(**config_values(args, TrainConfig, ["data", "batch_size", "lr"]))
+    options_from_dataclass(parser, TrainConfig, ["data", "batch_size", "learning_rate"])
+    TrainConfig(**config_values(args, TrainConfig, ["data", "batch_size", "learning_rate"]))
 
 Each field becomes ``--field-name`` (``dest`` the field's name) with
 

@@ -160,7 +160,9 @@ def test_config_round_trip():
     config = TrainConfig(epochs=3, image_size=(64, 96), classes=("a", "b"))
     assert TrainConfig.from_json(json.loads(json.dumps(config.to_json()))) == config
     with pytest.raises(ValueError, match="unknown settings"):
-        TrainConfig.from_json({"epochs": 1, "learning_rate": 0.1})
+        TrainConfig.from_json({"epochs": 1, "rate": 0.1})
+    # run folders written before ``lr`` became ``learning_rate`` (as every config spells it)
+    assert TrainConfig.from_json({"lr": 0.1}) == TrainConfig(learning_rate=0.1)
 
 
 def test_missing_run_folder_is_a_clear_error(tmp_path):

@@ -17,7 +17,7 @@ into the Markdown the pages include (``compare-detector.md``, ``compare-detector
 The recipe tried for the detector and not adopted (``compare-detector-candidate.md``)::
 
     OMP_NUM_THREADS=1 python tools/benchmark.py detector --seeds 0 1 2 --override epochs=20 \
-        --override lr=0.002 --override 'schedule="cosine"' --name detector-candidate
+        --override learning_rate=0.002 --override 'schedule="cosine"' --name detector-candidate
 
 Seeds may run in separate processes (``--seeds 0``, ``--seeds 1``, ... with their own
 ``--out``), and so may ``roi``'s two poolings (``--pools roi_align`` and ``--pools roi_pool``:
@@ -407,7 +407,7 @@ def _models(args: argparse.Namespace) -> dict[str, Any]:
         build = torchvision_twin if name == "torchvision" else course_model
         model = build(config, 4)
         load_pretrained_backbone(model, config)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
         models[name] = (model, optimizer, config)
     return models
 

@@ -194,7 +194,7 @@ def detector_md(detector: dict[str, Any], results: Path, bench: Path) -> str:
         f"Measured with {source(detector)}: `bam train detector` per seed "
         + ("with its defaults " if not detector.get("overrides") else "")
         + f"({config['epochs']} epochs of {config['batch_size']}-image batches, {config['optimizer']} "
-        f"at a peak learning rate of {config['lr']:g} with {schedule}, {'flips' if config.get('hflip', True) else 'no flips'}, {config['pool']}, "
+        f"at a peak learning rate of {config.get('learning_rate', config.get('lr')):g} with {schedule}, {'flips' if config.get('hflip', True) else 'no flips'}, {config['pool']}, "
         "the bundled pretrained backbone), scored on the test split after the **last** epoch "
         "(no best-epoch picking). Training time is the sum over epochs of the training steps "
         "(evaluation excluded): CPU time is what a run takes on an idle core with one thread; "

@@ -1,7 +1,8 @@
 """Synthetic images for pretraining the detector's VGG16 backbone (``bam pretrain backbone``).
 
 Shapes of six kinds on a muted background, with their boxes and kinds, drawn with torch from a
-``torch.Generator`` (the same seed, the same batch); ``bam.pipelines.backbone_pretraining`` learns the kind and
+``torch.Generator`` (the same seed, the same batch) by the course's one shape drawer
+(``bam.data.shape_drawer``, which draws ``data/shapes`` too); ``bam.pipelines.backbone_pretraining`` learns the kind and
 size of the shape under each feature-map cell from them.
 """
 
@@ -13,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-SHAPE_KINDS = ("circle", "square", "triangle", "ellipse", "cross", "ring")
+from bam.data.shape_drawer import SHAPE_KINDS, shape_mask
 
 
 def _uniform(generator: torch.Generator, low: float, high: float, size: tuple[int, ...] = ()):
@@ -37,37 +38,6 @@ def _background(height: int, width: int, generator: torch.Generator) -> Tensor:
     return image + 0.03 * torch.randn(1, height, width, generator=generator)
 
 
-def _shape_mask(
-    kind: int, x: Tensor, y: Tensor, extent: float, angle: float, aspect: float
-) -> Tensor:
-    """Pixels of one shape ``extent`` px across centred at (0, 0) of the local grids ``x``, ``y``.
-
-    Returns bool Tensor[H, W].
-    """
-    along = x * math.cos(angle) + y * math.sin(angle)  # [H, W], coordinates in the shape's frame
-    across = -x * math.sin(angle) + y * math.cos(angle)
-    half = extent / 2
-    if kind == 0:  # circle
-        return x * x + y * y < half * half
-    if kind == 1:  # square
-        return (along.abs() < half) & (across.abs() < half)
-    if kind == 2:  # equilateral triangle of side ``extent``
-        inside = torch.ones(torch.broadcast_shapes(x.shape, y.shape), dtype=torch.bool)
-        for corner in range(3):
-            normal = angle + 2 * math.pi * corner / 3
-            inside &= x * math.cos(normal) + y * math.sin(normal) < extent / math.sqrt(3) / 2
-        return inside
-    if kind == 3:  # ellipse
-        return (along / half) ** 2 + (across / (half * aspect)) ** 2 < 1
-    if kind == 4:  # cross (a plus sign)
-        arm = half * 0.35
-        return ((along.abs() < half) & (across.abs() < arm)) | (
-            (across.abs() < half) & (along.abs() < arm)
-        )
-    ring = x * x + y * y  # kind 5: ring
-    return (ring < half * half) & (ring > (half * 0.55) ** 2)
-
-
 def synthetic_batch(
     batch_size: int, height: int, width: int, generator: torch.Generator
 ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
@@ -89,7 +59,7 @@ def synthetic_batch(
             extent = float(_uniform(generator, 12, 48))
             centre_x = float(_uniform(generator, extent / 2, width - extent / 2))
             centre_y = float(_uniform(generator, extent / 2, height - extent / 2))
-            mask = _shape_mask(
+            mask = shape_mask(
                 kind,
                 x - centre_x,
                 y - centre_y,

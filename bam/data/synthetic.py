@@ -47,6 +47,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bam.data.shape_drawer import shape_mask
+
 WATER_SIZE = 256
 SHAPES_WIDTH, SHAPES_HEIGHT = 320, 240
 SHAPES_CLASSES: tuple[str, ...] = ("circle", "square", "triangle")
@@ -295,28 +297,24 @@ def _window(
 def _shape_mask(
     rng: np.random.Generator, label: int, extent: float, centre: tuple[float, float]
 ) -> np.ndarray:
-    """A circle (0), square (1) or triangle (2) about ``extent`` px across. ``bool [H, W]``."""
+    """A circle (0), square (1) or triangle (2) about ``extent`` px across. ``bool [H, W]``.
+
+    The pixels come from ``bam.data.shape_drawer.shape_mask``; this draws the turn (a square
+    turned by up to 0.4 rad in 60% of the images, shrunk to keep ``extent`` across).
+    """
     window, x, y = _window(centre, extent, SHAPES_HEIGHT, SHAPES_WIDTH)
+    dx, dy = x - centre[0], y - centre[1]  # [1, w], [h, 1]
     mask = np.zeros((SHAPES_HEIGHT, SHAPES_WIDTH), bool)
     if label == 0:
-        radius = extent / 2
-        mask[window] = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 < radius * radius
+        mask[window] = shape_mask(0, dx, dy, extent)
         return mask
-    angle = rng.uniform(0, 2 * math.pi)
+    angle = rng.uniform(0, 2 * math.pi)  # drawn for the square too (the stream stays as made)
     if label == 1:
         turn = rng.uniform(-0.4, 0.4) if rng.random() < 0.6 else 0.0
         side = extent / (abs(math.cos(turn)) + abs(math.sin(turn)))
-        along, across = _rotated(x, y, centre, turn)
-        mask[window] = (np.abs(along) < side / 2) & (np.abs(across) < side / 2)
+        mask[window] = shape_mask(1, dx, dy, side, turn)
         return mask
-    radius = extent / math.sqrt(3)  # circumradius of an equilateral triangle of side ``extent``
-    inside = np.ones(np.broadcast_shapes(x.shape, y.shape), bool)
-    for corner in range(3):  # the three half-planes of the edges
-        normal = angle + 2 * math.pi * corner / 3
-        inside &= (x - centre[0]) * math.cos(normal) + (y - centre[1]) * math.sin(
-            normal
-        ) < radius / 2
-    mask[window] = inside
+    mask[window] = shape_mask(2, dx, dy, extent, angle)
     return mask
 
 
