@@ -10,7 +10,7 @@ import torch
 from bam.configs import RunConfig
 from bam.course import UnfinishedExercises
 from bam.implementations import is_stub
-from bam.pipelines.sam import TRAINING_EXERCISES, compare, learning_rate_at, load_exercises, train
+from bam.pipelines.sam import TRAINING_EXERCISES, compare, load_exercises, schedule_factor, train
 from bam.sam_model import load_sam, tiny_sam
 
 
@@ -97,12 +97,13 @@ def test_interrupted_run_resumes_with_nothing_lost(tmp_path, small_checkpoint):
 
 
 def test_cosine_schedule_decays_from_the_learning_rate_to_five_percent():
-    config = RunConfig(learning_rate=0.01)
-    rates = [learning_rate_at(config, step, 50) for step in range(50)]
-    assert rates[0] == pytest.approx(0.01) and rates[-1] == pytest.approx(0.0005)
-    assert rates == sorted(rates, reverse=True)
-    constant = RunConfig(learning_rate=0.01, schedule="constant")
-    assert {learning_rate_at(constant, step, 50) for step in range(50)} == {0.01}
+    factor = schedule_factor(RunConfig(learning_rate=0.01), 50)
+    factors = [factor(step) for step in range(50)]
+    assert factors[0] == pytest.approx(1.0) and factors[-1] == pytest.approx(0.05)
+    assert factors == sorted(factors, reverse=True)
+    assert factor(80) == pytest.approx(0.05)  # resumed for more steps: stays at the floor
+    constant = schedule_factor(RunConfig(learning_rate=0.01, schedule="constant"), 50)
+    assert {constant(step) for step in range(50)} == {1.0}
     with pytest.raises(ValueError, match="schedule"):
         RunConfig(schedule="linear")
 

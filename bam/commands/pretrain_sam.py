@@ -23,6 +23,12 @@ more steps (another ``--init`` stage, or a GPU with ``--threads`` left out) give
 Lesson 4 feels every stage: after ``bam compare sam``'s 10 epochs of fine-tuning, the test
 Dice is 0.745 from the stage-2 model, 0.857 from stage 3 and 0.875 from stage 4. The images
 come from :mod:`bam.pipelines.sam_pretraining`; nothing is downloaded.
+
+Those stages ran the loop before the pipelines shared one schedule and one step seed: each
+stage warmed up as ``(step + 1) / warm-up steps`` and seeded step ``s``'s images with
+``seed * 1_000_003 + s``. Today's recipe warms up from 1/25 (``bam.train.schedules
+.warmup_cosine``) and seeds with ``bam.train.loop.step_seed``, so a rerun of these commands
+draws other images and gives a similar, not identical, model.
 """
 
 from __future__ import annotations

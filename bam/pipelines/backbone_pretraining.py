@@ -50,6 +50,7 @@ from bam.configs import BackbonePretrainConfig
 from bam.data.backbone_shapes import SHAPE_KINDS, synthetic_batch
 from bam.implementations import lesson_module
 from bam.train import Recipe, fit
+from bam.train.loop import step_seed
 from bam.train.schedules import warmup_cosine
 
 WEIGHTS_FILE = "model.safetensors"
@@ -239,7 +240,7 @@ def pretrain(
 
     A recipe of the one training loop (``bam.train.fit``): Adam with a warm-up and a cosine
     decay over ``steps`` (``warmup_cosine``), a fresh synthetic batch per step (seeded by
-    ``(seed, step)``, ``pretraining_batch``); an "epoch" of 50 steps (or a divisor of ``steps``)
+    ``bam.train.loop.step_seed``, ``pretraining_batch``); an "epoch" of 50 steps (or a divisor of ``steps``)
     logs the mean losses. ``max_minutes`` stops early. Returns the saved config.
     """
     torch.manual_seed(seed)
@@ -257,7 +258,7 @@ def pretrain(
     done = [0]
 
     def batch(epoch: int, index: int) -> tuple[Tensor, dict[str, Tensor]]:
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch * per_epoch + index)
+        generator = torch.Generator().manual_seed(step_seed(seed, epoch, index))
         return pretraining_batch(batch_size, image_size, feature_size, generator)
 
     def step(batch: tuple[Tensor, dict[str, Tensor]]) -> dict[str, float]:

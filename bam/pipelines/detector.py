@@ -54,7 +54,7 @@ from bam.train import (
     write_json,
 )
 from bam.train.loop import CHECKPOINT, step_seed
-from bam.train.schedules import warmup_cosine
+from bam.train.schedules import step_drop, warmup_cosine
 
 __all__ = [
     "CHECKPOINT", "TrainConfig", "load_checkpoint", "pick_device", "predict", "train",
@@ -343,15 +343,16 @@ def schedule_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int]
     """``step -> factor`` of the peak learning rate: ``config.schedule`` over the whole run.
 
     ``cosine``: a linear warm-up from 1/25 over ``config.warmup`` of the steps, then a cosine
-    to 0 (``bam.train.schedules.warmup_cosine``); ``step``: 1, then 0.1 from ``lr_drop``.
+    to 0 (``bam.train.schedules.warmup_cosine``); ``step``: 1, then 0.1 from ``lr_drop``
+    (``step_drop``).
     """
     total = config.epochs * steps_per_epoch
     if config.schedule == "cosine":
-        return lambda step: warmup_cosine(step, total, config.warmup)
+        return lambda step: warmup_cosine(step, total, warmup=config.warmup)
     if config.schedule != "step":
         raise ValueError(f"schedule should be cosine or step, got {config.schedule!r}")
     milestone = max(1, round(config.lr_drop * config.epochs)) * steps_per_epoch
-    return lambda step: 0.1 if step >= milestone else 1.0
+    return lambda step: step_drop(step, milestone)
 
 
 def detector_recipe(

@@ -34,7 +34,6 @@ that was never interrupted (shuffling, jitter and augmentation are seeded per ep
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -50,7 +49,8 @@ from bam.data.datasets import InstanceMaskFolder, SegmentationFolder, has_instan
 from bam.implementations import is_stub, lesson_module
 from bam.sam_model import load_sam
 from bam.train import Recipe, fit, pick_device, runs, write_json
-from bam.train.loop import CHECKPOINT
+from bam.train.loop import CHECKPOINT, step_seed
+from bam.train.schedules import warmup_cosine
 
 # exercises each part of the pipeline runs (lesson -> names)
 TRAINING_EXERCISES: dict[str, tuple[str, ...]] = {
@@ -136,30 +136,18 @@ def load_data(
     )
 
 
-def _batch_seed(config: RunConfig, epoch: int, batch: int) -> int:
-    return (config.seed * 1_000_003 + epoch * 10_007 + batch) % (2**31)
+def schedule_factor(config: RunConfig, total_steps: int) -> Callable[[int], float]:
+    """``step -> factor`` of Adam's peak learning rate (``config.learning_rate``) over the run.
 
-
-def learning_rate_at(config: RunConfig, step: int, total_steps: int) -> float:
-    """Adam's learning rate for optimiser step ``step`` (0-based) of ``total_steps``.
-
-    ``constant``: ``config.learning_rate`` throughout. ``cosine``: from ``learning_rate`` down
-    to 5% of it along half a cosine: big steps while the decoder is far from the water domain,
-    small ones at the end so the last epochs settle instead of bouncing between batches. A
-    function of the step alone, so a resumed run follows the same schedule.
-
-    Args:
-        config: the run's ``learning_rate`` (the peak) and ``schedule``.
-        step: optimiser steps taken so far in the run, ``0 <= step < total_steps``.
-        total_steps: steps of the whole run (epochs x batches per epoch).
-
-    Returns:
-        The learning rate to set on every parameter group before this step.
+    ``constant``: 1 throughout. ``cosine``: from 1 down to 0.05 at the last of ``total_steps``
+    along half a cosine, no warm-up (``bam.train.schedules.warmup_cosine``): big steps while the
+    decoder is far from the water domain, small ones at the end so the last epochs settle
+    instead of bouncing between batches. A function of the step alone, so a resumed run
+    follows the same schedule.
     """
     if config.schedule == "constant":
-        return config.learning_rate
-    progress = step / max(1, total_steps - 1)
-    return config.learning_rate * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+        return lambda step: 1.0
+    return lambda step: warmup_cosine(step, total_steps, warmup=0.0, floor=0.05)
 
 
 def _load_batch(
@@ -247,7 +235,7 @@ def sam_recipe(
         )
         positions = order[index * config.batch_size : (index + 1) * config.batch_size]
         loaded = _load_batch(
-            train_data, positions.tolist(), sam, config.jitter, _batch_seed(config, epoch, index)
+            train_data, positions.tolist(), sam, config.jitter, step_seed(config.seed, epoch, index)
         )
         return None if loaded is None else {key: v.to(device) for key, v in loaded.items()}
 
@@ -264,7 +252,7 @@ def sam_recipe(
         batch=batch,
         step=lambda b: {"train_loss": sam.train_step(model, b, optimizer, metrics.dice_ce_loss)},
         evaluate=evaluate_epoch,
-        lr_factor=lambda step: learning_rate_at(config, step, total) / config.learning_rate,
+        lr_factor=schedule_factor(config, total),
         describe=lambda r: (
             f"epoch {r['epoch']}/{config.epochs}: loss {r['train_loss']:.4f},"
             f" test IoU {r['test_iou']:.4f}, Dice {r['test_dice']:.4f}"

@@ -34,7 +34,8 @@ from bam.configs import SamPretrainConfig
 from bam.data.sam_shapes import synthetic_batch
 from bam.sam_model import load_sam, tiny_sam
 from bam.train import Recipe, fit
-from bam.train.schedules import warmup_then_cosine
+from bam.train.loop import step_seed
+from bam.train.schedules import warmup_cosine
 from given.sam import input_size, sam_inputs
 
 # ----------------------------------------------------------------------------- training
@@ -119,7 +120,7 @@ def pretrain(
     validate = functools.partial(_validation_iou, model, validation)
 
     def batch(epoch: int, index: int) -> tuple[Tensor, Tensor, Tensor]:
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch * per_epoch + index)
+        generator = torch.Generator().manual_seed(step_seed(seed, epoch, index))
         return synthetic_batch(batch_size, size, generator)
 
     def step(batch: tuple[Tensor, Tensor, Tensor]) -> dict[str, float]:
@@ -135,7 +136,7 @@ def pretrain(
     recipe = Recipe(
         model=model, optimizer=optimizer, epochs=steps // per_epoch, steps_per_epoch=per_epoch,
         batch=batch, step=step, evaluate=lambda epoch, record: {"validation_iou": validate()},
-        lr_factor=lambda step: warmup_then_cosine(step, steps),
+        lr_factor=lambda step: warmup_cosine(step, steps, floor=0.05),
         describe=lambda r: (
             f"step {r['epoch'] * per_epoch}/{steps}: loss {r['loss']:.3f},"
             f" {(time.monotonic() - start) / 60:.1f} min, validation IoU {r['validation_iou']:.3f}"

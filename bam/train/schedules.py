@@ -1,10 +1,18 @@
-"""Learning-rate factors of the pipelines: pure ``step -> factor`` functions of the peak rate.
+"""The pipelines' one learning-rate schedule: a pure ``step -> factor`` of the peak rate.
 
 ``bam.train.fit`` applies a recipe's ``lr_factor`` through ``torch.optim.lr_scheduler.LambdaLR``;
-being functions of the step alone, a resumed run follows the same schedule without any saved
-scheduler state. ``bam.pipelines.detector.schedule_factor`` (a run's ``--schedule``) and
-``bam.pipelines.sam.learning_rate_at`` build on the course's settings; the two here are the
-pretraining runs' (kept as they were when the bundled weights were made).
+being a function of the step alone, a resumed run follows the same schedule without any saved
+scheduler state. Every pipeline's schedule is ``warmup_cosine`` with its own warm-up and floor
+(``bam train detector --schedule step`` adds a 10x drop, ``step_drop``):
+
+=========================  ==========  ======
+pipeline                   warm-up     floor
+=========================  ==========  ======
+``bam train detector``     ``warmup``  0
+``bam train sam``          none        0.05
+``bam pretrain backbone``  5%          0
+``bam pretrain sam``       5%          0.05
+=========================  ==========  ======
 """
 
 from __future__ import annotations
@@ -12,19 +20,20 @@ from __future__ import annotations
 import math
 
 
-def warmup_cosine(step: int, steps: int, warmup_share: float = 0.05) -> float:
-    """Learning-rate factor: a linear warm-up from 1/25 over the first 5%, then a cosine to 0."""
-    warmup = max(1, round(warmup_share * steps))
-    if step < warmup:
-        return 0.04 + 0.96 * step / warmup
-    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
-    return max(1e-4, 0.5 * (1 + math.cos(math.pi * progress)))
+def warmup_cosine(step: int, steps: int, warmup: float = 0.05, floor: float = 0.0) -> float:
+    """Learning-rate factor of step ``step`` (0-based) of ``steps``.
+
+    A linear warm-up from 1/25 over the first ``warmup`` share of the steps (none when that is
+    under one step), then half a cosine from 1 at the first step after it down to ``floor`` at
+    the last step (and after it: a resumed run that asks for more steps stays at ``floor``).
+    """
+    warmup_steps = round(warmup * steps)
+    if step < warmup_steps:
+        return 0.04 + 0.96 * step / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, steps - warmup_steps - 1))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def warmup_then_cosine(step: int, steps: int) -> float:
-    """Learning-rate factor: linear warm-up over the first 5% of ``steps``, cosine down to 5%."""
-    warmup = max(1, steps // 20)
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, steps - warmup)
-    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress))
+def step_drop(step: int, milestone: int, drop: float = 0.1) -> float:
+    """Learning-rate factor: 1 before step ``milestone``, ``drop`` from it on."""
+    return drop if step >= milestone else 1.0
