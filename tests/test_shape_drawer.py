@@ -55,3 +55,40 @@ def test_unknown_kind_is_refused(kind):
     dx, dy = grids(8)
     with pytest.raises(ValueError, match="kind should be"):
         shape_mask(kind, dx, dy, 4.0)
+
+
+def torch_grids(size: int = 200) -> tuple[torch.Tensor, torch.Tensor]:
+    offsets = torch.arange(size, dtype=torch.float32) + 0.5 - size / 2
+    return offsets.view(1, size).expand(size, size), offsets.view(size, 1).expand(size, size)
+
+
+def test_polygon_is_its_area_whichever_way_it_turns():
+    from bam.data.shape_drawer import polygon_mask
+
+    dx, dy = torch_grids()
+    square = torch.tensor([[-50.0, -50.0], [50.0, -50.0], [50.0, 50.0], [-50.0, 50.0]])
+    assert polygon_mask(dx, dy, square).sum() == 100 * 100
+    assert polygon_mask(dx, dy, square.flip(0)).sum() == 100 * 100
+    triangle = torch.tensor([[0.0, -60.0], [60.0, 40.0], [-60.0, 40.0]])
+    assert float(polygon_mask(dx, dy, triangle).sum()) == pytest.approx(0.5 * 120 * 100, rel=0.01)
+
+
+def test_blob_without_wobble_is_a_disc_and_wobbles_out_and_in():
+    from bam.data.shape_drawer import blob_mask
+
+    dx, dy = torch_grids()
+    disc = blob_mask(dx, dy, 60.0, torch.zeros(3), torch.zeros(3))
+    assert torch.equal(disc, torch.from_numpy(shape_mask(0, dx.numpy(), dy.numpy(), 120.0)) | disc)
+    assert float(disc.sum()) == pytest.approx(math.pi * 60**2, rel=0.01)
+    wobbly = blob_mask(dx, dy, 60.0, torch.tensor([0.0, 0.3]), torch.zeros(2))  # 2nd harmonic
+    assert wobbly[100, 100 + 75] and not wobbly[100 + 50, 100]  # 78 px along x, 42 along y
+
+
+def test_band_is_length_times_width():
+    from bam.data.shape_drawer import band_mask
+
+    xx, yy = torch_grids()
+    line = torch.tensor([[-60.0, 0.0], [0.0, 0.0], [60.0, 0.0]])
+    band = band_mask(xx, yy, line, 10.0)
+    assert band.shape == (200, 200)
+    assert float(band.sum()) == pytest.approx(120 * 10 + math.pi * 5**2, rel=0.03)  # round ends

@@ -1,7 +1,8 @@
 """Synthetic shapes for pretraining the tiny SAM (``bam pretrain sam``): one box prompt per object.
 
 Images of textured shapes on a textured background, with each object's mask and its box, drawn
-with torch from a ``torch.Generator`` (the same seed, the same batch)::
+with torch from a ``torch.Generator`` (the same seed, the same batch) by the course's one shape
+drawer (``bam.data.shape_drawer``: ellipses, polygons, blobs and bands)::
 
     images, masks, boxes = synthetic_batch(6, 256, torch.Generator().manual_seed(0))
     # Tensor[B, 3, S, S] in [0, 1], Tensor[B, K, S, S] bool, Tensor[B, K, 4] xyxy pixels
@@ -15,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchvision.ops import masks_to_boxes
+
+from bam.data.shape_drawer import SHAPE_KINDS, band_mask, blob_mask, polygon_mask, shape_mask
 
 
 def _uniform(
@@ -49,12 +52,12 @@ def _material_pair(size: int, generator: torch.Generator) -> tuple[Tensor, Tenso
 def _ellipse(xx: Tensor, yy: Tensor, generator: torch.Generator) -> Tensor:
     size = xx.shape[-1]
     center = _uniform(generator, 0.1, 0.9, (2,)) * size
-    axes = _uniform(generator, 0.04, 0.3, (2,)) * size
-    angle = _uniform(generator, 0.0, math.pi)
-    dx, dy = xx - center[0], yy - center[1]
-    along = dx * torch.cos(angle) + dy * torch.sin(angle)
-    across = -dx * torch.sin(angle) + dy * torch.cos(angle)
-    return (along / axes[0]) ** 2 + (across / axes[1]) ** 2 <= 1
+    axes = _uniform(generator, 0.04, 0.3, (2,)) * size  # half-axes, along then across
+    angle = float(_uniform(generator, 0.0, math.pi))
+    extent, aspect = 2 * float(axes[0]), float(axes[1] / axes[0])
+    return shape_mask(
+        SHAPE_KINDS.index("ellipse"), xx - center[0], yy - center[1], extent, angle, aspect
+    )
 
 
 def _radial(xx: Tensor, yy: Tensor, generator: torch.Generator, polygon: bool) -> Tensor:
@@ -62,9 +65,7 @@ def _radial(xx: Tensor, yy: Tensor, generator: torch.Generator, polygon: bool) -
     size = xx.shape[-1]
     center = _uniform(generator, 0.15, 0.85, (2,)) * size
     radius = _uniform(generator, 0.06, 0.3) * size
-    dx, dy = xx - center[0], yy - center[1]
-    distance = torch.sqrt(dx**2 + dy**2)
-    angle = torch.atan2(dy, dx)  # [S, S] in (-pi, pi]
+    dx, dy = xx - center[0], yy - center[1]  # [S, S]
     if polygon:
         corners = int(torch.randint(3, 9, (), generator=generator))
         vertex_angles = torch.sort(_uniform(generator, -math.pi, math.pi, (corners,))).values
@@ -72,24 +73,11 @@ def _radial(xx: Tensor, yy: Tensor, generator: torch.Generator, polygon: bool) -
         vertices = torch.stack(
             [vertex_radii * torch.cos(vertex_angles), vertex_radii * torch.sin(vertex_angles)],
             dim=1,
-        )  # [K, 2]
-        start, end = vertices, vertices.roll(-1, dims=0)
-        # inside <=> on the inner side of every edge seen from the centre: crossing-number test
-        px, py = dx[None], dy[None]  # [1, S, S]
-        x1, y1 = start[:, 0, None, None], start[:, 1, None, None]  # [K, 1, 1]
-        x2, y2 = end[:, 0, None, None], end[:, 1, None, None]
-        straddles = (y1 > py) != (y2 > py)  # [K, S, S]
-        crossing_x = x1 + (py - y1) * (x2 - x1) / (y2 - y1 + 1e-9)
-        crossings = (straddles & (px < crossing_x)).sum(dim=0)
-        return crossings % 2 == 1
-    harmonics = torch.arange(1, 6, dtype=torch.float32)
-    amplitudes = _uniform(generator, 0.0, 0.25, (5,)) / harmonics
+        )  # [K, 2], around the centre
+        return polygon_mask(dx, dy, vertices)
+    amplitudes = _uniform(generator, 0.0, 0.25, (5,)) / torch.arange(1, 6, dtype=torch.float32)
     phases = _uniform(generator, 0.0, 2 * math.pi, (5,))
-    wobble = (
-        amplitudes[:, None, None]
-        * torch.cos(harmonics[:, None, None] * angle + phases[:, None, None])
-    ).sum(0)
-    return distance <= radius * (1 + wobble)
+    return blob_mask(dx, dy, radius, amplitudes, phases)
 
 
 def _stroke(xx: Tensor, yy: Tensor, generator: torch.Generator) -> Tensor:
@@ -115,14 +103,7 @@ def _stroke(xx: Tensor, yy: Tensor, generator: torch.Generator) -> Tensor:
     frequency = _uniform(generator, 0.5, 3.0)
     offset = bend * 4 * t * (1 - t) + wave * torch.sin(2 * math.pi * frequency * t)  # [N, 1]
     points = start + t * chord + offset * normal  # [N, 2]
-    width = _uniform(generator, 1.5, 8.0)
-    pixels = torch.stack([xx.flatten(), yy.flatten()], dim=1)[:, None]  # [P, 1, 2]
-    starts, segments = points[:-1], points[1:] - points[:-1]  # [N-1, 2] each
-    # distance from each pixel to each segment of the polyline: project, clamp to the segment
-    along = ((pixels - starts) * segments).sum(-1) / (segments**2).sum(-1).clamp(min=1e-9)
-    nearest = starts + along.clamp(0, 1)[..., None] * segments  # [P, N-1, 2]
-    distance = (pixels - nearest).norm(dim=-1).min(dim=1).values.view(size, size)
-    return distance <= width / 2
+    return band_mask(xx, yy, points, _uniform(generator, 1.5, 8.0))
 
 
 def _shape(xx: Tensor, yy: Tensor, generator: torch.Generator) -> Tensor:

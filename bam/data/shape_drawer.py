@@ -5,6 +5,9 @@ random streams and hand this the pixel centres' offsets from the shape's centre.
 operators are used (``*``, ``abs``, ``<``, ``&``), so the same function draws numpy arrays
 (``bam.data.synthetic``, the bundled ``data/shapes``) and torch tensors
 (``bam.data.backbone_shapes``, the backbone's pretraining images) alike, each in its own dtype.
+The tiny SAM's pretraining regions (``bam.data.sam_shapes``) add three free-form kinds, in
+torch: a polygon (``polygon_mask``), a wobbly blob (``blob_mask``) and a curved band
+(``band_mask``).
 
 Notation:
     H, W    the height and width of the patch drawn (broadcast from ``dx [1, W]``, ``dy [H, 1]``)
@@ -15,6 +18,9 @@ from __future__ import annotations
 import math
 from functools import reduce
 from typing import Any
+
+import torch
+from torch import Tensor
 
 SHAPE_KINDS = ("circle", "square", "triangle", "ellipse", "cross", "ring")
 """The kinds ``shape_mask`` draws, by index. ``data/shapes`` uses the first three (its classes)."""
@@ -65,3 +71,62 @@ def shape_mask(
         )
     radius_squared = dx**2 + dy**2  # kind 5: ring, the inner edge at 0.55 of the outer
     return (radius_squared < half * half) & (radius_squared > (half * 0.55) ** 2)
+
+
+def polygon_mask(dx: Tensor, dy: Tensor, vertices: Tensor) -> Tensor:
+    """Pixels inside a closed polygon (crossing-number test), in torch.
+
+    Args:
+        dx, dy: ``[H, W]`` pixel centres' offsets from the point ``vertices`` are relative to.
+        vertices: ``[K, 2]`` the corners ``(x, y)`` in order (either turn).
+
+    Returns:
+        bool ``[H, W]``.
+    """
+    px, py = dx[None], dy[None]  # [1, H, W]
+    start, end = vertices, vertices.roll(-1, dims=0)  # [K, 2]: each edge's two ends
+    x1, y1 = start[:, 0, None, None], start[:, 1, None, None]  # [K, 1, 1]
+    x2, y2 = end[:, 0, None, None], end[:, 1, None, None]
+    straddles = (y1 > py) != (y2 > py)  # [K, H, W]: the edge crosses the pixel's row
+    crossing_x = x1 + (py - y1) * (x2 - x1) / (y2 - y1 + 1e-9)
+    return (straddles & (px < crossing_x)).sum(dim=0) % 2 == 1
+
+
+def blob_mask(
+    dx: Tensor, dy: Tensor, radius: float | Tensor, amplitudes: Tensor, phases: Tensor
+) -> Tensor:
+    """Pixels of a star-shaped blob: ``radius`` wobbled by harmonics 1..N of the angle, in torch.
+
+    Args:
+        dx, dy: ``[H, W]`` pixel centres' offsets from the blob's centre.
+        radius: the mean radius in px.
+        amplitudes: ``[N]`` each harmonic's share of the radius.
+        phases: ``[N]`` each harmonic's phase (radians).
+
+    Returns:
+        bool ``[H, W]``.
+    """
+    harmonics = torch.arange(1, len(amplitudes) + 1, dtype=dx.dtype)[:, None, None]  # [N, 1, 1]
+    angle = torch.atan2(dy, dx)  # [H, W] in (-pi, pi]
+    wobble = amplitudes[:, None, None] * torch.cos(harmonics * angle + phases[:, None, None])
+    return torch.sqrt(dx**2 + dy**2) <= radius * (1 + wobble.sum(0))
+
+
+def band_mask(xx: Tensor, yy: Tensor, points: Tensor, width: float | Tensor) -> Tensor:
+    """Pixels within ``width / 2`` of a polyline (a river, a road), in torch.
+
+    Args:
+        xx, yy: ``[H, W]`` pixel centres' coordinates.
+        points: ``[N, 2]`` the polyline's points ``(x, y)``, N >= 2.
+        width: the band's width in px.
+
+    Returns:
+        bool ``[H, W]``.
+    """
+    pixels = torch.stack([xx.flatten(), yy.flatten()], dim=1)[:, None]  # [P, 1, 2]
+    starts, segments = points[:-1], points[1:] - points[:-1]  # [N-1, 2] each
+    # distance from each pixel to each segment: project, clamp to the segment
+    along = ((pixels - starts) * segments).sum(-1) / (segments**2).sum(-1).clamp(min=1e-9)
+    nearest = starts + along.clamp(0, 1)[..., None] * segments  # [P, N-1, 2]
+    distance = (pixels - nearest).norm(dim=-1).min(dim=1).values  # [P]
+    return (distance <= width / 2).view(xx.shape)
