@@ -17,6 +17,7 @@ DETECTOR_OPTIONS = (
     "data",
     "batch_size",
     "learning_rate",
+    "schedule",
     "optimizer",
     "width",
     "hidden",
@@ -36,15 +37,18 @@ YOLO_OPTIONS = tuple(name for name in DETECTOR_OPTIONS if name not in FASTER_RCN
 
 
 def add_detector_arguments(
-    parser: argparse.ArgumentParser, config_options: tuple[str, ...] = DETECTOR_OPTIONS
+    parser: argparse.ArgumentParser,
+    config_options: tuple[str, ...] = DETECTOR_OPTIONS,
+    model: str = "faster_rcnn",
 ) -> None:
     """The options of ``bam train detector`` (``config_options``: the TrainConfig fields that
-    are options; ``bam train yolo`` leaves out Faster R-CNN's own)."""
+    are options; ``bam train yolo`` leaves out Faster R-CNN's own), with ``model``'s defaults
+    (``TrainConfig.defaults_for``: YOLO has its own recipe)."""
     from bam.configs import TrainConfig
     from bam.implementations import add_impl_argument
     from bam.options import Option, options_from_dataclass
 
-    defaults = TrainConfig()
+    defaults = TrainConfig.defaults_for(model)
     add_impl_argument(parser)
     epochs = Option(
         default=None, help=f"epochs (default {defaults.epochs}; when resuming, the run's)"
@@ -60,8 +64,8 @@ def add_detector_arguments(
         parser,
         TrainConfig,
         {
-            **dict.fromkeys(config_options),
-            "learning_rate": Option(flag="--lr"),  # every command's spelling
+            **{name: Option(default=getattr(defaults, name)) for name in config_options},
+            "learning_rate": Option(flag="--lr", default=defaults.learning_rate),  # every command's
             "backbone_weights": Option(metavar="PATH|none"),
             "image_size": Option(metavar=("H", "W")),
         },
@@ -76,14 +80,20 @@ def detector_config(
     args: argparse.Namespace,
     model: str = "faster_rcnn",
     config_options: tuple[str, ...] = DETECTOR_OPTIONS,
+    recipe: str | None = None,
 ):
+    """The ``TrainConfig`` of a run of ``model`` from the options; ``recipe``: the model whose
+    defaults the options were made with (``add_detector_arguments``'s ``model``; default
+    ``model``): ``bam compare detectors`` trains all three detectors with Faster R-CNN's."""
+    import dataclasses
+
     from bam.configs import TrainConfig
     from bam.options import config_values
 
-    epochs = (
-        args.epochs if args.epochs is not None else (0 if args.resume else TrainConfig().epochs)
-    )
-    return TrainConfig(
+    defaults = TrainConfig.defaults_for(recipe or model)
+    epochs = args.epochs if args.epochs is not None else (0 if args.resume else defaults.epochs)
+    return dataclasses.replace(
+        defaults,
         model=model,
         epochs=epochs,
         impl=args.impl,

@@ -76,7 +76,7 @@ def test_unknown_fields_and_types_are_named():
     ("command", "config", "options"),
     [
         ("train_detector", "bam.configs:TrainConfig", "bam.detector_options:DETECTOR_OPTIONS"),
-        ("train_yolo", "bam.configs:TrainConfig", "bam.detector_options:YOLO_OPTIONS"),
+        ("train_yolo", "bam.configs:TrainConfig.yolo", "bam.detector_options:YOLO_OPTIONS"),
         ("train_sam", "bam.configs:RunConfig", "bam.commands.train_sam:CONFIG_OPTIONS"),
         (
             "pretrain_sam",
@@ -94,11 +94,12 @@ def test_the_commands_defaults_are_their_configs(command, config, options):
     """Each option made from a field parses, with no words given, to that field's default."""
     module = importlib.import_module(f"bam.commands.{command}")
     path, name = config.split(":")
+    name, _, model = name.partition(".")  # TrainConfig.yolo: TrainConfig.defaults_for("yolo")
     cls = getattr(importlib.import_module(path), name)
     parser = argparse.ArgumentParser()
     module.add_arguments(parser)
     args = parser.parse_args([])
-    defaults = cls()
+    defaults = cls.defaults_for(model) if model else cls()
     where, listed = options.split(":")
     for field in getattr(importlib.import_module(where), listed):
         assert config_values(args, cls, [field])[field] == getattr(defaults, field), field
@@ -107,7 +108,8 @@ def test_the_commands_defaults_are_their_configs(command, config, options):
 def test_the_option_names_stay():
     """The names the README, the docs and the tests use."""
     expected = {
-        "train_detector": "--epochs --out --resume --device --data --batch-size --lr --optimizer"
+        "train_detector": "--epochs --out --resume --device --data --batch-size --lr --schedule"
+        " --optimizer"
         " --width --hidden --backbone-weights --image-size --anchor-sizes --pool --seed"
         " --max-train-images --max-test-images --threads --no-progress --impl",
         "train_sam": "--epochs --out --resume --checkpoint --data --batch-size --lr --schedule"
@@ -121,3 +123,24 @@ def test_the_option_names_stay():
         importlib.import_module(f"bam.commands.{command}").add_arguments(parser)
         made = {flag for action in parser._actions for flag in action.option_strings}
         assert made - {"-h", "--help"} == set(flags.split()), command
+
+
+def test_bam_train_yolo_runs_yolos_own_recipe_and_compare_detectors_one_recipe():
+    """``bam train yolo`` with no options trains ``YOLO_RECIPE`` (epochs included); ``bam compare
+    detectors`` trains every detector with Faster R-CNN's settings (its page compares those)."""
+    from bam.commands import compare_detectors, train_yolo
+    from bam.configs import YOLO_RECIPE, TrainConfig
+    from bam.detector_options import YOLO_OPTIONS, detector_config
+
+    parser = argparse.ArgumentParser()
+    train_yolo.add_arguments(parser)
+    config = detector_config(parser.parse_args([]), "yolo", YOLO_OPTIONS)
+    assert dataclasses.replace(config, impl="solutions") == TrainConfig.defaults_for("yolo")
+    assert {key: getattr(config, key) for key in YOLO_RECIPE} == YOLO_RECIPE
+    parser = argparse.ArgumentParser()
+    compare_detectors.add_arguments(parser)
+    config = detector_config(parser.parse_args([]), "yolo", recipe="faster_rcnn")
+    faster_rcnn = TrainConfig()
+    assert (config.epochs, config.learning_rate, config.schedule) == (
+        faster_rcnn.epochs, faster_rcnn.learning_rate, faster_rcnn.schedule,
+    )  # fmt: skip

@@ -46,6 +46,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,7 @@ def train_detector(model: str, seed: int, overrides: dict[str, Any], runs: Path)
     from bam.configs import TrainConfig
     from bam.pipelines.detector import train
 
-    config = TrainConfig(model=model, seed=seed, **overrides)
+    config = replace(TrainConfig.defaults_for(model), seed=seed, **overrides)
     tag = "-".join(f"{key}={value}" for key, value in sorted(overrides.items()))
     run_dir = runs / (f"{model}-seed-{seed}" + (f"-{tag}" if tag else "")).replace(" ", "")
     done = run_dir / "metrics.json"
@@ -401,7 +402,7 @@ def _models(args: argparse.Namespace) -> dict[str, Any]:
 
     models = {}
     for name in ("faster_rcnn", "yolo", "torchvision"):
-        config = TrainConfig(model="yolo" if name == "yolo" else "faster_rcnn")
+        config = TrainConfig.defaults_for("yolo" if name == "yolo" else "faster_rcnn")
         config.backbone_weights = resolve_backbone_weights(config)
         torch.manual_seed(0)
         build = torchvision_twin if name == "torchvision" else course_model

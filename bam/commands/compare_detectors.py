@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
         for seed in args.seeds:
             models = {}
             for model in MODELS:
-                config = detector_config(args, "faster_rcnn" if model == "torchvision" else model)
+                config = detector_config(
+                    args, "faster_rcnn" if model == "torchvision" else model, recipe="faster_rcnn"
+                )
                 config.seed = seed
                 run_dir = out / f"seed-{seed}" / model
                 log = lambda line, tag=f"[seed {seed} {model}]": print(f"{tag} {line}", flush=True)  # noqa: E731

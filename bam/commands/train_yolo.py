@@ -17,7 +17,7 @@ DESCRIPTION = "train lesson 10's YOLO (your lessons by default) with the detecto
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bam.detector_options import YOLO_OPTIONS, add_detector_arguments
 
-    add_detector_arguments(parser, YOLO_OPTIONS)
+    add_detector_arguments(parser, YOLO_OPTIONS, model="yolo")
 
 
 def run(args: argparse.Namespace) -> int:
