@@ -174,3 +174,41 @@ def test_size_buckets_ignore_other_sizes_objects_as_coco_does():
         {key: value[:0] for key, value in detection.items()}, truth, 0.0, 18.0
     )
     assert len(empty["boxes"]) == 0 and kept["difficult"].tolist() == [False, True]
+
+
+def fake_payload(rows: list[dict]) -> dict:
+    return {"command": "python tools/benchmark.py x", "commit": "abc1234", "rows": rows,
+            "started_utc": "2026-12-07T00:00:00Z", "machine": {"cpu": "cpu", "cores": 2,
+            "torch": "2", "torch_threads": 1}, "load_before": [1.0, 1.0, 1.0],
+            "load_after": [1.0, 1.0, 1.0]}  # fmt: skip
+
+
+def test_errors_table_has_each_model_and_the_slot_counts():
+    from tools.benchmark_report import errors_md
+
+    rows = [
+        {"model": model, "seed": seed, "map_30": base + 0.02, "map_50": base, "map_70": base - 0.1,
+         "class_agnostic_map_50": base + 0.01, "recall_50": base}
+        for model, base in (("faster_rcnn", 0.9), ("yolo", 0.8)) for seed in (0, 1)
+    ]  # fmt: skip
+    errors = fake_payload(rows) | {
+        "slots": {"train": {"objects": 9, "sharing_a_slot": 0, "sharing_a_cell": 2}}
+    }
+    text = errors_md(errors)
+    assert "| Faster R-CNN (course) | 0.920 ± 0.000 (0.920, 0.920) | 0.900" in text
+    assert "| YOLO (course, lesson 10) | 0.820" in text
+    assert "0 of the 9 train objects (2 share a cell)" in text
+
+
+def test_slot_sharing_counts_objects_in_one_cell_with_one_anchor(monkeypatch):
+    import torch
+
+    from bam.configs import TrainConfig
+    from bam.pipelines import detector
+    from tools.benchmark_errors import slot_sharing
+
+    boxes = torch.tensor([[0.0, 0, 16, 16], [1, 1, 15, 15], [2, 2, 60, 50], [100, 0, 116, 16]])
+    monkeypatch.setattr(detector, "load_split", lambda *a: [(None, {"boxes": boxes})])
+    counts = slot_sharing(TrainConfig.defaults_for("yolo"), "test")
+    # the first two: cell (0, 0), the 16x16 anchor; the third: cell (1, 1); the last: cell (6, 0)
+    assert counts == {"objects": 4, "sharing_a_slot": 2, "sharing_a_cell": 2}

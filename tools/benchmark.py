@@ -4,7 +4,7 @@ Not a test: it trains and times, and what it prints and writes depends on the ma
 command trains with the **defaults** of ``bam train detector`` / ``bam train yolo`` / ``bam
 train sam`` (only the seed changes; ``--override KEY=VALUE`` is for trying recipes, and is
 recorded) and writes ``docs/results/bench/<command>.json``; ``report`` turns those JSON files
-into the Markdown the pages include (``compare-detector.md``, ``compare-detectors.md``,
+into the Markdown the pages include (``compare-detector.md``, ``compare-yolo.md``, ``compare-timing.md``,
 ``compare-sam.md``)::
 
     OMP_NUM_THREADS=1 python tools/benchmark.py detector --seeds 0 1 2
@@ -12,6 +12,7 @@ into the Markdown the pages include (``compare-detector.md``, ``compare-detector
     OMP_NUM_THREADS=1 python tools/benchmark.py sam --seeds 0 1 2
     OMP_NUM_THREADS=1 python tools/benchmark.py roi --seeds 0 1 2    # reuses detector's runs
     OMP_NUM_THREADS=1 python tools/benchmark.py timing --steps 8 --repeats 5  # interleaved
+    OMP_NUM_THREADS=1 python tools/benchmark.py errors --seeds 0 1 2  # rescores detector, yolo
     python tools/benchmark.py report
 
 The recipe tried for the detector and not adopted (``compare-detector-candidate.md``)::
@@ -499,12 +500,33 @@ def _inference_rows(
     ]
 
 
+def error_rows(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``errors`` table: the trained ``detector`` and ``yolo`` runs rescored (no training
+    when their folders are finished), and the data's objects that share a YOLO slot."""
+    from bam.configs import TrainConfig
+    from tools.benchmark_errors import rescored, slot_sharing
+
+    payload = provenance(args)
+    payload["rows"] = []
+    for model in ("faster_rcnn", "yolo"):
+        for seed in args.seeds:
+            run_dir = train_detector(model, seed, {}, args.runs)["run_dir"]
+            payload["rows"].append(
+                {"model": model, "seed": seed, "run_dir": run_dir, **rescored(ROOT / run_dir)}
+            )
+    config = TrainConfig.defaults_for("yolo")
+    payload["slots"] = {split: slot_sharing(config, split) for split in ("train", "test")}
+    return payload
+
+
 # ----------------------------------------------------------------------------- main
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=("detector", "yolo", "sam", "roi", "timing", "report"))
+    parser.add_argument(
+        "what", choices=("detector", "yolo", "sam", "roi", "timing", "errors", "report")
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--override", action="append", default=[], metavar="KEY=JSON",
                         help="a setting other than the default (recorded in the JSON)")  # fmt: skip
@@ -531,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         "sam": lambda: sam_rows(args),
         "roi": lambda: roi_rows(args),
         "timing": lambda: timing_rows(args),
+        "errors": lambda: error_rows(args),
     }
     write(args.name or args.what, makers[args.what](), args.out)
     return 0
