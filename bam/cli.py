@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # command words -> module implementing it (see the module docstring for the contract)
@@ -65,7 +66,22 @@ def _usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the ``bam`` command line; returns the exit status."""
+    """Runs the ``bam`` command line; returns the exit status.
+
+    A reader that stops early (``bam --help | head``) ends the command quietly, as it ends other
+    Unix tools, instead of with a ``BrokenPipeError`` traceback.
+    """
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # what is still buffered for the closed pipe goes nowhere, so that flushing stdout at
+        # exit cannot raise a second time (the recipe of Python's signal module docs)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _run(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(_usage())

@@ -49,3 +49,14 @@ def test_help_never_imports_torch(args):
     assert "usage:" in done.stdout, done.stderr[-2000:]
     loaded = json.loads(done.stdout.rsplit("LOADED", 1)[1])
     assert loaded == [], f"bam {' '.join(args)} imported {loaded}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "detector", "--help"]], ids=" ".join)
+def test_help_into_a_reader_that_stops_early_is_quiet(args):
+    """``bam --help | head -1``: one line out, and no BrokenPipeError traceback."""
+    command = " ".join([sys.executable, "-m", "bam", *args]) + " | head -1"
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.startswith("usage: bam") and done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
