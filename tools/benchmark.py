@@ -504,16 +504,17 @@ def error_rows(args: argparse.Namespace) -> dict[str, Any]:
     """The ``errors`` table: the trained ``detector`` and ``yolo`` runs rescored (no training
     when their folders are finished), and the data's objects that share a YOLO slot."""
     from bam.configs import TrainConfig
-    from tools.benchmark_errors import rescored, slot_sharing
+    from tools.benchmark_errors import first_stage_only, rescored, slot_sharing
 
     payload = provenance(args)
     payload["rows"] = []
     for model in ("faster_rcnn", "yolo"):
         for seed in args.seeds:
             run_dir = train_detector(model, seed, {}, args.runs)["run_dir"]
-            payload["rows"].append(
-                {"model": model, "seed": seed, "run_dir": run_dir, **rescored(ROOT / run_dir)}
-            )
+            row = {"model": model, "seed": seed, "run_dir": run_dir, **rescored(ROOT / run_dir)}
+            if model == "faster_rcnn":  # the ablation: its RPN alone
+                row |= first_stage_only(ROOT / run_dir)
+            payload["rows"].append(row)
     config = TrainConfig.defaults_for("yolo")
     payload["slots"] = {split: slot_sharing(config, split) for split in ("train", "test")}
     return payload
