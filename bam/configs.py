@@ -142,7 +142,7 @@ class RunConfig:
 
     data: str = str(WATER_ROOT)  # Images/ + Masks/, or a VOC folder with SegmentationObject/
     checkpoint: str = str(PRETRAINED_TINY_SAM)
-    epochs: int = 14  # about 2.5 min of CPU time on one thread (docs/results/compare-sam.md)
+    epochs: int = 30  # about 1.9 min of CPU time on one thread (docs/results/compare-sam.md)
     batch_size: int = 8
     learning_rate: float = 3e-3
     """Adam's (peak) learning rate"""
