@@ -75,8 +75,8 @@ class TrainConfig:
     anchor_sizes: tuple[float, ...] = (16, 32, 64)
     anchor_ratios: tuple[float, ...] = (0.5, 1.0, 2.0)
     # RoIAlign: objects here are 1-4 cells of the 7x10 feature map, and roi_pool's rounding to
-    # whole cells loses them (measured, these defaults, 3 seeds: mAP@0.5 0.911 against 0.673, and
-    # AP on objects under 18 px 0.84 against 0.32: tools/benchmark.py roi, results/compare-detector.md)
+    # whole cells loses them (measured, these defaults, 3 seeds: mAP@0.5 0.962 against 0.704, and
+    # AP on objects under 18 px 0.94 against 0.33: tools/benchmark.py roi, results/compare-detector.md)
     pool: Literal["roi_pool", "roi_align"] = "roi_align"
     rpn_batch_size: int = 256
     roi_batch_size: int = 128
