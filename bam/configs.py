@@ -14,8 +14,10 @@ once; the pipelines (``bam.pipelines.detector``, ``bam.pipelines.sam``, ``bam.pi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
@@ -54,7 +56,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     """(peak) learning rate"""
     weight_decay: float = 1e-4
-    # cosine at 2e-3 for 20 epochs was tried on 3 seeds: 0.908 mean, below this (compare-detector.md)
+    # cosine at 2e-3 for 20 epochs was tried on 3 seeds with the earlier backbone: 0.908 mean,
+    # against this recipe's 0.911 there (results/bench/earlier-backbone/)
     schedule: Literal["step", "cosine"] = "step"
     """learning rate over the run: a linear warm-up then a cosine to 0 (cosine), or constant
     with a 10x drop at lr_drop of the run (step)"""
@@ -129,11 +132,13 @@ class TrainConfig:
         }
 
 
-YOLO_RECIPE: dict[str, Any] = {"epochs": 60, "learning_rate": 2e-3, "schedule": "cosine"}
-"""``bam train yolo``'s own settings where they differ from Faster R-CNN's: a one-stage model's
-step is about half the cost of Faster R-CNN's, so at equal training time it takes 60 epochs,
-and it learns best warming up into a cosine at twice the rate (measured, 3 seeds:
-results/compare-yolo.md, ``tools/benchmark.py yolo``)."""
+YOLO_RECIPE: Mapping[str, Any] = MappingProxyType(
+    {"epochs": 60, "learning_rate": 2e-3, "schedule": "cosine"}
+)
+"""``bam train yolo``'s own settings where they differ from Faster R-CNN's: a YOLO step costs
+about half a Faster R-CNN step, so at about equal training time it takes 60 epochs; the cosine
+at 2e-3 was the best of four schedules tried on seed 0 (results/bench/yolo-tuning/). Measured
+on 3 seeds: results/compare-yolo.md (``tools/benchmark.py yolo``)."""
 
 
 @dataclass
