@@ -199,7 +199,10 @@ def test_errors_table_has_each_model_and_the_slot_counts():
     for row in rows[:2]:
         row |= {"first_stage_map_50": 0.7, "first_stage_map_70": 0.5}
     text = errors_md(errors)
-    assert "| Faster R-CNN (course), its RPN alone | — | — | — | 0.700 ± 0.000 (0.700, 0.700) |" in text
+    assert (
+        "| Faster R-CNN (course), its RPN alone | — | — | — | 0.700 ± 0.000 (0.700, 0.700) |"
+        in text
+    )
     assert "| Faster R-CNN (course) | 0.920 ± 0.000 (0.920, 0.920) | 0.900" in text
     assert "| YOLO (course, lesson 10) | 0.820" in text
     assert "0 of the 9 train objects (2 share a cell)" in text

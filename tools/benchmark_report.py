@@ -230,7 +230,8 @@ def errors_md(errors: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     slots = errors["slots"]
     return (
-        f"The same trained runs scored again ({source(errors)}; no training): mAP at a looser "
+        f"The same trained runs scored again ({source(errors)}; no training, inference on the "
+        "CPU): mAP at a looser "
         "and a stricter IoU, mAP with the three classes merged into one, and recall of the "
         "detections scoring 0.5 or more, on the test split. **The ablation**: Faster R-CNN with "
         "its second stage taken away, its RPN's proposals (objectness as the score, NMS at the "
